@@ -1,0 +1,1 @@
+"""dlcoach: the application (configuration, CLI, web server, channels, delivery)."""

@@ -1,0 +1,1 @@
+"""Channels: one adapter per platform, all behind `bot.channels.base.Channel`."""

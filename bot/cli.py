@@ -1,0 +1,213 @@
+"""The `dlcoach` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings
+from content.loader import ContentError
+
+cli = typer.Typer(help="dlcoach: a digital-literacy coach for LINE, Telegram and the terminal.",
+                  no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
+agency_cli = typer.Typer(help="Agencies and their units.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(agency_cli, name="agency")
+
+
+def _app(settings: Settings | None = None):  # noqa: ANN202
+    """Build the App, turning a broken content file into a clear exit."""
+    from bot.app import App
+
+    try:
+        return App(settings or Settings())
+    except ContentError as exc:
+        typer.echo(f"content error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _run(coro) -> None:  # noqa: ANN001
+    asyncio.run(coro)
+
+
+@cli.command()
+def chat(
+    user: Annotated[str, typer.Option("--user", help="Who you are in this terminal.")] = "local",
+    lang: Annotated[str | None, typer.Option("--lang", help="th or en (for a new user).")] = None,
+) -> None:
+    """Talk to the bot in the terminal (same core and database as LINE and Telegram)."""
+    from bot.bootstrap import prepare
+    from bot.channels.console import run_chat
+
+    if lang not in (None, "th", "en"):
+        raise typer.BadParameter("--lang must be th or en")
+    logging.basicConfig(level=logging.WARNING)
+    app = _app()
+
+    async def main() -> None:
+        try:
+            await prepare(app)
+            await run_chat(app, user, lang)
+        finally:
+            await app.close()
+
+    try:
+        _run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the web server (webhooks, health), the scheduler and the enabled channels."""
+    import uvicorn
+
+    from bot.server import ConfigError, build_web, enabled_channels
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    try:
+        channels = enabled_channels(settings)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    app = _app(settings)
+    for channel in channels:
+        app.add_channel(channel)
+    uvicorn.run(build_web(app), host=host, port=port, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to DATABASE_URL."""
+    from storage.migrate import upgrade
+
+    app = _app()
+
+    async def main() -> None:
+        try:
+            await upgrade(app.engine)
+        finally:
+            await app.close()
+
+    _run(main())
+    typer.echo("database is up to date")
+
+
+@agency_cli.command("create")
+def agency_create(
+    code: Annotated[str, typer.Option(help="Short code, e.g. OCSC.")],
+    name: Annotated[str, typer.Option(help="The agency's full name.")],
+    timezone: Annotated[str, typer.Option(help="Time zone of its staff.")] = "Asia/Bangkok",
+) -> None:
+    """Create an agency."""
+    from sqlmodel import select
+
+    from bot.bootstrap import prepare
+    from storage.db import transaction
+    from storage.models import Agency
+
+    app = _app()
+
+    async def main() -> int:
+        try:
+            await prepare(app)
+            async with transaction(app.sessions) as session:
+                found = (await session.exec(select(Agency).where(Agency.code == code))).first()
+                if found is not None:
+                    return 1
+                session.add(Agency(code=code, name=name, timezone=timezone))
+                return 0
+        finally:
+            await app.close()
+
+    if asyncio.run(main()):
+        typer.echo(f"agency {code} already exists", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"created agency {code}")
+
+
+@agency_cli.command("units")
+def agency_units(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    add: Annotated[list[str] | None, typer.Option(help="A unit to add (repeatable).")] = None,
+) -> None:
+    """List an agency's units, adding any given with --add."""
+    from sqlmodel import select
+
+    from bot.bootstrap import prepare
+    from storage.db import transaction
+    from storage.models import Agency, Unit
+
+    app = _app()
+
+    async def main() -> list[str] | None:
+        try:
+            await prepare(app)
+            async with transaction(app.sessions) as session:
+                agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
+                if agency is None:
+                    return None
+                existing = {
+                    u.name
+                    for u in (await session.exec(select(Unit).where(Unit.agency_id == agency.id)))
+                }
+                for unit in add or []:
+                    if unit.strip() and unit.strip() not in existing:
+                        session.add(Unit(agency_id=agency.id, name=unit.strip()))
+                        existing.add(unit.strip())
+                return sorted(existing)
+        finally:
+            await app.close()
+
+    units = asyncio.run(main())
+    if units is None:
+        typer.echo(f"no agency with code {code}", err=True)
+        raise typer.Exit(1)
+    for unit in units:
+        typer.echo(unit)
+
+
+@cli.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency code.")] = None,
+) -> None:
+    """Write the per-person report (unit, group, step, ratings, entries, completion)."""
+    from bot.bootstrap import prepare
+    from bot.reports import write_csv
+    from storage.reports import person_rows
+
+    if format not in ("csv",):
+        raise typer.BadParameter("only csv is available")
+    app = _app()
+
+    async def main() -> int:
+        try:
+            await prepare(app)
+            async with app.sessions() as session:
+                rows = await person_rows(session, agency)
+            write_csv(out, app.content, rows)
+            return len(rows)
+        finally:
+            await app.close()
+
+    count = asyncio.run(main())
+    typer.echo(f"wrote {count} people to {out}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except BrokenPipeError:
+        sys.exit(0)

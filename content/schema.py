@@ -1,0 +1,156 @@
+"""The shape of the content files. Every user-visible text is a `Text` with
+Thai first and English second, so a missing translation is a start-up error,
+not a surprise in someone's chat."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Lang = Literal["th", "en"]
+LANGS: tuple[Lang, ...] = ("th", "en")
+
+# Ids travel inside button payloads (Telegram allows 64 bytes), so keep them short.
+ShortId = Field(pattern=r"^[a-z0-9_]{1,16}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """One user-visible text in both languages."""
+
+    th: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.th
+
+
+class Step(Strict):
+    number: int = Field(ge=1, le=6)
+    id: str = ShortId
+    title: Text
+    summary: Text
+    what_you_do: Text
+
+
+class StepsFile(Strict):
+    label: Text  # says that this is the project's reading of the method, not OCSC wording
+    steps: list[Step]
+
+    @field_validator("steps")
+    @classmethod
+    def six_steps_in_order(cls, steps: list[Step]) -> list[Step]:
+        if [s.number for s in steps] != [1, 2, 3, 4, 5, 6]:
+            raise ValueError("there must be exactly six steps numbered 1 to 6 in order")
+        return steps
+
+
+class Dimension(Strict):
+    id: str = ShortId
+    name: Text
+    description: Text
+
+
+class ScaleLevel(Strict):
+    level: int = Field(ge=1, le=5)
+    description: Text
+
+
+class Skill(Strict):
+    id: str = ShortId
+    number: int = Field(ge=1, le=20)
+    dimension: str
+    name: Text
+    short: Text  # for buttons: at most 20 characters in each language
+    why: Text  # one or two sentences: why this skill matters at work
+    scale: list[ScaleLevel]
+
+    @field_validator("short")
+    @classmethod
+    def short_enough(cls, short: Text) -> Text:
+        for lang in LANGS:
+            if len(short.get(lang)) > 20:
+                raise ValueError(f"{lang} is longer than 20 characters")
+        return short
+
+    @field_validator("scale")
+    @classmethod
+    def five_levels(cls, scale: list[ScaleLevel]) -> list[ScaleLevel]:
+        if [lv.level for lv in scale] != [1, 2, 3, 4, 5]:
+            raise ValueError("the scale must have levels 1 to 5 in order")
+        return scale
+
+
+class SkillsFile(Strict):
+    disclaimer: Text  # self-ratings are indicative, not an official OCSC level
+    scale_labels: list[Text]  # names of levels 1..5, shared by every skill
+    dimensions: list[Dimension]
+    skills: list[Skill]
+
+    @field_validator("scale_labels")
+    @classmethod
+    def five_labels(cls, labels: list[Text]) -> list[Text]:
+        if len(labels) != 5:
+            raise ValueError("there must be five scale labels")
+        return labels
+
+    @model_validator(mode="after")
+    def consistent(self) -> SkillsFile:
+        dims = {d.id for d in self.dimensions}
+        ids = [s.id for s in self.skills]
+        if len(ids) != len(set(ids)):
+            raise ValueError("skill ids must be unique")
+        for skill in self.skills:
+            if skill.dimension not in dims:
+                raise ValueError(f"skill {skill.id}: unknown dimension {skill.dimension!r}")
+        return self
+
+
+class Resource(Strict):
+    id: str = ShortId
+    skill: str
+    kind: Literal["course", "video", "article", "practice", "coaching"]
+    title: Text
+    description: Text
+    url: str | None = None
+    minutes: int | None = Field(default=None, ge=1)
+
+
+class ResourcesFile(Strict):
+    resources: list[Resource]
+
+
+class Option(Strict):
+    """A fixed choice offered in chat (a personnel group, a learning approach)."""
+
+    id: str = ShortId
+    label: Text
+    description: Text | None = None
+
+
+class GroupsFile(Strict):
+    personnel_groups: list[Option]
+    approaches: list[Option]
+
+    @field_validator("personnel_groups")
+    @classmethod
+    def six_groups(cls, groups: list[Option]) -> list[Option]:
+        if len(groups) != 6:
+            raise ValueError("there must be six personnel groups")
+        return groups
+
+
+class MessagesFile(Strict):
+    messages: dict[str, Text]
+
+    @field_validator("messages")
+    @classmethod
+    def key_format(cls, messages: dict[str, Text]) -> dict[str, Text]:
+        for key in messages:
+            if not key.replace("_", "").replace(".", "").isalnum():
+                raise ValueError(f"bad message key {key!r}")
+        return messages

@@ -1,0 +1,1 @@
+"""What the bot says and does, with no knowledge of any platform."""

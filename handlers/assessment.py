@@ -1,0 +1,98 @@
+"""Self-assessments: storing ratings and summarising them.
+
+Ratings are indicative self-ratings on a 1-5 scale described in content/; the
+summaries never call them an official level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Assessment, AssessmentAnswer, Journey
+
+
+async def get_assessment(session: AsyncSession, journey: Journey, kind: str) -> Assessment | None:
+    result = await session.exec(
+        select(Assessment).where(Assessment.journey_id == journey.id, Assessment.kind == kind)
+    )
+    return result.first()
+
+
+async def get_or_start(
+    session: AsyncSession, journey: Journey, kind: str, now: datetime
+) -> Assessment:
+    """The journey's `pre` or `post` assessment, created on first use."""
+    found = await get_assessment(session, journey, kind)
+    if found is None:
+        found = Assessment(
+            journey_id=journey.id, person_id=journey.person_id, kind=kind, started_at=now
+        )
+        session.add(found)
+        await session.flush()
+    return found
+
+
+async def ratings(session: AsyncSession, assessment: Assessment | None) -> dict[str, int]:
+    """skill id -> level for one assessment."""
+    if assessment is None:
+        return {}
+    result = await session.exec(
+        select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment.id)
+    )
+    return {a.skill_id: a.level for a in result.all()}
+
+
+async def save_rating(
+    session: AsyncSession, assessment: Assessment, skill_id: str, level: int, now: datetime
+) -> None:
+    """Store one rating at once; rating the same skill again replaces the old value."""
+    result = await session.exec(
+        select(AssessmentAnswer).where(
+            AssessmentAnswer.assessment_id == assessment.id,
+            AssessmentAnswer.skill_id == skill_id,
+        )
+    )
+    existing = result.first()
+    if existing is None:
+        session.add(
+            AssessmentAnswer(
+                assessment_id=assessment.id, skill_id=skill_id, level=level, answered_at=now
+            )
+        )
+    else:
+        existing.level = level
+        existing.answered_at = now
+        session.add(existing)
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a set of ratings says: the average and the strongest and weakest skills."""
+
+    average: float
+    strongest: list[str]
+    weakest: list[str]
+
+
+def summarise(levels: dict[str, int], order: list[str]) -> Summary:
+    """Summary of `levels`, with ties kept in the content's skill order."""
+    rated = [s for s in order if s in levels]
+    if not rated:
+        return Summary(0.0, [], [])
+    top = max(levels[s] for s in rated)
+    bottom = min(levels[s] for s in rated)
+    return Summary(
+        average=round(sum(levels[s] for s in rated) / len(rated), 1),
+        strongest=[s for s in rated if levels[s] == top],
+        weakest=[s for s in rated if levels[s] == bottom],
+    )
+
+
+def growth(pre: dict[str, int], post: dict[str, int]) -> dict[str, int]:
+    """Post minus pre, for skills rated both times."""
+    return {s: post[s] - pre[s] for s in post if s in pre}

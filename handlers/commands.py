@@ -1,0 +1,184 @@
+"""Commands (/start, /help, /progress, /lang, /menu, /continue) and the menu.
+
+Commands work from any state and then bring the person back to the question
+they were on. Typed aliases (e.g. "เมนู") come from content/.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from handlers.common import progress_bar
+from handlers.context import Answer, Ctx
+from handlers.errors import Reprompt
+from handlers.messages import Card, CardRow, Choice
+from storage.models import StepEntry
+
+COMMANDS = ("start", "help", "progress", "lang", "menu", "continue")
+
+
+def _alias(ctx: Ctx, text: str) -> str | None:
+    """A command word typed without the slash, in either language (from content/)."""
+    wanted = text.strip().casefold()
+    for name in COMMANDS:
+        for lang in ("th", "en"):
+            key = f"command.alias.{name}"
+            if key in ctx.content.messages:
+                aliases = [a.strip().casefold() for a in ctx.content.t(key, lang).split(",")]
+                if wanted in aliases:
+                    return name
+    return None
+
+
+def is_command(ctx: Ctx, text: str) -> bool:
+    return text.startswith("/") or _alias(ctx, text) is not None
+
+
+def _parse(ctx: Ctx, text: str) -> tuple[str, str]:
+    """('/lang@MyBot en') -> ('lang', 'en'); aliases map to their command."""
+    if not text.startswith("/"):
+        return _alias(ctx, text) or "", ""
+    head, _, rest = text[1:].partition(" ")
+    return head.split("@", 1)[0].casefold(), rest.strip()
+
+
+async def run(ctx: Ctx, text: str) -> None:
+    """Run a typed command; an unknown one gets the help text."""
+    from handlers.flow import reask, resume
+
+    name, argument = _parse(ctx, text)
+    if name == "start":
+        ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))
+        await resume(ctx)
+    elif name == "continue":
+        await resume(ctx)
+    elif name == "menu":
+        await _open_menu(ctx)
+    elif name == "progress":
+        await show_progress(ctx)
+        await reask(ctx)
+    elif name == "lang":
+        await change_language(ctx, argument)
+    elif name == "help":
+        ctx.say(help_text(ctx))
+        await reask(ctx)
+    else:
+        ctx.say(ctx.t("command.unknown", command=text[:40]))
+        ctx.say(help_text(ctx))
+        await reask(ctx)
+
+
+async def run_global(ctx: Ctx, choice: str) -> None:
+    """Buttons that work from any question: go:menu, go:continue, go:progress, go:help, go:lang."""
+    await run(ctx, "/" + choice.removeprefix("go:"))
+
+
+def help_text(ctx: Ctx) -> str:
+    return ctx.t("help")
+
+
+async def _open_menu(ctx: Ctx) -> None:
+    from handlers.flow import goto
+
+    assert ctx.conv is not None
+    if ctx.conv.state != "menu":
+        ctx.set_data(_back=ctx.conv.state)
+    await goto(ctx, "menu")
+
+
+async def ask_menu(ctx: Ctx) -> None:
+    """The main menu."""
+    choices = [
+        Choice("m:continue", ctx.t("menu.continue")),
+        Choice("m:progress", ctx.t("menu.progress")),
+        Choice("m:lang", ctx.t("menu.lang")),
+        Choice("m:help", ctx.t("menu.help")),
+    ]
+    ctx.ask(ctx.t("menu.title"), choices)
+
+
+async def answer_menu(ctx: Ctx, answer: Answer) -> str:
+    assert ctx.conv is not None
+    back = ctx.data.get("_back")
+    if answer.choice == "m:progress":
+        await show_progress(ctx)
+        return "menu"
+    if answer.choice == "m:lang":
+        await change_language(ctx, "", reask_after=False)
+        return "menu"
+    if answer.choice == "m:help":
+        ctx.say(help_text(ctx))
+        return "menu"
+    if answer.choice == "m:continue":
+        if ctx.person is not None and ctx.person.onboarded_at is not None:
+            from handlers.journey import resume_state
+
+            journey = await ctx.journey()
+            target = resume_state(journey)
+            if back and back.split(".")[0] == target.split(".")[0]:
+                return back
+            ctx.conv.data = {}
+            return target
+        return back or "onboard.name"
+    raise Reprompt("common.pick_one")
+
+
+async def change_language(ctx: Ctx, argument: str, *, reask_after: bool = True) -> None:
+    """Switch between Thai and English (`/lang en`, `/lang th`, or toggle)."""
+    from handlers.flow import reask
+
+    assert ctx.person is not None
+    wanted = argument.strip().casefold()
+    if wanted not in ("th", "en"):
+        wanted = "en" if ctx.lang == "th" else "th"
+    ctx.person.lang = wanted
+    ctx.lang = wanted
+    ctx.session.add(ctx.person)
+    ctx.say(ctx.t("lang.changed"))
+    if reask_after:
+        await reask(ctx)
+
+
+async def show_progress(ctx: Ctx) -> None:
+    """Where am I, what is next, and a progress bar; as text and as a card."""
+    if ctx.person is None or ctx.person.onboarded_at is None:
+        ctx.say(ctx.t("progress.onboarding"))
+        return
+    journey = await ctx.journey()
+    done_steps = 6 if journey.completed_at else journey.current_step - 1
+    counts = {}
+    for kind in ("learning", "evidence"):
+        result = await ctx.session.exec(
+            select(func.count()).select_from(StepEntry).where(
+                StepEntry.journey_id == journey.id, StepEntry.kind == kind
+            )
+        )
+        counts[kind] = int(result.one())
+    rows = []
+    for step in ctx.content.steps.steps:
+        mark = "✅" if step.number <= done_steps else ("▶️" if step.number == journey.current_step else "⬜")
+        rows.append(CardRow(f"{mark} {step.number}. {step.title.get(ctx.lang)}", "",
+                            1.0 if step.number <= done_steps else 0.0))
+    bar = progress_bar(done_steps, 6)
+    percent = round(100 * done_steps / 6)
+    if journey.completed_at:
+        next_text = ctx.t("progress.completed")
+    else:
+        step = ctx.content.step(journey.current_step)
+        next_text = step.what_you_do.get(ctx.lang)
+    text = ctx.t(
+        "progress.text",
+        round=journey.round_no,
+        step=journey.current_step,
+        title=ctx.content.step(journey.current_step).title.get(ctx.lang),
+        bar=bar,
+        percent=percent,
+        steps="\n".join(r.label for r in rows),
+        next=next_text,
+        learning=counts["learning"],
+        evidence=counts["evidence"],
+    )
+    footer = ctx.t("progress.footer", bar=bar, percent=percent, learning=counts["learning"],
+                   evidence=counts["evidence"])
+    ctx.say(text, card=Card(title=ctx.t("progress.title"), rows=tuple(rows), footer=footer))
+

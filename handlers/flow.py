@@ -1,0 +1,144 @@
+"""The conversation: the whole state table in one place, and the engine that
+routes each incoming message to a command, a global button, or the current
+state's answer handler.
+
+Reading order: `STATES` shows the flow at a glance; `handle` is the entry.
+"""
+
+from __future__ import annotations
+
+from handlers import commands, onboarding
+from handlers.common import State
+from handlers.context import Answer, Ctx
+from handlers.errors import Reprompt
+from handlers.journey import resume_state
+from handlers.messages import Choice
+from handlers.steps import assess, plan, review, understand
+from handlers.steps.logbook import APPLY, LEARN
+from handlers.steps.logbook import states as logbook_states
+
+FLOW_VERSION = onboarding.FLOW_VERSION
+
+STATES: dict[str, State] = {
+    # onboarding (after consent)
+    "onboard.name": State(onboarding.ask_name, onboarding.answer_name),
+    "onboard.agency": State(onboarding.ask_agency, onboarding.answer_agency),
+    "onboard.unit": State(onboarding.ask_unit, onboarding.answer_unit),
+    "onboard.group": State(onboarding.ask_group, onboarding.answer_group),
+    "onboard.remind": State(onboarding.ask_remind, onboarding.answer_remind),
+    # step 1: understand why
+    "s1.intro": State(understand.ask_intro, understand.answer_intro),
+    "s1.why": State(understand.ask_why, understand.answer_why),
+    "s1.reason": State(understand.ask_reason, understand.answer_reason),
+    # step 2: self-assess (pre)
+    "s2.intro": State(assess.ask_pre_intro, assess.answer_pre_intro),
+    "s2.rate": State(assess.ask_pre_rating, assess.answer_pre_rating),
+    "s2.result": State(assess.ask_pre_result, assess.answer_pre_result),
+    # step 3: goals and plan
+    "s3.pick": State(plan.ask_pick, plan.answer_pick),
+    "s3.target": State(plan.ask_target, plan.answer_target),
+    "s3.date": State(plan.ask_date, plan.answer_date),
+    "s3.approach": State(plan.ask_approach, plan.answer_approach),
+    "s3.plan": State(plan.ask_plan, plan.answer_plan),
+    # step 4: learn (s4.menu, s4.skill, s4.what, s4.minutes, s4.learned)
+    **logbook_states(LEARN),
+    # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result)
+    **logbook_states(APPLY),
+    # step 6: review and share (post)
+    "s6.intro": State(review.ask_intro, review.answer_intro),
+    "s6.rate": State(review.ask_post_rating, review.answer_post_rating),
+    "s6.result": State(review.ask_result, review.answer_result),
+    "s6.reflect": State(review.ask_reflect, review.answer_reflect),
+    "s6.tip": State(review.ask_tip, review.answer_tip),
+    "done": State(review.ask_done, review.answer_done),
+    # the menu, reachable from anywhere
+    "menu": State(commands.ask_menu, commands.answer_menu),
+}
+
+
+async def goto(ctx: Ctx, name: str) -> None:
+    """Enter state `name` and ask its question."""
+    assert ctx.conv is not None
+    if name not in STATES:
+        name = resume_state(await ctx.journey())
+    ctx.conv.state = name
+    ctx.conv.flow_version = FLOW_VERSION
+    await STATES[name].ask(ctx)
+
+
+async def reask(ctx: Ctx) -> None:
+    """Ask the current question again (after a command, a stale button, a re-prompt)."""
+    assert ctx.conv is not None
+    await goto(ctx, ctx.conv.state)
+
+
+async def resume(ctx: Ctx) -> None:
+    """Continue where the person's journey is (used by /continue and the menu)."""
+    assert ctx.conv is not None
+    journey = await ctx.journey()
+    if ctx.person is not None and ctx.person.onboarded_at is None:
+        await reask(ctx)
+        return
+    target = resume_state(journey)
+    if ctx.conv.state.split(".")[0] != target.split(".")[0]:
+        ctx.conv.data = {}
+        await goto(ctx, target)
+    else:
+        await reask(ctx)
+
+
+def _match_label(ctx: Ctx, text: str) -> str | None:
+    """Typed text that equals a button label of the last question picks that button."""
+    wanted = text.strip().casefold()
+    if not wanted:
+        return None
+    for choice in ctx.last_choices():
+        if choice.label.strip().casefold() == wanted:
+            return choice.id
+    return None
+
+
+async def handle(ctx: Ctx) -> None:
+    """Decide what to say to one incoming message of a known person."""
+    assert ctx.conv is not None
+    incoming = ctx.incoming
+    if ctx.conv.flow_version != FLOW_VERSION or ctx.conv.state not in STATES:
+        # Written by an older flow: restart the person's current step cleanly.
+        ctx.conv.data = {}
+        ctx.conv.state = resume_state(await ctx.journey())
+        ctx.conv.flow_version = FLOW_VERSION
+    if incoming.kind == "follow":
+        ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))
+        await reask(ctx)
+        return
+    text = incoming.text.strip()
+    if incoming.choice is None and commands.is_command(ctx, text):
+        await commands.run(ctx, text)
+        return
+    choice = incoming.choice
+    if choice is not None:
+        if incoming.question_seq is not None and incoming.question_seq != ctx.conv.question_seq:
+            ctx.say(ctx.t("common.stale_button"))
+            await reask(ctx)
+            return
+        if choice not in {c.id for c in ctx.last_choices()}:
+            ctx.say(ctx.t("common.stale_button"))
+            await reask(ctx)
+            return
+    else:
+        choice = _match_label(ctx, text)
+    if choice is not None and choice.startswith("go:"):
+        await commands.run_global(ctx, choice)
+        return
+    state = STATES[ctx.conv.state]
+    try:
+        next_state = await state.answer(ctx, Answer(text=text, choice=choice))
+    except Reprompt as problem:
+        ctx.say(ctx.t(problem.message_key, **problem.values))
+        await reask(ctx)
+        return
+    await goto(ctx, next_state)
+
+
+def choices_text(choices: list[Choice]) -> str:
+    return ", ".join(c.label for c in choices)

@@ -1,0 +1,102 @@
+"""Moving through the journey: entering a step, finding where to resume, and
+starting a new round."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from handlers.common import progress_bar
+from handlers.context import Ctx
+from storage.models import Goal, Journey, StepEntry
+
+# The first state of each step, and where /continue goes back to.
+STEP_ENTRY = {
+    1: "s1.intro",
+    2: "s2.intro",
+    3: "s3.pick",
+    4: "s4.menu",
+    5: "s5.menu",
+    6: "s6.intro",
+}
+
+
+async def enter_step(ctx: Ctx, number: int) -> str:
+    """Record that the person reached step `number`, announce it, return its first state."""
+    journey = await ctx.journey()
+    if journey.current_step != number:
+        journey.current_step = number
+        journey.step_started_at = ctx.now
+        ctx.session.add(journey)
+    step = ctx.content.step(number)
+    ctx.say(
+        ctx.t(
+            "journey.step_banner",
+            number=number,
+            title=step.title.get(ctx.lang),
+            bar=progress_bar(number - 1, 6),
+            summary=step.summary.get(ctx.lang),
+        )
+    )
+    ctx.set_data(**{k: None for k in list(ctx.data) if not k.startswith("_")})
+    return STEP_ENTRY[number]
+
+
+def resume_state(journey: Journey) -> str:
+    """Where a person picks up again: the entry of their current step, or the end."""
+    if journey.completed_at is not None:
+        return "done"
+    return STEP_ENTRY[journey.current_step]
+
+
+async def goals(ctx: Ctx, journey: Journey) -> list[Goal]:
+    result = await ctx.session.exec(
+        select(Goal).where(Goal.journey_id == journey.id).order_by(Goal.id)
+    )
+    return list(result.all())
+
+
+async def entry_count(ctx: Ctx, journey: Journey, kind: str) -> int:
+    result = await ctx.session.exec(
+        select(func.count())
+        .select_from(StepEntry)
+        .where(StepEntry.journey_id == journey.id, StepEntry.kind == kind)
+    )
+    return int(result.one())
+
+
+async def add_entry(
+    ctx: Ctx, kind: str, text: str, *, skill_id: str | None = None, **data: object
+) -> StepEntry:
+    """Store something the person wrote in the current step, at once."""
+    journey = await ctx.journey()
+    assert ctx.person is not None
+    entry = StepEntry(
+        journey_id=journey.id,
+        person_id=ctx.person.id,
+        step=journey.current_step,
+        kind=kind,
+        skill_id=skill_id,
+        text=text,
+        data=dict(data),
+        created_at=ctx.now,
+    )
+    ctx.session.add(entry)
+    await ctx.session.flush()
+    return entry
+
+
+async def start_new_round(ctx: Ctx) -> str:
+    """Open the next journey round at step 1."""
+    previous = await ctx.journey()
+    assert ctx.person is not None
+    journey = Journey(
+        person_id=ctx.person.id,
+        round_no=previous.round_no + 1,
+        current_step=1,
+        started_at=ctx.now,
+        step_started_at=ctx.now,
+    )
+    ctx.session.add(journey)
+    await ctx.session.flush()
+    ctx.say(ctx.t("journey.new_round", round=journey.round_no))
+    return await enter_step(ctx, 1)

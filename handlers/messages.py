@@ -1,0 +1,131 @@
+"""The platform-neutral messages that flow in and out of the handlers.
+
+Channels turn platform updates into `Incoming` and render `Reply` objects for
+their platform; handlers see and produce nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+IncomingKind = Literal["text", "choice", "follow", "unfollow"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: typed text, tapped a choice, followed or unfollowed.
+
+    `user_id` is the platform's id of the person, `chat_id` where to answer
+    (the same for private chats). `choice` is the id of a tapped choice and
+    `question_seq` the number of the question it belonged to (None when the
+    platform could not tell, e.g. typed text). `event_id` dedupes redeliveries.
+    """
+
+    channel: str
+    user_id: str
+    chat_id: str
+    kind: IncomingKind = "text"
+    text: str = ""
+    choice: str | None = None
+    question_seq: int | None = None
+    reply_token: str | None = None
+    event_id: str | None = None
+    display_name: str | None = None
+    lang_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button. `id` is short and stable (it travels in callback data); `label` is shown."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """One line of a card: a label, a value, and optionally a 0..1 bar."""
+
+    label: str
+    value: str
+    bar: float | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """Structured content (results, progress) that rich platforms draw as a
+    card; `Reply.text` always carries the same information as plain text."""
+
+    title: str
+    rows: tuple[CardRow, ...] = ()
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One outgoing message.
+
+    `text` is always set (it is the fallback for images, documents and cards).
+    `choices` belong to the question numbered `question_seq`; the renderer puts
+    both into the button payload so a tap on an old button can be recognised.
+    `essential` is False for messages that may be deferred (e.g. nudges when
+    the push quota runs low).
+    """
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    question_seq: int | None = None
+    card: Card | None = None
+    image_png: bytes | None = None
+    document: bytes | None = None
+    document_name: str | None = None
+    essential: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict for the outbox (bytes as base64)."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.choices:
+            data["choices"] = [[c.id, c.label] for c in self.choices]
+        if self.question_seq is not None:
+            data["question_seq"] = self.question_seq
+        if self.card is not None:
+            data["card"] = {
+                "title": self.card.title,
+                "rows": [[r.label, r.value, r.bar] for r in self.card.rows],
+                "footer": self.card.footer,
+            }
+        if self.image_png is not None:
+            data["image_png"] = base64.b64encode(self.image_png).decode("ascii")
+        if self.document is not None:
+            data["document"] = base64.b64encode(self.document).decode("ascii")
+            data["document_name"] = self.document_name or "document"
+        if not self.essential:
+            data["essential"] = False
+        if self.extra:
+            data["extra"] = self.extra
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        card = None
+        if "card" in data:
+            raw = data["card"]
+            card = Card(
+                title=raw["title"],
+                rows=tuple(CardRow(label, value, bar) for label, value, bar in raw["rows"]),
+                footer=raw.get("footer", ""),
+            )
+        return cls(
+            text=data["text"],
+            choices=tuple(Choice(cid, label) for cid, label in data.get("choices", [])),
+            question_seq=data.get("question_seq"),
+            card=card,
+            image_png=base64.b64decode(data["image_png"]) if "image_png" in data else None,
+            document=base64.b64decode(data["document"]) if "document" in data else None,
+            document_name=data.get("document_name"),
+            essential=data.get("essential", True),
+            extra=data.get("extra", {}),
+        )

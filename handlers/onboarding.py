@@ -1,0 +1,296 @@
+"""First contact: the privacy notice and consent, then name, agency, unit,
+personnel group and preferred reminder time.
+
+Nothing about a person is stored before they accept the notice; a refusal
+is kept only as a hash of their account, so the bot can be polite next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import time
+
+from sqlmodel import select
+
+from handlers.common import free_text, pick
+from handlers.context import Answer, Ctx
+from handlers.errors import Reprompt
+from handlers.journey import enter_step
+from handlers.messages import Choice, Incoming
+from storage.models import (
+    Agency,
+    ChannelAccount,
+    ConsentRefusal,
+    ConversationState,
+    Person,
+    ReminderPreference,
+    Unit,
+)
+
+CONSENT_VERSION = "2026-11"
+FLOW_VERSION = 1
+REMIND_TIMES = ("07:30", "12:00", "16:30", "20:00")
+
+
+def account_hash(channel: str, user_id: str) -> str:
+    return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()
+
+
+# ---- consent (before any person exists) ---------------------------------------
+
+
+def consent_choices(ctx: Ctx) -> list[Choice]:
+    other = "en" if ctx.lang == "th" else "th"
+    return [
+        Choice(f"consent:y:{ctx.lang}", ctx.t("consent.accept")),
+        Choice(f"consent:n:{ctx.lang}", ctx.t("consent.decline")),
+        Choice(f"consent:lang:{other}", ctx.content.t("lang.switch_to", other)),
+    ]
+
+
+def show_privacy_notice(ctx: Ctx) -> None:
+    ctx.ask(ctx.t("consent.notice", version=CONSENT_VERSION), consent_choices(ctx))
+
+
+def _consent_choice_from_text(ctx: Ctx, text: str) -> str | None:
+    """Typed text matching a consent button label, in either language."""
+    wanted = text.strip().casefold()
+    for lang in ("th", "en"):
+        if wanted == ctx.content.t("consent.accept", lang).casefold():
+            return f"consent:y:{lang}"
+        if wanted == ctx.content.t("consent.decline", lang).casefold():
+            return f"consent:n:{lang}"
+    return None
+
+
+async def handle_stranger(ctx: Ctx) -> None:
+    """Someone with no person record: show the notice, or act on their answer to it."""
+    incoming = ctx.incoming
+    choice = incoming.choice or _consent_choice_from_text(ctx, incoming.text)
+    if choice and choice.startswith("consent:lang:"):
+        ctx.lang = "en" if choice.endswith(":en") else "th"
+        show_privacy_notice(ctx)
+        return
+    if choice and choice.startswith("consent:n"):
+        ctx.lang = choice.rsplit(":", 1)[-1]
+        ctx.session.add(
+            ConsentRefusal(account_hash=account_hash(incoming.channel, incoming.user_id),
+                           refused_at=ctx.now)
+        )
+        ctx.say(ctx.t("consent.declined"))
+        return
+    if choice and choice.startswith("consent:y"):
+        ctx.lang = choice.rsplit(":", 1)[-1]
+        await _create_person(ctx, incoming)
+        ctx.say(ctx.t("consent.thanks"))
+        await ask_state(ctx, "onboard.name")
+        return
+    show_privacy_notice(ctx)
+
+
+async def _create_person(ctx: Ctx, incoming: Incoming) -> None:
+    person = Person(
+        lang=ctx.lang,
+        consent_version=CONSENT_VERSION,
+        consent_at=ctx.now,
+        last_active_at=ctx.now,
+        created_at=ctx.now,
+    )
+    ctx.session.add(person)
+    await ctx.session.flush()
+    account = ChannelAccount(
+        person_id=person.id,
+        channel=incoming.channel,
+        external_id=incoming.user_id,
+        chat_id=incoming.chat_id,
+        last_incoming_at=ctx.now,
+        created_at=ctx.now,
+    )
+    conv = ConversationState(
+        person_id=person.id, flow_version=FLOW_VERSION, state="onboard.name", data={}
+    )
+    ctx.session.add(account)
+    ctx.session.add(conv)
+    await ctx.session.flush()
+    ctx.person, ctx.account, ctx.conv = person, account, conv
+
+
+async def ask_state(ctx: Ctx, name: str) -> None:
+    """Move to state `name` and ask its question (late import: the table imports us)."""
+    from handlers.flow import goto
+
+    await goto(ctx, name)
+
+
+# ---- name ---------------------------------------------------------------------
+
+
+async def ask_name(ctx: Ctx) -> None:
+    """Ask what to call the person, offering the platform's display name."""
+    choices = []
+    if ctx.incoming.display_name:
+        name = ctx.incoming.display_name[:60]
+        choices.append(Choice("name:platform", name))
+        ctx.set_data(platform_name=name)
+    ctx.ask(ctx.t("onboard.ask_name"), choices)
+
+
+async def answer_name(ctx: Ctx, answer: Answer) -> str:
+    if answer.choice == "name:platform" and ctx.data.get("platform_name"):
+        name = ctx.data["platform_name"]
+    else:
+        name = free_text(answer, max_len=100)
+        if name.startswith("/"):
+            raise Reprompt("onboard.name_invalid")
+    assert ctx.person is not None
+    ctx.person.display_name = name
+    ctx.session.add(ctx.person)
+    return "onboard.agency"
+
+
+# ---- agency -------------------------------------------------------------------
+
+
+async def _agencies(ctx: Ctx) -> list[Agency]:
+    result = await ctx.session.exec(select(Agency).order_by(Agency.id))
+    return list(result.all())
+
+
+async def ask_agency(ctx: Ctx) -> None:
+    """Ask which agency the person works for."""
+    agencies = await _agencies(ctx)
+    ctx.ask(ctx.t("onboard.ask_agency"), [Choice(f"ag:{a.id}", a.name) for a in agencies[:30]])
+
+
+async def answer_agency(ctx: Ctx, answer: Answer) -> str:
+    agencies = await _agencies(ctx)
+    chosen = None
+    if answer.choice and answer.choice.startswith("ag:"):
+        chosen = next((a for a in agencies if f"ag:{a.id}" == answer.choice), None)
+    elif answer.text:
+        typed = answer.text.strip().casefold()
+        chosen = next(
+            (a for a in agencies if typed in (a.code.casefold(), a.name.casefold())), None
+        )
+    if chosen is None:
+        raise Reprompt("onboard.agency_unknown")
+    assert ctx.person is not None
+    ctx.person.agency_id = chosen.id
+    ctx.person.timezone = chosen.timezone
+    ctx.person.unit_id = None
+    ctx.session.add(ctx.person)
+    return "onboard.unit"
+
+
+# ---- unit ---------------------------------------------------------------------
+
+
+async def _units(ctx: Ctx) -> list[Unit]:
+    assert ctx.person is not None
+    result = await ctx.session.exec(
+        select(Unit).where(Unit.agency_id == ctx.person.agency_id).order_by(Unit.name)
+    )
+    return list(result.all())
+
+
+async def ask_unit(ctx: Ctx) -> None:
+    """Ask for the person's unit; agencies without units skip the question."""
+    units = await _units(ctx)
+    if not units:
+        await ask_state(ctx, "onboard.group")
+        return
+    choices = [Choice(f"u:{u.id}", u.name) for u in units]
+    choices.append(Choice("u:none", ctx.t("onboard.unit_none")))
+    ctx.ask(ctx.t("onboard.ask_unit"), choices)
+
+
+async def answer_unit(ctx: Ctx, answer: Answer) -> str:
+    assert ctx.person is not None
+    if answer.choice == "u:none":
+        ctx.person.unit_id = None
+        return "onboard.group"
+    units = await _units(ctx)
+    chosen = None
+    if answer.choice and answer.choice.startswith("u:"):
+        chosen = next((u for u in units if f"u:{u.id}" == answer.choice), None)
+    elif answer.text:
+        typed = answer.text.strip().casefold()
+        chosen = next((u for u in units if u.name.casefold() == typed), None)
+    if chosen is None:
+        raise Reprompt("onboard.unit_unknown")
+    ctx.person.unit_id = chosen.id
+    ctx.session.add(ctx.person)
+    return "onboard.group"
+
+
+# ---- personnel group --------------------------------------------------------------
+
+
+async def ask_group(ctx: Ctx) -> None:
+    """Ask which of the six personnel groups the person belongs to."""
+    groups = ctx.content.groups.personnel_groups
+    ctx.ask(ctx.t("onboard.ask_group"), [Choice(f"g:{g.id}", g.label.get(ctx.lang)) for g in groups])
+
+
+async def answer_group(ctx: Ctx, answer: Answer) -> str:
+    ids = [f"g:{g.id}" for g in ctx.content.groups.personnel_groups]
+    chosen = pick(answer, ids)
+    assert ctx.person is not None
+    ctx.person.personnel_group = chosen.removeprefix("g:")
+    ctx.session.add(ctx.person)
+    return "onboard.remind"
+
+
+# ---- reminder time ------------------------------------------------------------------
+
+_TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
+
+
+def parse_time(text: str) -> time | None:
+    """'8:30', '08.30', '20.00 น.' -> a time; anything else -> None."""
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+async def ask_remind(ctx: Ctx) -> None:
+    """Ask when the person would like to be reminded (or not at all)."""
+    choices = [Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t))
+               for t in REMIND_TIMES]
+    choices.append(Choice("t:off", ctx.t("onboard.no_reminders")))
+    ctx.ask(ctx.t("onboard.ask_remind"), choices)
+
+
+async def answer_remind(ctx: Ctx, answer: Answer) -> str:
+    assert ctx.person is not None
+    enabled, chosen = True, None
+    if answer.choice == "t:off":
+        enabled = False
+    elif answer.choice and answer.choice.startswith("t:"):
+        digits = answer.choice[2:]
+        chosen = time(int(digits[:2]), int(digits[2:]))
+    else:
+        chosen = parse_time(answer.text)
+        if chosen is None:
+            raise Reprompt("onboard.time_invalid")
+    pref = await ctx.session.get(ReminderPreference, ctx.person.id)
+    if pref is None:
+        pref = ReminderPreference(person_id=ctx.person.id)
+    pref.enabled = enabled
+    pref.time_local = chosen
+    pref.updated_at = ctx.now
+    ctx.session.add(pref)
+    ctx.person.onboarded_at = ctx.now
+    ctx.session.add(ctx.person)
+    if enabled and chosen is not None:
+        ctx.say(ctx.t("onboard.remind_set", time=chosen.strftime("%H:%M")))
+    else:
+        ctx.say(ctx.t("onboard.remind_off"))
+    ctx.say(ctx.t("onboard.done", name=ctx.person.display_name or ""))
+    return await enter_step(ctx, 1)
+

@@ -1,0 +1,193 @@
+"""Steps 4 and 5 keep a logbook: learning activities, and evidence of applying a
+skill at work. Both are the same shape (a menu, which skill, then a few
+fields), so one small form engine serves both; each answer is stored as given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.common import MAX_TEXT, State, free_text, menu_choice, pick, skill_name, skill_short
+from handlers.context import Answer, Ctx
+from handlers.errors import Reprompt
+from handlers.journey import add_entry, enter_step, entry_count, goals
+from handlers.messages import Choice
+from storage.models import StepEntry
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One question of a logbook entry. `options` are example answers as buttons
+    (message keys); `minutes` fields take a number."""
+
+    name: str
+    options: tuple[str, ...] = ()
+    minutes: bool = False
+
+
+@dataclass(frozen=True)
+class Logbook:
+    step: int
+    kind: str  # StepEntry.kind
+    prefix: str  # state name prefix, e.g. "s4"
+    fields: tuple[FormField, ...]
+    with_resources: bool = False
+
+    def state(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+
+LEARN = Logbook(
+    step=4,
+    kind="learning",
+    prefix="s4",
+    fields=(
+        FormField("what"),
+        FormField("minutes", options=("15", "30", "60", "120"), minutes=True),
+        FormField("learned"),
+    ),
+    with_resources=True,
+)
+
+APPLY = Logbook(
+    step=5,
+    kind="evidence",
+    prefix="s5",
+    fields=(
+        FormField("task"),
+        FormField("tool"),
+        FormField("result", options=("time", "quality", "service", "cost")),
+    ),
+)
+
+
+async def _entry(ctx: Ctx) -> StepEntry | None:
+    entry_id = ctx.data.get("entry")
+    return await ctx.session.get(StepEntry, entry_id) if entry_id else None
+
+
+def states(book: Logbook) -> dict[str, State]:
+    """The states of one logbook, for the flow's table."""
+
+    async def ask_menu(ctx: Ctx) -> None:
+        """Show how many entries there are and what can be done next."""
+        journey = await ctx.journey()
+        count = await entry_count(ctx, journey, book.kind)
+        choices = [Choice("log", ctx.t(f"{book.prefix}.log"))]
+        if book.with_resources:
+            choices.append(Choice("res", ctx.t(f"{book.prefix}.resources")))
+        if count:
+            choices.append(Choice("next", ctx.t(f"{book.prefix}.finish")))
+        choices.append(menu_choice(ctx))
+        ctx.ask(ctx.t(f"{book.prefix}.menu", count=count), choices)
+
+    async def answer_menu(ctx: Ctx, answer: Answer) -> str:
+        valid = ["log", "next", *(["res"] if book.with_resources else [])]
+        choice = pick(answer, valid)
+        journey = await ctx.journey()
+        if choice == "next":
+            if not await entry_count(ctx, journey, book.kind):
+                raise Reprompt(f"{book.prefix}.need_one")
+            return await enter_step(ctx, book.step + 1)
+        if choice == "res":
+            _show_resources(ctx, [g.skill_id for g in await goals(ctx, journey)])
+            return book.state("menu")
+        ctx.set_data(entry=None, skill=None)
+        focus = await goals(ctx, journey)
+        if len(focus) == 1:
+            ctx.set_data(skill=focus[0].skill_id)
+            return book.state(book.fields[0].name)
+        return book.state("skill")
+
+    async def ask_skill(ctx: Ctx) -> None:
+        """Which skill the entry is about (focus skills first, any skill allowed)."""
+        journey = await ctx.journey()
+        focus = [g.skill_id for g in await goals(ctx, journey)]
+        others = [s.id for s in ctx.content.skills if s.id not in focus]
+        choices = [Choice(f"k:{s}", skill_short(ctx, s)) for s in focus + others]
+        ctx.ask(ctx.t(f"{book.prefix}.ask_skill"), choices)
+
+    async def answer_skill(ctx: Ctx, answer: Answer) -> str:
+        skill_id = pick(answer, [f"k:{s.id}" for s in ctx.content.skills]).removeprefix("k:")
+        ctx.set_data(skill=skill_id)
+        return book.state(book.fields[0].name)
+
+    table = {
+        book.state("menu"): State(ask_menu, answer_menu),
+        book.state("skill"): State(ask_skill, answer_skill),
+    }
+    for index, form_field in enumerate(book.fields):
+        following = (
+            book.state(book.fields[index + 1].name) if index + 1 < len(book.fields) else None
+        )
+        table[book.state(form_field.name)] = State(
+            _asker(book, form_field), _answerer(book, form_field, index, following)
+        )
+    return table
+
+
+def _asker(book: Logbook, form_field: FormField):  # noqa: ANN202
+    async def ask(ctx: Ctx) -> None:
+        """Ask one field of the entry, with example answers as buttons."""
+        skill = ctx.data.get("skill")
+        key = f"{book.prefix}.ask_{form_field.name}"
+        choices = [
+            Choice(f"o:{opt}", ctx.t(f"{book.prefix}.{form_field.name}_{opt}"))
+            for opt in form_field.options
+        ]
+        ctx.ask(ctx.t(key, skill=skill_name(ctx, skill) if skill else ""), choices)
+
+    return ask
+
+
+def _answerer(book: Logbook, form_field: FormField, index: int, following: str | None):  # noqa: ANN202
+    async def answer(ctx: Ctx, answer: Answer) -> str:
+        value = _field_value(ctx, book, form_field, answer)
+        entry = await _entry(ctx)
+        if entry is None:
+            entry = await add_entry(ctx, book.kind, "", skill_id=ctx.data.get("skill"))
+            ctx.set_data(entry=entry.id)
+        entry.data = {**entry.data, form_field.name: value}
+        if index == 0:
+            entry.text = str(value)
+        ctx.session.add(entry)
+        if following is not None:
+            return following
+        journey = await ctx.journey()
+        count = await entry_count(ctx, journey, book.kind)
+        ctx.say(ctx.t(f"{book.prefix}.saved", count=count))
+        ctx.set_data(entry=None, skill=None)
+        return book.state("menu")
+
+    return answer
+
+
+def _field_value(ctx: Ctx, book: Logbook, form_field: FormField, answer: Answer) -> str | int:
+    """The answer to one field: a tapped example, a number of minutes, or free text."""
+    if answer.choice and answer.choice.startswith("o:"):
+        option = answer.choice[2:]
+        if option not in form_field.options:
+            raise Reprompt("common.pick_one")
+        if form_field.minutes:
+            return int(option)
+        return ctx.t(f"{book.prefix}.{form_field.name}_{option}")
+    if form_field.minutes:
+        digits = "".join(ch for ch in answer.text if ch.isdigit())
+        if not digits or not 0 < int(digits) <= 24 * 60:
+            raise Reprompt(f"{book.prefix}.minutes_invalid")
+        return int(digits)
+    return free_text(answer, max_len=MAX_TEXT)
+
+
+def _show_resources(ctx: Ctx, skill_ids: list[str]) -> None:
+    """List learning resources for the focus skills (all skills if none chosen)."""
+    skill_ids = skill_ids or [s.id for s in ctx.content.skills]
+    lines = []
+    for skill_id in skill_ids:
+        lines.append(f"【{skill_name(ctx, skill_id)}】")
+        for res in ctx.content.resources_for(skill_id):
+            line = f"• {res.title.get(ctx.lang)}: {res.description.get(ctx.lang)}"
+            if res.url:
+                line += f"\n  {res.url}"
+            lines.append(line)
+    ctx.say(ctx.t("s4.resources_list", lines="\n".join(lines)))
