@@ -103,10 +103,11 @@ async def handle(ctx: Ctx) -> None:
     assert ctx.conv is not None
     incoming = ctx.incoming
     if ctx.conv.flow_version != FLOW_VERSION or ctx.conv.state not in STATES:
-        # Written by an older flow: restart the person's current step cleanly.
+        # Written by an older flow: restart the person's current step cleanly,
+        # and ask its question rather than guess what this message answered.
         ctx.conv.data = {}
-        ctx.conv.state = resume_state(await ctx.journey())
-        ctx.conv.flow_version = FLOW_VERSION
+        await goto(ctx, resume_state(await ctx.journey()))
+        return
     if incoming.kind == "follow":
         ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))
         await reask(ctx)

@@ -33,7 +33,13 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-    """WAL and a busy timeout let the console, the server and tests share one file."""
+    """WAL and a busy timeout let the console, the server and tests share one file.
+
+    The driver's own transaction handling is switched off (it would start a
+    transaction only at the first write, and a SAVEPOINT release could commit
+    early); `_sqlite_begin` starts every transaction explicitly instead.
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -41,11 +47,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:  # noqa: ANN001
+    """BEGIN IMMEDIATE takes the write lock up front, so a read-then-write turn
+    never fails half way because another process wrote in between."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(database_url: str, **kwargs) -> AsyncEngine:  # noqa: ANN003
     """An async engine for `database_url`, with SQLite tuned for several writers."""
     engine = create_async_engine(async_url(database_url), **kwargs)
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 

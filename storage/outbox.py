@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
+from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ChannelAccount, OutboxMessage
@@ -68,20 +69,20 @@ async def claim(
         )
         .returning(OutboxMessage.id)
     )
-    ids = list((await session.execute(statement)).scalars().all())
+    ids = list((await session.exec(statement)).scalars().all())
     if not ids:
         return []
-    rows = await session.execute(
-        select(OutboxMessage)
+    rows = await session.exec(
+        sqlmodel_select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
     )
-    return list(rows.scalars().all())
+    return list(rows.all())
 
 
 async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: datetime) -> None:
-    await session.execute(
+    await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
@@ -91,7 +92,7 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
 async def mark_retry(
     session: AsyncSession, row_id: int, worker: str, at: datetime, error: str
 ) -> None:
-    await session.execute(
+    await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=PENDING, next_attempt_at=at, claimed_until=None, last_error=error[:500])
@@ -102,7 +103,7 @@ async def mark_final(
     session: AsyncSession, row_id: int, worker: str, status: str, error: str
 ) -> None:
     """FAILED (gave up) or DROPPED (recipient blocked): never retried."""
-    await session.execute(
+    await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=status, claimed_until=None, last_error=error[:500])
@@ -115,12 +116,12 @@ async def deactivate_account(
     """Stop sending to an account (blocked or unfollowed) and drop what is queued for it."""
     if account_id is None:
         return
-    await session.execute(
+    await session.exec(
         update(ChannelAccount)
         .where(ChannelAccount.id == account_id)
         .values(active=False, inactive_reason=reason)
     )
-    await session.execute(
+    await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.account_id == account_id, OutboxMessage.status == PENDING)
         .values(status=DROPPED, last_error=reason)
