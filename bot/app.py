@@ -101,8 +101,9 @@ class App:
         try:
             async with session.begin_nested():
                 session.add(
-                    ProcessedEvent(channel=incoming.channel, event_id=incoming.event_id,
-                                   processed_at=now)
+                    ProcessedEvent(
+                        channel=incoming.channel, event_id=incoming.event_id, processed_at=now
+                    )
                 )
         except IntegrityError:
             return False
@@ -199,8 +200,9 @@ class App:
                     return []
                 if incoming.kind == "unfollow":
                     return []
-                ctx = Ctx(session=session, content=self.content, now=now, incoming=incoming,
-                          lang=lang)
+                ctx = Ctx(
+                    session=session, content=self.content, now=now, incoming=incoming, lang=lang
+                )
                 ctx.replies.append(Reply(text=self.content.t("common.error", lang)))
                 return await self._enqueue(session, incoming, ctx, now)
         except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -13,8 +14,11 @@ import typer
 from bot.config import Settings
 from content.loader import ContentError
 
-cli = typer.Typer(help="dlcoach: a digital-literacy coach for LINE, Telegram and the terminal.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="dlcoach: a digital-literacy coach for LINE, Telegram and the terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 agency_cli = typer.Typer(help="Agencies and their units.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
@@ -57,10 +61,8 @@ def chat(
         finally:
             await app.close()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _run(main())
-    except KeyboardInterrupt:
-        pass
 
 
 @cli.command()

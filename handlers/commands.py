@@ -149,16 +149,25 @@ async def show_progress(ctx: Ctx) -> None:
     counts = {}
     for kind in ("learning", "evidence"):
         result = await ctx.session.exec(
-            select(func.count()).select_from(StepEntry).where(
-                StepEntry.journey_id == journey.id, StepEntry.kind == kind
-            )
+            select(func.count())
+            .select_from(StepEntry)
+            .where(StepEntry.journey_id == journey.id, StepEntry.kind == kind)
         )
         counts[kind] = int(result.one())
     rows = []
     for step in ctx.content.steps.steps:
-        mark = "✅" if step.number <= done_steps else ("▶️" if step.number == journey.current_step else "⬜")
-        rows.append(CardRow(f"{mark} {step.number}. {step.title.get(ctx.lang)}", "",
-                            1.0 if step.number <= done_steps else 0.0))
+        mark = (
+            "✅"
+            if step.number <= done_steps
+            else ("▶️" if step.number == journey.current_step else "⬜")
+        )
+        rows.append(
+            CardRow(
+                f"{mark} {step.number}. {step.title.get(ctx.lang)}",
+                "",
+                1.0 if step.number <= done_steps else 0.0,
+            )
+        )
     bar = progress_bar(done_steps, 6)
     percent = round(100 * done_steps / 6)
     if journey.completed_at:
@@ -178,7 +187,11 @@ async def show_progress(ctx: Ctx) -> None:
         learning=counts["learning"],
         evidence=counts["evidence"],
     )
-    footer = ctx.t("progress.footer", bar=bar, percent=percent, learning=counts["learning"],
-                   evidence=counts["evidence"])
+    footer = ctx.t(
+        "progress.footer",
+        bar=bar,
+        percent=percent,
+        learning=counts["learning"],
+        evidence=counts["evidence"],
+    )
     ctx.say(text, card=Card(title=ctx.t("progress.title"), rows=tuple(rows), footer=footer))
-

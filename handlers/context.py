@@ -97,8 +97,13 @@ class Ctx:
         )
         journey = result.first()
         if journey is None:
-            journey = Journey(person_id=self.person.id, round_no=1, current_step=1,
-                              started_at=self.now, step_started_at=self.now)
+            journey = Journey(
+                person_id=self.person.id,
+                round_no=1,
+                current_step=1,
+                started_at=self.now,
+                step_started_at=self.now,
+            )
             self.session.add(journey)
             await self.session.flush()
         return journey

@@ -60,10 +60,16 @@ async def goto(ctx: Ctx, name: str) -> None:
     """Enter state `name` and ask its question."""
     assert ctx.conv is not None
     if name not in STATES:
-        name = resume_state(await ctx.journey())
+        name = await entry_state(ctx)
     ctx.conv.state = name
     ctx.conv.flow_version = FLOW_VERSION
     await STATES[name].ask(ctx)
+
+
+async def entry_state(ctx: Ctx) -> str:
+    """Where the person's journey stands (onboarding first)."""
+    onboarded = ctx.person is not None and ctx.person.onboarded_at is not None
+    return resume_state(await ctx.journey(), onboarded)
 
 
 async def reask(ctx: Ctx) -> None:
@@ -106,7 +112,7 @@ async def handle(ctx: Ctx) -> None:
         # Written by an older flow: restart the person's current step cleanly,
         # and ask its question rather than guess what this message answered.
         ctx.conv.data = {}
-        await goto(ctx, resume_state(await ctx.journey()))
+        await goto(ctx, await entry_state(ctx))
         return
     if incoming.kind == "follow":
         ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))

@@ -41,8 +41,10 @@ async def enter_step(ctx: Ctx, number: int) -> str:
     return STEP_ENTRY[number]
 
 
-def resume_state(journey: Journey) -> str:
-    """Where a person picks up again: the entry of their current step, or the end."""
+def resume_state(journey: Journey, onboarded: bool = True) -> str:
+    """Where a person picks up again: onboarding, the entry of their current step, or the end."""
+    if not onboarded:
+        return "onboard.name"
     if journey.completed_at is not None:
         return "done"
     return STEP_ENTRY[journey.current_step]

@@ -75,8 +75,9 @@ async def handle_stranger(ctx: Ctx) -> None:
     if choice and choice.startswith("consent:n"):
         ctx.lang = choice.rsplit(":", 1)[-1]
         ctx.session.add(
-            ConsentRefusal(account_hash=account_hash(incoming.channel, incoming.user_id),
-                           refused_at=ctx.now)
+            ConsentRefusal(
+                account_hash=account_hash(incoming.channel, incoming.user_id), refused_at=ctx.now
+            )
         )
         ctx.say(ctx.t("consent.declined"))
         return
@@ -230,7 +231,9 @@ async def answer_unit(ctx: Ctx, answer: Answer) -> str:
 async def ask_group(ctx: Ctx) -> None:
     """Ask which of the six personnel groups the person belongs to."""
     groups = ctx.content.groups.personnel_groups
-    ctx.ask(ctx.t("onboard.ask_group"), [Choice(f"g:{g.id}", g.label.get(ctx.lang)) for g in groups])
+    ctx.ask(
+        ctx.t("onboard.ask_group"), [Choice(f"g:{g.id}", g.label.get(ctx.lang)) for g in groups]
+    )
 
 
 async def answer_group(ctx: Ctx, answer: Answer) -> str:
@@ -260,8 +263,9 @@ def parse_time(text: str) -> time | None:
 
 async def ask_remind(ctx: Ctx) -> None:
     """Ask when the person would like to be reminded (or not at all)."""
-    choices = [Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t))
-               for t in REMIND_TIMES]
+    choices = [
+        Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t)) for t in REMIND_TIMES
+    ]
     choices.append(Choice("t:off", ctx.t("onboard.no_reminders")))
     ctx.ask(ctx.t("onboard.ask_remind"), choices)
 
@@ -293,4 +297,3 @@ async def answer_remind(ctx: Ctx, answer: Answer) -> str:
         ctx.say(ctx.t("onboard.remind_off"))
     ctx.say(ctx.t("onboard.done", name=ctx.person.display_name or ""))
     return await enter_step(ctx, 1)
-

@@ -24,7 +24,9 @@ def async_url(database_url: str) -> str:
     elif backend in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+asyncpg")
     else:
-        raise ValueError(f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)")
+        raise ValueError(
+            f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
+        )
     return url.render_as_string(hide_password=False)
 
 

@@ -86,8 +86,12 @@ async def _fill_details(session: AsyncSession, rows: list[PersonRow]) -> None:
     if not by_journey:
         return
     answers = (
-        select(Assessment.journey_id, Assessment.kind, AssessmentAnswer.skill_id,
-               AssessmentAnswer.level)
+        select(
+            Assessment.journey_id,
+            Assessment.kind,
+            AssessmentAnswer.skill_id,
+            AssessmentAnswer.level,
+        )
         .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
         .where(Assessment.journey_id.in_(list(by_journey)))
     )

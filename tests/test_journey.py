@@ -12,9 +12,11 @@ from storage.models import (
     ConversationState,
     Goal,
     Journey,
-    Person as PersonRow,
     ReminderPreference,
     StepEntry,
+)
+from storage.models import (
+    Person as PersonRow,
 )
 from tests.journey_steps import (
     POST,
@@ -23,9 +25,7 @@ from tests.journey_steps import (
     step1,
     step2,
     step3,
-    step4,
     step5,
-    step6,
     whole_journey,
 )
 from tests.support import Person, t

@@ -68,17 +68,27 @@ class ConsoleChannel(Channel):
                 (c.id for c in self.choices if c.label.strip().casefold() == text.casefold()),
                 None,
             )
-        base = {"channel": CHANNEL, "user_id": self.user, "chat_id": self.user,
-                "event_id": uuid.uuid4().hex}
+        base = {
+            "channel": CHANNEL,
+            "user_id": self.user,
+            "chat_id": self.user,
+            "event_id": uuid.uuid4().hex,
+        }
         if choice is not None:
-            return Incoming(kind="choice", choice=choice, question_seq=self.question_seq,
-                            text=text, **base)
+            return Incoming(
+                kind="choice", choice=choice, question_seq=self.question_seq, text=text, **base
+            )
         return Incoming(kind="text", text=text, **base)
 
     def opening(self) -> Incoming:
         """What starting a chat means: like following the bot on a platform."""
-        return Incoming(channel=CHANNEL, user_id=self.user, chat_id=self.user, kind="follow",
-                        event_id=uuid.uuid4().hex)
+        return Incoming(
+            channel=CHANNEL,
+            user_id=self.user,
+            chat_id=self.user,
+            kind="follow",
+            event_id=uuid.uuid4().hex,
+        )
 
 
 async def run_chat(app, user: str, lang: str | None, stdin: TextIO | None = None) -> None:  # noqa: ANN001

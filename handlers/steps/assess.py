@@ -17,9 +17,7 @@ async def ask_rating(ctx: Ctx, kind: str) -> None:
     """Ask for the rating of the skill at `data['i']`, showing the scale in plain words."""
     index = int(ctx.data.get("i") or 0)
     skill = ctx.content.skills[index]
-    scale = "\n".join(
-        f"{lv.level} = {lv.description.get(ctx.lang)}" for lv in skill.scale
-    )
+    scale = "\n".join(f"{lv.level} = {lv.description.get(ctx.lang)}" for lv in skill.scale)
     extra = ""
     if kind == "post":
         journey = await ctx.journey()
@@ -28,14 +26,17 @@ async def ask_rating(ctx: Ctx, kind: str) -> None:
         )
         if skill.id in pre:
             extra = "\n" + ctx.t("assess.before", level=level_text(ctx, pre[skill.id]))
-    text = ctx.t(
-        "assess.question",
-        n=index + 1,
-        total=len(ctx.content.skills),
-        skill=skill.name.get(ctx.lang),
-        why=skill.why.get(ctx.lang),
-        scale=scale,
-    ) + extra
+    text = (
+        ctx.t(
+            "assess.question",
+            n=index + 1,
+            total=len(ctx.content.skills),
+            skill=skill.name.get(ctx.lang),
+            why=skill.why.get(ctx.lang),
+            scale=scale,
+        )
+        + extra
+    )
     choices = [Choice(f"lv:{lv}", level_text(ctx, lv)) for lv in range(1, 6)]
     if index > 0:
         choices.append(Choice("back", ctx.t("common.back")))
@@ -90,7 +91,9 @@ def results_card(ctx: Ctx, levels: dict[str, int], title: str) -> tuple[str, Car
         disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang),
     )
     footer = ctx.t(
-        "assess.result_footer", average=f"{summary.average:.1f}", strongest=strongest,
+        "assess.result_footer",
+        average=f"{summary.average:.1f}",
+        strongest=strongest,
         weakest=weakest,
     )
     return text, Card(title=title, rows=tuple(rows), footer=footer)

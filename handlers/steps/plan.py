@@ -33,8 +33,13 @@ async def ask_pick(ctx: Ctx) -> None:
     order = [s.id for s in ctx.content.skills]
     ranked = sorted(order, key=lambda s: (levels.get(s, 1), order.index(s)))
     gaps = "\n".join(
-        ctx.t("s3.gap_line", skill=skill_name(ctx, s), level=level_text(ctx, levels.get(s)),
-              gap=5 - levels.get(s, 1), mark="✓ " if s in chosen else "")
+        ctx.t(
+            "s3.gap_line",
+            skill=skill_name(ctx, s),
+            level=level_text(ctx, levels.get(s)),
+            gap=5 - levels.get(s, 1),
+            mark="✓ " if s in chosen else "",
+        )
         for s in ranked
     )
     choices = [Choice(f"k:{s}", skill_short(ctx, s)) for s in ranked if s not in chosen]
@@ -93,8 +98,11 @@ async def ask_target(ctx: Ctx) -> None:
     goal = await _open_goal(ctx)
     levels = range(min(goal.start_level + 1, 5), 6)
     ctx.ask(
-        ctx.t("s3.ask_target", skill=skill_name(ctx, goal.skill_id),
-              level=level_text(ctx, goal.start_level)),
+        ctx.t(
+            "s3.ask_target",
+            skill=skill_name(ctx, goal.skill_id),
+            level=level_text(ctx, goal.start_level),
+        ),
         [Choice(f"lv:{lv}", level_text(ctx, lv)) for lv in levels],
     )
 

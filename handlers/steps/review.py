@@ -62,8 +62,12 @@ async def ask_result(ctx: Ctx) -> None:
     lines = "\n".join(f"• {r.label}: {r.value}" for r in rows)
     footer = ctx.t("s6.growth_footer", grown=len(grown), average=f"{average:+.1f}")
     ctx.say(
-        ctx.t("s6.result", lines=lines, footer=footer,
-              disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang)),
+        ctx.t(
+            "s6.result",
+            lines=lines,
+            footer=footer,
+            disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang),
+        ),
         card=Card(title=ctx.t("s6.result_title"), rows=tuple(rows), footer=footer),
     )
     chart = person_chart(ctx, pre, post)

@@ -18,7 +18,9 @@ async def ask_intro(ctx: Ctx) -> None:
     )
     skills = "\n".join(f"{s.number}. {s.name.get(ctx.lang)}" for s in ctx.content.skills)
     ctx.say(ctx.t("s1.what", dimensions=dims))
-    ctx.ask(ctx.t("s1.skills", skills=skills), [Choice("next", ctx.t("common.next")), menu_choice(ctx)])
+    ctx.ask(
+        ctx.t("s1.skills", skills=skills), [Choice("next", ctx.t("common.next")), menu_choice(ctx)]
+    )
 
 
 async def answer_intro(ctx: Ctx, answer: Answer) -> str:
@@ -31,7 +33,9 @@ async def ask_why(ctx: Ctx) -> None:
     """Why it matters for the person's own group of work."""
     group = ctx.content.group(ctx.person.personnel_group) if ctx.person else None
     group_name = group.label.get(ctx.lang) if group else ""
-    ctx.ask(ctx.t("s1.why", group=group_name), [Choice("next", ctx.t("common.next")), menu_choice(ctx)])
+    ctx.ask(
+        ctx.t("s1.why", group=group_name), [Choice("next", ctx.t("common.next")), menu_choice(ctx)]
+    )
 
 
 async def answer_why(ctx: Ctx, answer: Answer) -> str:
