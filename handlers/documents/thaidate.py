@@ -1,0 +1,35 @@
+"""Dates as Thai documents write them: day, month name, Buddhist Era year.
+
+The month names come from the content files (`date.months`), so nothing
+language-specific is written here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+BUDDHIST_ERA_OFFSET = 543
+
+
+def buddhist_year(d: date) -> int:
+    """The year of `d` in the Buddhist Era (CE + 543): 2026 -> 2569."""
+    return d.year + BUDDHIST_ERA_OFFSET
+
+
+def month_names(text: str) -> list[str]:
+    """Split the comma-separated `date.months` message into its 12 names."""
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 12 or not all(names):
+        raise ValueError(f"expected 12 comma-separated month names, got {len(names)}")
+    return names
+
+
+def format_date(d: date, lang: str, month_names: list[str]) -> str:
+    """ "21 <month> 2569" in Thai (Buddhist Era), "21 November 2026" in English.
+
+    As everywhere in the content, any language other than "en" is Thai.
+    """
+    if len(month_names) != 12:
+        raise ValueError(f"expected 12 month names, got {len(month_names)}")
+    year = d.year if lang == "en" else buddhist_year(d)
+    return f"{d.day} {month_names[d.month - 1]} {year}"
