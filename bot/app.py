@@ -83,7 +83,9 @@ class App:
                 log.info("skipping redelivered event %s/%s", incoming.channel, incoming.event_id)
                 return []
             ctx = await self._context(session, incoming, now)
-            if incoming.kind == "unfollow":
+            if incoming.chat_type == "group":
+                await flow.handle_group(ctx)
+            elif incoming.kind == "unfollow":
                 await self._unfollow(ctx)
             elif ctx.person is None:
                 await onboarding.handle_stranger(ctx)

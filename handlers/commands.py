@@ -6,6 +6,8 @@ they were on. Typed aliases (e.g. "เมนู") come from content/.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlmodel import func, select
 
 from handlers.common import progress_bar
@@ -14,13 +16,11 @@ from handlers.errors import Reprompt
 from handlers.messages import Card, CardRow, Choice
 from storage.models import StepEntry
 
-COMMANDS = ("start", "help", "progress", "lang", "menu", "continue")
-
 
 def _alias(ctx: Ctx, text: str) -> str | None:
     """A command word typed without the slash, in either language (from content/)."""
     wanted = text.strip().casefold()
-    for name in COMMANDS:
+    for name in COMMAND_TABLE:
         for lang in ("th", "en"):
             key = f"command.alias.{name}"
             if key in ctx.content.messages:
@@ -42,30 +42,71 @@ def _parse(ctx: Ctx, text: str) -> tuple[str, str]:
     return head.split("@", 1)[0].casefold(), rest.strip()
 
 
+async def cmd_start(ctx: Ctx, argument: str) -> None:
+    """/start: greet a returning person and carry on."""
+    from handlers.flow import resume
+
+    assert ctx.person is not None
+    ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or ""))
+    await resume(ctx)
+
+
+async def cmd_continue(ctx: Ctx, argument: str) -> None:
+    """/continue: back to where the journey stands."""
+    from handlers.flow import resume
+
+    await resume(ctx)
+
+
+async def cmd_menu(ctx: Ctx, argument: str) -> None:
+    """/menu: the main menu."""
+    await _open_menu(ctx)
+
+
+async def cmd_progress(ctx: Ctx, argument: str) -> None:
+    """/progress: where am I, then the current question again."""
+    from handlers.flow import reask
+
+    await show_progress(ctx)
+    await reask(ctx)
+
+
+async def cmd_lang(ctx: Ctx, argument: str) -> None:
+    """/lang [th|en]: switch language."""
+    await change_language(ctx, argument)
+
+
+async def cmd_help(ctx: Ctx, argument: str) -> None:
+    """/help: how to use the bot, then the current question again."""
+    from handlers.flow import reask
+
+    ctx.say(help_text(ctx))
+    await reask(ctx)
+
+
+# name -> handler(ctx, argument). Features add their commands here.
+COMMAND_TABLE: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
+    "start": cmd_start,
+    "continue": cmd_continue,
+    "menu": cmd_menu,
+    "progress": cmd_progress,
+    "lang": cmd_lang,
+    "help": cmd_help,
+}
+
+
 async def run(ctx: Ctx, text: str) -> None:
     """Run a typed command; an unknown one gets the help text."""
-    from handlers.flow import reask, resume
+    from handlers.flow import reask
 
     name, argument = _parse(ctx, text)
-    if name == "start":
-        ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))
-        await resume(ctx)
-    elif name == "continue":
-        await resume(ctx)
-    elif name == "menu":
-        await _open_menu(ctx)
-    elif name == "progress":
-        await show_progress(ctx)
-        await reask(ctx)
-    elif name == "lang":
-        await change_language(ctx, argument)
-    elif name == "help":
-        ctx.say(help_text(ctx))
-        await reask(ctx)
-    else:
-        ctx.say(ctx.t("command.unknown", command=text[:40]))
-        ctx.say(help_text(ctx))
-        await reask(ctx)
+    command = COMMAND_TABLE.get(name)
+    if command is not None:
+        await command(ctx, argument)
+        return
+    ctx.say(ctx.t("command.unknown", command=text[:40]))
+    ctx.say(help_text(ctx))
+    await reask(ctx)
 
 
 async def run_global(ctx: Ctx, choice: str) -> None:

@@ -149,3 +149,24 @@ async def handle(ctx: Ctx) -> None:
 
 def choices_text(choices: list[Choice]) -> str:
     return ", ".join(c.label for c in choices)
+
+
+async def handle_group(ctx: Ctx) -> None:
+    """Group chats: ordinary talk is ignored; a command gets a pointer to the private chat.
+
+    Features that work in groups (e.g. binding the working group's chat) add
+    their commands to `GROUP_COMMANDS`.
+    """
+    text = ctx.incoming.text.strip()
+    if ctx.incoming.kind != "text" or not text.startswith("/"):
+        return
+    name = text[1:].partition(" ")[0].split("@", 1)[0].casefold()
+    command = GROUP_COMMANDS.get(name)
+    if command is not None:
+        await command(ctx, text[1:].partition(" ")[2].strip())
+        return
+    ctx.say(ctx.t("group.private_only"))
+
+
+# name -> handler(ctx, argument) for commands typed in a group chat.
+GROUP_COMMANDS: dict = {}

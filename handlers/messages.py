@@ -18,7 +18,7 @@ class Incoming:
     """One thing a person did: typed text, tapped a choice, followed or unfollowed.
 
     `user_id` is the platform's id of the person, `chat_id` where to answer
-    (the same for private chats). `choice` is the id of a tapped choice and
+    (the same for private chats; the group's id when `chat_type` is "group"). `choice` is the id of a tapped choice and
     `question_seq` the number of the question it belonged to (None when the
     platform could not tell, e.g. typed text). `event_id` dedupes redeliveries.
     """
@@ -34,6 +34,7 @@ class Incoming:
     event_id: str | None = None
     display_name: str | None = None
     lang_hint: str | None = None
+    chat_type: str = "private"  # "private", or "group" for group chats and rooms
 
 
 @dataclass(frozen=True)
