@@ -1,7 +1,7 @@
 """Commands (/start, /help, /progress, /lang, /menu, /continue) and the menu.
 
 Commands work from any state and then bring the person back to the question
-they were on. Typed aliases (e.g. "เมนู") come from content/.
+they were on. Typed aliases (the Thai word for menu, say) come from content/.
 """
 
 from __future__ import annotations

@@ -251,7 +251,7 @@ _TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
 
 
 def parse_time(text: str) -> time | None:
-    """'8:30', '08.30', '20.00 น.' -> a time; anything else -> None."""
+    """'8:30', '08.30', '20.00' with a suffix -> a time; anything else -> None."""
     match = _TIME.match(text)
     if not match:
         return None

@@ -18,7 +18,7 @@ from storage.timeutil import utcnow
 
 
 class Agency(SQLModel, table=True):
-    """A government agency (ส่วนราชการ) that runs the coach for its staff."""
+    """A government agency (a "suan ratchakan") that runs the coach for its staff."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
