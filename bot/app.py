@@ -92,7 +92,8 @@ class App:
             else:
                 await self._touch(ctx)
                 await flow.handle(ctx)
-                session.add(ctx.conv)
+                if ctx.conv is not None:  # None once the person erased their data
+                    session.add(ctx.conv)
             return await self._enqueue(session, incoming, ctx, now)
 
     async def _first_time(self, session, incoming: Incoming, now) -> bool:  # noqa: ANN001

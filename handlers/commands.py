@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel import func, select
 
+from handlers import privacy
 from handlers.common import progress_bar
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
@@ -92,6 +93,8 @@ COMMAND_TABLE: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
     "progress": cmd_progress,
     "lang": cmd_lang,
     "help": cmd_help,
+    "mydata": privacy.cmd_mydata,
+    "deleteme": privacy.cmd_deleteme,
 }
 
 

@@ -7,7 +7,7 @@ Reading order: `STATES` shows the flow at a glance; `handle` is the entry.
 
 from __future__ import annotations
 
-from handlers import commands, onboarding
+from handlers import commands, onboarding, privacy
 from handlers.common import State
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
@@ -53,12 +53,15 @@ STATES: dict[str, State] = {
     "done": State(review.ask_done, review.answer_done),
     # the menu, reachable from anywhere
     "menu": State(commands.ask_menu, commands.answer_menu),
+    # PDPA: erasing one's data, after a confirmation
+    "privacy.confirm": State(privacy.ask_confirm, privacy.answer_confirm),
 }
 
 
 async def goto(ctx: Ctx, name: str) -> None:
-    """Enter state `name` and ask its question."""
-    assert ctx.conv is not None
+    """Enter state `name` and ask its question (nothing, once the person erased their data)."""
+    if ctx.conv is None:
+        return
     if name not in STATES:
         name = await entry_state(ctx)
     ctx.conv.state = name

@@ -1,0 +1,157 @@
+"""PDPA rights in chat: /mydata sends a machine-readable copy of everything
+stored about the person; /deleteme erases it after a confirmation.
+
+Both work on the table metadata (every column that references a person), so
+tables added later are covered without touching this module. The audit log
+keeps that the action happened, not the data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import SQLModel
+
+from handlers.context import Answer, Ctx
+from handlers.errors import Reprompt
+from handlers.messages import Choice
+from storage.models import AuditLog, ChannelAccount, OutboxMessage, Person
+
+EXPORT_NAME = "dlcoach-mydata.json"
+ERASED = ""  # the state after erasing: there is no one left to ask anything
+
+
+def _person_columns():  # noqa: ANN202
+    """(table, column) pairs whose foreign key points at person.id."""
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table.name == "person" for fk in column.foreign_keys):
+                yield table, column
+
+
+def _children_of(table_name: str):  # noqa: ANN202
+    """(table, column) pairs whose foreign key points at `table_name`.id."""
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table.name == table_name for fk in column.foreign_keys):
+                yield table, column
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+async def collect(ctx: Ctx, person_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row that belongs to the person, grouped by table, plus their rows' children."""
+    data: dict[str, list[dict[str, Any]]] = {}
+    person = await ctx.session.exec(select(Person.__table__).where(Person.id == person_id))
+    data["person"] = [{k: _jsonable(v) for k, v in row._mapping.items()} for row in person]
+    for table, column in _person_columns():
+        if table.name == "outboxmessage":
+            continue  # delivery bookkeeping, not data about the person
+        result = await ctx.session.exec(select(table).where(column == person_id))
+        rows = [{k: _jsonable(v) for k, v in row._mapping.items()} for row in result]
+        if rows:
+            data.setdefault(table.name, []).extend(rows)
+            ids = [r["id"] for r in rows if "id" in r]
+            for child, child_column in _children_of(table.name):
+                if child.name == "outboxmessage" or not ids:
+                    continue
+                found = await ctx.session.exec(select(child).where(child_column.in_(ids)))
+                child_rows = [{k: _jsonable(v) for k, v in r._mapping.items()} for r in found]
+                if child_rows:
+                    data.setdefault(child.name, []).extend(child_rows)
+    return data
+
+
+async def cmd_mydata(ctx: Ctx, argument: str) -> None:
+    """/mydata: a JSON copy of everything stored about the person, sent at once."""
+    from handlers.flow import reask
+
+    assert ctx.person is not None
+    data = await collect(ctx, ctx.person.id)
+    payload = json.dumps(
+        {"exported_at": ctx.now.isoformat(), "data": data}, ensure_ascii=False, indent=2
+    ).encode("utf-8")
+    ctx.session.add(
+        AuditLog(
+            at=ctx.now,
+            actor_person_id=ctx.person.id,
+            action="privacy.export",
+            subject_person_id=ctx.person.id,
+            detail={"tables": sorted(data)},
+        )
+    )
+    ctx.send_document(ctx.t("privacy.export_ready"), payload, EXPORT_NAME)
+    await reask(ctx)
+
+
+async def cmd_deleteme(ctx: Ctx, argument: str) -> None:
+    """/deleteme: ask for confirmation before erasing."""
+    from handlers.flow import goto
+
+    assert ctx.conv is not None
+    if ctx.conv.state != "privacy.confirm":
+        ctx.set_data(_back=ctx.conv.state)
+    await goto(ctx, "privacy.confirm")
+
+
+async def ask_confirm(ctx: Ctx) -> None:
+    """Explain what erasing means and ask for a clear yes."""
+    ctx.ask(
+        ctx.t("privacy.confirm_delete"),
+        [
+            Choice("erase:yes", ctx.t("privacy.erase_yes")),
+            Choice("erase:no", ctx.t("privacy.erase_no")),
+        ],
+    )
+
+
+async def answer_confirm(ctx: Ctx, answer: Answer) -> str:
+    if answer.choice == "erase:no":
+        ctx.say(ctx.t("privacy.kept"))
+        return ctx.data.get("_back") or "menu"
+    if answer.choice != "erase:yes":
+        raise Reprompt("common.pick_one")
+    await erase(ctx)
+    ctx.say(ctx.t("privacy.erased"))
+    return ERASED
+
+
+async def erase(ctx: Ctx) -> None:
+    """Delete every row that references the person, children first, then the person."""
+    assert ctx.person is not None and ctx.conv is not None
+    person_id = ctx.person.id
+    accounts = [
+        a.id
+        for a in (
+            await ctx.session.exec(
+                select(ChannelAccount.id).where(ChannelAccount.person_id == person_id)
+            )
+        )
+    ]
+    # queued messages to the person are dropped, except this last answer (written later)
+    if accounts:
+        await ctx.session.exec(delete(OutboxMessage).where(OutboxMessage.account_id.in_(accounts)))
+    pairs = list(_person_columns())
+    for table, column in reversed(pairs):
+        ids = []
+        if "id" in table.columns:
+            ids = [
+                r[0] for r in await ctx.session.exec(select(table.c.id).where(column == person_id))
+            ]
+        for child, child_column in _children_of(table.name):
+            if ids and child.name != "outboxmessage":
+                await ctx.session.exec(delete(child).where(child_column.in_(ids)))
+        await ctx.session.exec(delete(table).where(column == person_id))
+    await ctx.session.exec(delete(Person.__table__).where(Person.id == person_id))
+    ctx.session.expunge_all()  # forget the deleted objects held in memory
+    ctx.session.add(AuditLog(at=ctx.now, action="privacy.erased", subject_person_id=person_id))
+    ctx.person = ctx.account = ctx.conv = None
