@@ -1,0 +1,51 @@
+"""`dlcoach serve` basics: health, first-run migration, and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_health_and_creates_the_database(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LINE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None, "server did not start"
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ok", "channels": []}
+        assert (tmp_path / "serve.db").exists()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    # uvicorn re-raises the signal after a graceful shutdown
+    assert process.returncode in (0, -15), output
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
