@@ -24,6 +24,7 @@ from handlers.context import Ctx
 from handlers.messages import Incoming, Reply
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.models import ChannelAccount, ConversationState, OutboxMessage, Person, ProcessedEvent
+from storage.nudges import note_answer
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class App:
             person=person,
             account=account,
             conv=conv,
+            settings=self.settings,
         )
 
     def _guess_lang(self, incoming: Incoming) -> str:
@@ -165,6 +167,8 @@ class App:
             ctx.account.inactive_reason = None
         ctx.session.add(ctx.person)
         ctx.session.add(ctx.account)
+        # Writing answers any nudge sent before: its ignored count starts again.
+        await note_answer(ctx.session, ctx.person.id, ctx.now)
 
     async def _unfollow(self, ctx: Ctx) -> None:
         """The person blocked or unfollowed: no more sends until they come back."""
@@ -180,7 +184,9 @@ class App:
         row = OutboxMessage(
             channel=incoming.channel,
             chat_id=incoming.chat_id,
-            account_id=ctx.account.id if ctx.account else None,
+            # A group's reply belongs to no one's account: a failed send to the
+            # group must not deactivate the private account of whoever wrote.
+            account_id=ctx.account.id if ctx.account and incoming.chat_type != "group" else None,
             kind="reply",
             payload=[r.to_json() for r in ctx.replies],
             reply_token=incoming.reply_token,

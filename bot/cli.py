@@ -23,6 +23,10 @@ db_cli = typer.Typer(help="Database commands.", no_args_is_help=True)
 agency_cli = typer.Typer(help="Agencies and their units.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(agency_cli, name="agency")
+admin_cli = typer.Typer(help="The agency's working group (admins).", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+line_cli = typer.Typer(help="LINE commands.", no_args_is_help=True)
+cli.add_typer(line_cli, name="line")
 
 
 def _app(settings: Settings | None = None):  # noqa: ANN202
@@ -184,28 +188,123 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
     agency: Annotated[str | None, typer.Option("--agency", help="Agency code.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="XLSX headings: th or en.")] = None,
+    names: Annotated[
+        bool, typer.Option("--names/--no-names", help="Include names, or numbers only.")
+    ] = True,
 ) -> None:
-    """Write the per-person report (unit, group, step, ratings, entries, completion)."""
+    """Write the report for OCSC: CSV (one row per person) or XLSX (summary by unit and
+    personnel group, per person, per skill; Thai headings, Buddhist Era dates)."""
     from bot.bootstrap import prepare
-    from bot.reports import write_csv
-    from storage.reports import person_rows
+    from bot.reports import export_report
 
-    if format not in ("csv",):
-        raise typer.BadParameter("only csv is available")
+    if format not in ("csv", "xlsx"):
+        raise typer.BadParameter("--format must be csv or xlsx")
+    if format == "xlsx" and not agency:
+        raise typer.BadParameter("--agency is required for xlsx (the report is per agency)")
+    if lang not in (None, "th", "en"):
+        raise typer.BadParameter("--lang must be th or en")
     app = _app()
 
-    async def main() -> int:
+    async def main() -> int | None:
         try:
             await prepare(app)
-            async with app.sessions() as session:
-                rows = await person_rows(session, agency)
-            write_csv(out, app.content, rows)
-            return len(rows)
+            return await export_report(
+                app, out, format, agency, lang or app.settings.default_lang, names=names
+            )
         finally:
             await app.close()
 
     count = asyncio.run(main())
+    if count is None:
+        typer.echo(f"no agency with code {agency}", err=True)
+        raise typer.Exit(1)
     typer.echo(f"wrote {count} people to {out}")
+
+
+@admin_cli.command("invite")
+def admin_invite(
+    agency: Annotated[str, typer.Option("--agency", help="The agency's code.")],
+    role: Annotated[str, typer.Option("--role", help="head or member.")] = "member",
+    hours: Annotated[
+        int | None,
+        typer.Option("--hours", help="How long the code lasts (default DLCOACH_INVITE_HOURS)."),
+    ] = None,
+) -> None:
+    """Print a one-time invite code; the person redeems it in a private chat with /admin CODE."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.bootstrap import prepare
+    from handlers.admin.access import create_invite
+    from storage.db import transaction
+    from storage.models import Agency
+    from storage.models.admin import ROLES
+
+    if role not in ROLES:
+        raise typer.BadParameter("--role must be head or member")
+    if hours is not None and hours < 1:
+        raise typer.BadParameter("--hours must be at least 1")
+    app = _app()
+    valid_for = timedelta(hours=hours or app.settings.dlcoach_invite_hours)
+
+    async def main() -> str | None:
+        try:
+            await prepare(app)
+            async with transaction(app.sessions) as session:
+                found = (await session.exec(select(Agency).where(Agency.code == agency))).first()
+                if found is None:
+                    return None
+                return await create_invite(session, found, role, app.clock.now(), valid_for)
+        finally:
+            await app.close()
+
+    code = asyncio.run(main())
+    if code is None:
+        typer.echo(f"no agency with code {agency}", err=True)
+        raise typer.Exit(1)
+    typer.echo(code)
+    typer.echo(
+        f"one-time {role} code for {agency}, valid for {valid_for.total_seconds() / 3600:g} hours:"
+        " redeem it in a private chat with the bot as /admin CODE",
+        err=True,
+    )
+
+
+@line_cli.command("richmenu")
+def line_richmenu(
+    lang: Annotated[str | None, typer.Option("--lang", help="th or en.")] = None,
+    image_out: Annotated[
+        Path | None, typer.Option("--image-out", help="Also save the drawn image here.")
+    ] = None,
+) -> None:
+    """Create the rich menu (continue, progress, reminders, help) and make it the default."""
+    from bot.channels.line_richmenu import (
+        draw_menu,
+        install_default_menu,
+        menu_labels,
+        menu_request,
+    )
+    from content.loader import load_content
+
+    settings = Settings()
+    if not settings.line_channel_access_token:
+        typer.echo("LINE_CHANNEL_ACCESS_TOKEN is not set", err=True)
+        raise typer.Exit(2)
+    if lang not in (None, "th", "en"):
+        raise typer.BadParameter("--lang must be th or en")
+    try:
+        content = load_content(settings.dlcoach_content_dir)
+    except ContentError as exc:
+        typer.echo(f"content error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    lang = lang or settings.default_lang
+    image = draw_menu(menu_labels(content, lang))
+    if image_out is not None:
+        image_out.write_bytes(image)
+    menu_id = asyncio.run(install_default_menu(settings, menu_request(content, lang), image))
+    typer.echo(f"rich menu {menu_id} is now the default")
 
 
 def main() -> None:

@@ -37,6 +37,36 @@ class Settings(BaseSettings):
     dlcoach_outbox_batch: int = 50
     dlcoach_outbox_lease_seconds: int = 60
     dlcoach_outbox_max_attempts: int = 8
+    # How many rows of one claim (each for a different chat) are sent at once.
+    dlcoach_outbox_concurrency: int = Field(default=8, ge=1)
+    # The bot's own public https address (e.g. https://bot.agency.go.th): LINE
+    # fetches charts and documents from it. Unset: LINE gets the text instead.
+    dlcoach_public_url: str | None = None
+    # Above this share of the monthly LINE push quota, nudges wait; replies never do.
+    dlcoach_line_quota_share: float = 0.9
+    # The working group: when the weekly summary is posted to its chat (in the
+    # agency's time zone; Monday is 0, so 4 is Friday), how long an invite code
+    # lasts, and after how many idle days /inactive and /nudge list someone.
+    dlcoach_weekly_day: int = Field(default=4, ge=0, le=6)
+    dlcoach_weekly_time: str = Field(default="15:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")
+    dlcoach_invite_hours: int = Field(default=72, ge=1)
+    dlcoach_inactive_days: int = Field(default=14, ge=1, le=365)
+    # Reminders and nudges (see handlers/reminders/rules.py for what each means).
+    dlcoach_nudge_stuck_days: int = Field(default=7, ge=1)
+    dlcoach_nudge_inactive_days: int = Field(default=3, ge=1)
+    dlcoach_nudge_max_ignored: int = Field(default=3, ge=1)
+    dlcoach_nudge_goal_days_before: int = Field(default=3, ge=0)
+    dlcoach_nudge_backoff_days: int = Field(default=2, ge=1)
+    # A nudge missed by downtime still goes this long after its time, else it is skipped.
+    dlcoach_nudge_grace_minutes: int = Field(default=120, ge=0)
+    # How far ahead nudges are planned, how often, and how many people one send claims.
+    dlcoach_nudge_lookahead_hours: int = Field(default=24, ge=1)
+    dlcoach_nudge_plan_minutes: int = Field(default=5, ge=1)
+    dlcoach_nudge_send_seconds: int = Field(default=30, ge=1)
+    dlcoach_nudge_batch: int = Field(default=200, ge=1)
+    # Stop turning nudges into messages while this many wait in the outbox (0: no limit),
+    # so a wave of nudges is decided close to its delivery and the outbox stays small.
+    dlcoach_nudge_outbox_high_water: int = Field(default=2000, ge=0)
 
     @property
     def timezone(self) -> str:

@@ -7,12 +7,19 @@ marked failed and logged, never silently lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 from datetime import timedelta
 
-from bot.channels.base import OutboundMessage, PermanentFailure, RecipientBlocked, RetryLater
+from bot.channels.base import (
+    Deferred,
+    OutboundMessage,
+    PermanentFailure,
+    RecipientBlocked,
+    RetryLater,
+)
 from handlers.messages import Reply
 from storage import outbox as queries
 from storage.db import transaction
@@ -38,6 +45,7 @@ def to_outbound(row: OutboxMessage) -> OutboundMessage:
         reply_token_expires_at=row.reply_token_expires_at,
         retry_key=row.dedupe_key or f"outbox-{row.id}",
         attempt=row.attempts,
+        sent_parts=row.sent_parts or 0,
     )
 
 
@@ -70,8 +78,19 @@ class Delivery:
                 limit=limit or settings.dlcoach_outbox_batch,
                 chat_ids=chat_ids,
             )
-        for row in rows:
-            await self._send(row)
+        # One claim holds at most one row per chat (the oldest unsent), so the
+        # rows can go out side by side without reordering any chat; each wave's
+        # successes are recorded in one transaction instead of one per row.
+        width = max(1, settings.dlcoach_outbox_concurrency)
+        for start in range(0, len(rows), width):
+            wave = rows[start : start + width]
+            delivered = await asyncio.gather(*(self._send(row) for row in wave))
+            done = [row for row, ok in zip(wave, delivered, strict=True) if ok]
+            if done:
+                async with transaction(self.app.sessions) as session:
+                    await queries.mark_sent_many(
+                        session, [row.id for row in done], self.worker, self.app.clock.now()
+                    )
         return len(rows)
 
     async def drain(
@@ -89,7 +108,9 @@ class Delivery:
                 break
         return total
 
-    async def _send(self, row: OutboxMessage) -> None:
+    async def _send(self, row: OutboxMessage) -> bool:
+        """Hand one row to its channel; True when it went (the caller marks it sent),
+        otherwise the failure is recorded here."""
         channel = self.app.channels.get(row.channel)
         message = to_outbound(row)
         now = self.app.clock.now
@@ -104,6 +125,10 @@ class Delivery:
             async with transaction(self.app.sessions) as session:
                 await queries.mark_final(session, row.id, self.worker, queries.DROPPED, str(exc))
                 await queries.deactivate_account(session, row.account_id, "blocked", now())
+        except Deferred as exc:
+            log.info("outbox %s deferred: %s", row.id, exc)
+            async with transaction(self.app.sessions) as session:
+                await queries.mark_final(session, row.id, self.worker, queries.DEFERRED, str(exc))
         except PermanentFailure as exc:
             log.error("outbox %s cannot be delivered: %s", row.id, exc)
             async with transaction(self.app.sessions) as session:
@@ -112,8 +137,8 @@ class Delivery:
             log.exception("outbox %s: unexpected send error", row.id)
             await self._retry(row, RetryLater(repr(exc)))
         else:
-            async with transaction(self.app.sessions) as session:
-                await queries.mark_sent(session, row.id, self.worker, now())
+            return True
+        return False
 
     async def _retry(self, row: OutboxMessage, exc: RetryLater) -> None:
         max_attempts = self.app.settings.dlcoach_outbox_max_attempts

@@ -18,6 +18,8 @@ from bot.app import App
 from bot.bootstrap import prepare
 from bot.config import Settings
 from bot.outbox import Delivery
+from bot.scheduler import NudgeTicks
+from bot.weekly import WEEKLY_TICK_MINUTES, post_weekly_summaries
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,16 @@ class Runtime:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            post_weekly_summaries,
+            "interval",
+            minutes=WEEKLY_TICK_MINUTES,
+            args=[self.app],
+            id="weekly",
+            max_instances=1,
+            coalesce=True,
+        )
+        NudgeTicks(self.app).register(self.scheduler)
         self.scheduler.start()
         self._wakeup_task = asyncio.create_task(self._deliver_on_wakeup())
 

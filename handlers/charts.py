@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from handlers import assessment
 from handlers.context import Ctx
+from storage.models import Journey
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +33,16 @@ def person_chart(ctx: Ctx, pre: dict[str, int], post: dict[str, int] | None) -> 
     except Exception:  # noqa: BLE001 - the text reply already carries the result
         log.exception("could not draw the radar chart")
         return None
+
+
+async def journey_chart(ctx: Ctx, journey: Journey) -> bytes | None:
+    """The radar chart of a round: before, and after once re-rated; None before any rating."""
+    pre = await assessment.ratings(
+        ctx.session, await assessment.get_assessment(ctx.session, journey, "pre")
+    )
+    if not pre:
+        return None
+    post = await assessment.ratings(
+        ctx.session, await assessment.get_assessment(ctx.session, journey, "post")
+    )
+    return person_chart(ctx, pre, post or None)

@@ -11,10 +11,14 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import func, select
 
 from handlers import privacy
+from handlers.admin import commands as admin
+from handlers.admin import staff
+from handlers.charts import journey_chart
 from handlers.common import progress_bar
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
 from handlers.messages import Card, CardRow, Choice
+from handlers.reminders import settings as reminders
 from storage.models import StepEntry
 
 
@@ -95,7 +99,26 @@ COMMAND_TABLE: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
     "help": cmd_help,
     "mydata": privacy.cmd_mydata,
     "deleteme": privacy.cmd_deleteme,
+    "remind": reminders.cmd_remind,
+    # everyone: talk to the working group
+    "idea": staff.cmd_idea,
+    "reply": staff.cmd_reply,
+    # the working group (each checks the sender's role first)
+    "admin": admin.cmd_admin,
+    **{name: admin.private_command(name) for name in admin.ADMIN_COMMANDS},
 }
+
+
+def local_name(ctx: Ctx, typed: str) -> str | None:
+    """The command whose name in content/ (`command.name.*`, e.g. a Thai name) was typed."""
+    wanted = typed.strip().casefold()
+    for name in COMMAND_TABLE:
+        key = f"command.name.{name}"
+        if key in ctx.content.messages and wanted in (
+            ctx.content.t(key, lang).casefold() for lang in ("th", "en")
+        ):
+            return name
+    return None
 
 
 async def run(ctx: Ctx, text: str) -> None:
@@ -103,7 +126,7 @@ async def run(ctx: Ctx, text: str) -> None:
     from handlers.flow import reask
 
     name, argument = _parse(ctx, text)
-    command = COMMAND_TABLE.get(name)
+    command = COMMAND_TABLE.get(name) or COMMAND_TABLE.get(local_name(ctx, name) or "")
     if command is not None:
         await command(ctx, argument)
         return
@@ -135,6 +158,7 @@ async def ask_menu(ctx: Ctx) -> None:
     choices = [
         Choice("m:continue", ctx.t("menu.continue")),
         Choice("m:progress", ctx.t("menu.progress")),
+        Choice("m:remind", ctx.t("menu.remind")),
         Choice("m:lang", ctx.t("menu.lang")),
         Choice("m:help", ctx.t("menu.help")),
     ]
@@ -153,6 +177,9 @@ async def answer_menu(ctx: Ctx, answer: Answer) -> str:
     if answer.choice == "m:help":
         ctx.say(help_text(ctx))
         return "menu"
+    if answer.choice == "m:remind":
+        ctx.set_data(**{reminders.BACK_KEY: "menu"})
+        return "remind.menu"
     if answer.choice == "m:continue":
         if ctx.person is not None and ctx.person.onboarded_at is not None:
             from handlers.journey import resume_state
@@ -239,3 +266,6 @@ async def show_progress(ctx: Ctx) -> None:
         evidence=counts["evidence"],
     )
     ctx.say(text, card=Card(title=ctx.t("progress.title"), rows=tuple(rows), footer=footer))
+    chart = await journey_chart(ctx, journey)
+    if chart is not None:
+        ctx.say(ctx.t("assess.chart_caption"), image_png=chart)

@@ -40,6 +40,9 @@ class Ctx:
     account: ChannelAccount | None = None
     conv: ConversationState | None = None
     replies: list[Reply] = field(default_factory=list)
+    # The deployment's settings (bot.config.Settings) when the app passes them:
+    # typed loosely because handlers never import the bot package.
+    settings: Any = None
 
     # ---- saying things -------------------------------------------------
 

@@ -8,11 +8,14 @@ Reading order: `STATES` shows the flow at a glance; `handle` is the entry.
 from __future__ import annotations
 
 from handlers import commands, onboarding, privacy
+from handlers.admin import commands as admin
+from handlers.admin import staff
 from handlers.common import State
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
 from handlers.journey import resume_state
 from handlers.messages import Choice
+from handlers.reminders.settings import STATES as reminder_states
 from handlers.steps import assess, plan, review, understand
 from handlers.steps.logbook import APPLY, LEARN
 from handlers.steps.logbook import states as logbook_states
@@ -53,9 +56,19 @@ STATES: dict[str, State] = {
     "done": State(review.ask_done, review.answer_done),
     # the menu, reachable from anywhere
     "menu": State(commands.ask_menu, commands.answer_menu),
+    # reminder settings (/remind): remind.menu, .time, .days, .pause, .quiet
+    **reminder_states,
     # PDPA: erasing one's data, after a confirmation
     "privacy.confirm": State(privacy.ask_confirm, privacy.answer_confirm),
+    # the working group: one-question detours, then back to where the person was
+    "admin.broadcast": State(admin.ask_broadcast, admin.answer_broadcast),
+    "idea.text": State(staff.ask_idea, staff.answer_idea),
+    "feedback.reply": State(staff.ask_reply, staff.answer_reply),
 }
+
+# Buttons sent outside the conversation (pushed messages) carry ids with these
+# prefixes; they are routed here instead of being taken as stale buttons.
+PUSHED_CHOICES = {"fb:": staff.reply_button}
 
 
 async def goto(ctx: Ctx, name: str) -> None:
@@ -126,6 +139,14 @@ async def handle(ctx: Ctx) -> None:
         await commands.run(ctx, text)
         return
     choice = incoming.choice
+    pushed = PUSHED_CHOICES.get((choice or "").partition(":")[0] + ":")
+    if pushed is not None and choice not in {c.id for c in ctx.last_choices()}:
+        await pushed(ctx, choice)
+        return
+    if choice is not None and choice.startswith("go:") and incoming.question_seq is None:
+        # A button that belongs to no question (a nudge, a rich menu): a command from anywhere.
+        await commands.run_global(ctx, choice)
+        return
     if choice is not None:
         if incoming.question_seq is not None and incoming.question_seq != ctx.conv.question_seq:
             ctx.say(ctx.t("common.stale_button"))
@@ -164,7 +185,7 @@ async def handle_group(ctx: Ctx) -> None:
     if ctx.incoming.kind != "text" or not text.startswith("/"):
         return
     name = text[1:].partition(" ")[0].split("@", 1)[0].casefold()
-    command = GROUP_COMMANDS.get(name)
+    command = GROUP_COMMANDS.get(name) or GROUP_COMMANDS.get(commands.local_name(ctx, name) or "")
     if command is not None:
         await command(ctx, text[1:].partition(" ")[2].strip())
         return
@@ -172,4 +193,7 @@ async def handle_group(ctx: Ctx) -> None:
 
 
 # name -> handler(ctx, argument) for commands typed in a group chat.
-GROUP_COMMANDS: dict = {}
+GROUP_COMMANDS: dict = {
+    "bindgroup": admin.group_command("bindgroup"),
+    "notify": admin.group_command("notify"),
+}

@@ -12,32 +12,67 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ChannelAccount, OutboxMessage
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+DEFERRED = "deferred"  # set aside on purpose (see bot.channels.base.Deferred)
 
 
-def _claimable(now: datetime, channels: list[str]):  # noqa: ANN202
-    earlier = aliased(OutboxMessage)
-    blocker = exists().where(
-        earlier.channel == OutboxMessage.channel,
-        earlier.chat_id == OutboxMessage.chat_id,
-        earlier.id < OutboxMessage.id,
-        earlier.status.in_([PENDING, SENDING]),
+# Candidates looked at per row wanted: other senders may hold some of them.
+CANDIDATES_PER_ROW = 4
+
+
+def _due(now: datetime):  # noqa: ANN202
+    return or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
     )
-    return and_(
-        OutboxMessage.channel.in_(channels),
-        or_(
-            and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
-        ),
-        ~blocker,
+
+
+async def _chat_heads(
+    session: AsyncSession,
+    now: datetime,
+    channels: list[str],
+    chat_ids: list[str] | None,
+    limit: int,
+) -> list[int]:
+    """Ids of the oldest unsent row of each chat, where that row is due, oldest first.
+
+    One scan of the unsent rows with a window function and no join: the plan
+    cannot turn quadratic when the planner misjudges a sudden wave of rows
+    (a correlated "no earlier unsent row" check can, e.g. under a nudge wave).
+    """
+    ranked = select(
+        OutboxMessage.id,
+        OutboxMessage.status,
+        OutboxMessage.next_attempt_at,
+        OutboxMessage.claimed_until,
+        func.row_number()
+        .over(
+            partition_by=(OutboxMessage.channel, OutboxMessage.chat_id), order_by=OutboxMessage.id
+        )
+        .label("place"),
+    ).where(OutboxMessage.channel.in_(channels), OutboxMessage.status.in_([PENDING, SENDING]))
+    if chat_ids is not None:
+        ranked = ranked.where(OutboxMessage.chat_id.in_(chat_ids))
+    ranked = ranked.subquery()
+    heads = (
+        select(ranked.c.id)
+        .where(
+            ranked.c.place == 1,
+            or_(
+                and_(ranked.c.status == PENDING, ranked.c.next_attempt_at <= now),
+                and_(ranked.c.status == SENDING, ranked.c.claimed_until < now),
+            ),
+        )
+        .order_by(ranked.c.id)
+        .limit(limit)
     )
+    return list((await session.exec(heads)).scalars().all())
 
 
 async def claim(
@@ -52,10 +87,16 @@ async def claim(
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows for `channels` (and `chat_ids`, when given),
     leased to `worker` until now + lease."""
-    candidates = select(OutboxMessage.id).where(_claimable(now, channels))
-    if chat_ids is not None:
-        candidates = candidates.where(OutboxMessage.chat_id.in_(chat_ids))
-    candidates = candidates.order_by(OutboxMessage.id).limit(limit)
+    heads = await _chat_heads(session, now, channels, chat_ids, limit * CANDIDATES_PER_ROW)
+    if not heads:
+        return []
+    # Re-checked under the row lock: another sender may have taken a head since.
+    candidates = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.id.in_(heads), _due(now))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
     if session.bind.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
@@ -89,6 +130,17 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
     )
 
 
+async def mark_sent_many(
+    session: AsyncSession, row_ids: list[int], worker: str, now: datetime
+) -> None:
+    """`mark_sent` for many rows in one statement (a delivery wave)."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == worker)
+        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
+    )
+
+
 async def mark_retry(
     session: AsyncSession, row_id: int, worker: str, at: datetime, error: str
 ) -> None:
@@ -96,6 +148,20 @@ async def mark_retry(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=PENDING, next_attempt_at=at, claimed_until=None, last_error=error[:500])
+    )
+
+
+async def record_progress(session: AsyncSession, row_id: int, sent_parts: int) -> None:
+    """Remember that the first `sent_parts` platform messages of a row went out.
+
+    A row may need several sends (a long text, a photo and a question); when a
+    later one fails and the row is retried, the channel resumes after these
+    instead of sending them twice. Only a row still being sent is updated.
+    """
+    await session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING)
+        .values(sent_parts=sent_parts)
     )
 
 

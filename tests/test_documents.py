@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import warnings
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+from pypdf import PdfReader
 
 from content.schema import MessagesFile
 from handlers.documents import certificate as certificate_module
@@ -222,124 +222,11 @@ def test_charts_are_thread_safe():
 # --- certificate ---------------------------------------------------------------------
 
 
-def _objects(pdf: bytes) -> dict[int, tuple[bytes, bytes | None]]:
-    """Indirect objects of an (uncompressed-xref) PDF: number -> (dictionary, stream)."""
-    objects: dict[int, tuple[bytes, bytes | None]] = {}
-    for match in re.finditer(rb"(?m)^(\d+) 0 obj\s*", pdf):
-        start = match.end()
-        stream_at = pdf.find(b"stream", start)
-        end_at = pdf.find(b"endobj", start)
-        if stream_at != -1 and stream_at < end_at:
-            head = pdf[start:stream_at]
-            length = int(re.search(rb"/Length (\d+)", head).group(1))
-            data_start = stream_at + len(b"stream")
-            data_start += 2 if pdf[data_start : data_start + 2] == b"\r\n" else 1
-            data = pdf[data_start : data_start + length]
-            if b"/FlateDecode" in head:
-                data = zlib.decompress(data)
-            objects[int(match.group(1))] = (head, data)
-        else:
-            objects[int(match.group(1))] = (pdf[start:end_at], None)
-    return objects
-
-
-def _literal(content: bytes, i: int) -> tuple[bytes, int]:
-    """The PDF literal string starting after the "(" at `i`, and the index after it."""
-    out = bytearray()
-    depth = 1
-    escapes = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-    while True:
-        ch = content[i : i + 1]
-        if ch == b"\\":
-            nxt = content[i + 1 : i + 2]
-            if nxt in escapes:
-                out += escapes[nxt]
-                i += 2
-            elif nxt.isdigit():
-                digits = re.match(rb"[0-7]{1,3}", content[i + 1 : i + 4]).group(0)
-                out.append(int(digits, 8) & 0xFF)
-                i += 1 + len(digits)
-            elif nxt in (b"\n", b"\r"):
-                i += 2
-            else:
-                out += nxt
-                i += 2
-            continue
-        if ch == b"(":
-            depth += 1
-        elif ch == b")":
-            depth -= 1
-            if depth == 0:
-                return bytes(out), i + 1
-        out += ch
-        i += 1
-
-
 def pdf_text(pdf: bytes) -> str:
-    """The text of every page, decoded through the fonts' ToUnicode maps.
-
-    Enough of a PDF reader for fpdf2's output: one line per BT ... ET block.
-    """
-    objects = _objects(pdf)
-    unicode_maps: dict[bytes, dict[int, str]] = {}
-    pages = [head for head, _ in objects.values() if re.search(rb"/Type /Page\b", head)]
-    for page in pages:
-        resources = objects[int(re.search(rb"/Resources (\d+) 0 R", page).group(1))][0]
-        for name, number in re.findall(rb"/(F\d+) (\d+) 0 R", resources):
-            head = objects[int(number)][0]
-            cmap = objects[int(re.search(rb"/ToUnicode (\d+) 0 R", head).group(1))][1]
-            mapping: dict[int, str] = {}
-            for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
-                for cid, uni in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                    mapping[int(cid, 16)] = bytes.fromhex(uni.decode()).decode("utf-16-be")
-            for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
-                for lo, hi, uni in re.findall(
-                    rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block
-                ):
-                    for k in range(int(lo, 16), int(hi, 16) + 1):
-                        mapping[k] = chr(int(uni, 16) + k - int(lo, 16))
-            unicode_maps[name] = mapping
-
-    lines: list[str] = []
-    for page in pages:
-        contents = objects[int(re.search(rb"/Contents (\d+) 0 R", page).group(1))][1]
-        font: bytes | None = None
-        current: list[str] = []
-        strings: list[bytes] = []
-        operands: list[bytes] = []
-        i = 0
-        while i < len(contents):
-            ch = contents[i : i + 1]
-            if ch.isspace() or ch in (b"[", b"]"):
-                i += 1
-            elif ch == b"(":
-                value, i = _literal(contents, i + 1)
-                strings.append(value)
-            elif ch == b"<" and contents[i + 1 : i + 2] != b"<":
-                end = contents.index(b">", i)
-                strings.append(bytes.fromhex(contents[i + 1 : end].decode()))
-                i = end + 1
-            else:
-                token = re.match(rb"[^\s()<>\[\]/]+|/[^\s()<>\[\]/]*|<<|>>", contents[i:])
-                word = token.group(0)
-                i += len(word)
-                if word == b"Tf":
-                    font = operands[-2].lstrip(b"/")
-                elif word in (b"Tj", b"TJ", b"'", b'"'):
-                    mapping = unicode_maps[font]
-                    for value in strings:
-                        current.extend(
-                            mapping.get(int.from_bytes(value[k : k + 2], "big"), "")
-                            for k in range(0, len(value) - 1, 2)
-                        )
-                elif word == b"ET" and current:
-                    lines.append("".join(current))
-                    current = []
-                if re.fullmatch(rb"[A-Za-z'\"*]+", word):
-                    operands, strings = [], []
-                else:
-                    operands.append(word)
-    return "\n".join(lines)
+    """The text of every page as a PDF reader extracts it (through the fonts'
+    ToUnicode maps), one printed line per line."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def _certificate(messages: dict, lang: str, name: str, agency: str, skills: list[str]) -> bytes:

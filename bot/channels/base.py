@@ -44,6 +44,12 @@ class PermanentFailure(DeliveryError):
     """The message can never be delivered as it is (bad request): do not retry."""
 
 
+class Deferred(DeliveryError):
+    """Not sent on purpose, and not to be retried by the outbox: e.g. a nudge
+    while the platform's monthly push quota is nearly used up. The row is set
+    aside as "deferred" so it does not hold back later messages to the chat."""
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     """What the outbox hands to a channel: one outbox row's replies for one chat.
@@ -63,6 +69,9 @@ class OutboundMessage:
     reply_token_expires_at: datetime | None
     retry_key: str
     attempt: int
+    # Platform messages of this row already delivered by an earlier attempt
+    # (see `storage.outbox.record_progress`): a retry starts after them.
+    sent_parts: int = 0
 
 
 class Channel(ABC):

@@ -94,6 +94,7 @@ class ConsoleChannel(Channel):
 async def run_chat(app, user: str, lang: str | None, stdin: TextIO | None = None) -> None:  # noqa: ANN001
     """The `dlcoach chat` loop: open, then one line in, replies out, until EOF."""
     from bot.outbox import Delivery
+    from bot.scheduler import NudgeTicks
 
     stdin = stdin or sys.stdin
     channel = ConsoleChannel(user)
@@ -104,7 +105,10 @@ async def run_chat(app, user: str, lang: str | None, stdin: TextIO | None = None
     }
     app.add_channel(channel)
     delivery = Delivery(app)
+    nudges = NudgeTicks(app)
     opening = channel.opening()
+    # No scheduler runs in the terminal: a due nudge shows when the person types.
+    await nudges.catch_up(CHANNEL, user)
     await app.handle(Incoming(**{**opening.__dict__, "lang_hint": lang}))
     await delivery.drain([CHANNEL], chat_ids=[user])
     interactive = stdin.isatty()
@@ -117,5 +121,6 @@ async def run_chat(app, user: str, lang: str | None, stdin: TextIO | None = None
             break
         if not line.strip():
             continue
+        await nudges.catch_up(CHANNEL, user)
         await app.handle(channel.incoming(line))
         await delivery.drain([CHANNEL], chat_ids=[user])

@@ -4,6 +4,7 @@ reflect, share one tip; then the journey is complete and a new round is offered.
 from __future__ import annotations
 
 from handlers import assessment
+from handlers.admin.completion import on_journey_completed
 from handlers.charts import person_chart
 from handlers.common import free_text, menu_choice, pick, skill_name
 from handlers.context import Answer, Ctx
@@ -102,6 +103,7 @@ async def answer_tip(ctx: Ctx, answer: Answer) -> str:
     ctx.session.add(journey)
     assert ctx.person is not None
     ctx.say(ctx.t("s6.complete", name=ctx.person.display_name or "", round=journey.round_no))
+    await on_journey_completed(ctx, journey)
     return "done"
 
 

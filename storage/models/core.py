@@ -191,7 +191,13 @@ class OutboxMessage(SQLModel, table=True):
     the state it reports. `payload` holds platform-neutral replies; the
     channel renders them at send time."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "channel", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "channel", "next_attempt_at"),
+        # The claim's "oldest unsent row of this chat" check; without it the
+        # claim slows down with the square of the rows waiting (e.g. a wave of
+        # nudges). chat_id first, so it never replaces ix_outbox_due for the claim.
+        Index("ix_outbox_chat", "chat_id", "channel", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -212,6 +218,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # How many platform messages of this row already went out (a row can need
+    # several), so a retry resumes after them instead of repeating them.
+    sent_parts: int | None = None
 
 
 class ProcessedEvent(SQLModel, table=True):

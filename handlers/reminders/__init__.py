@@ -1,0 +1,3 @@
+"""Reminders and nudges: the rules, planning, sending, what a nudge says, and
+the /remind settings. Platform-neutral like every handler: nudges leave
+through the outbox as ordinary replies."""

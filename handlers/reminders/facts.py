@@ -1,0 +1,295 @@
+"""Load what the reminder rules and texts need about many people at once.
+
+A planner or sender works on hundreds of people per transaction, so every
+table is read once per batch (a handful of queries selecting only the columns
+needed), never once per person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
+from storage.models import (
+    Agency,
+    Assessment,
+    AssessmentAnswer,
+    ChannelAccount,
+    Goal,
+    Journey,
+    NudgeCounter,
+    Person,
+    ReminderPreference,
+    StepEntry,
+)
+
+
+@dataclass(frozen=True)
+class Story:
+    """The person's own words that a nudge quotes: their plan and latest logs."""
+
+    name: str
+    lang: str
+    plan: str | None
+    last_learning: str | None
+    last_evidence: str | None
+
+
+async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
+    return list((await session.exec(statement)).all())
+
+
+def _prefs(row: Any) -> Prefs | None:
+    if row is None:
+        return None
+    return Prefs(
+        enabled=row.enabled,
+        time_local=row.time_local,
+        weekdays=parse_weekdays(row.weekdays),
+        paused_until=row.paused_until,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+    )
+
+
+async def _latest_journeys(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
+    rows = await _rows(
+        session,
+        select(
+            Journey.id,
+            Journey.person_id,
+            Journey.current_step,
+            Journey.step_started_at,
+            Journey.completed_at,
+        )
+        .where(Journey.person_id.in_(ids))
+        .order_by(Journey.person_id, Journey.round_no.desc()),
+    )
+    latest: dict[int, Any] = {}
+    for journey in rows:
+        latest.setdefault(journey.person_id, journey)
+    return latest
+
+
+async def _max_by_journey(session: AsyncSession, column, key, journey_ids: list[int]) -> dict:  # noqa: ANN001
+    rows = await _rows(
+        session, select(key, func.max(column)).where(key.in_(journey_ids)).group_by(key)
+    )
+    return dict(rows)
+
+
+async def _progress(session: AsyncSession, journeys: dict[int, Any]) -> dict[int, datetime]:
+    """When each journey last moved: step entered, entry written, goal set, rating given."""
+    journey_ids = [j.id for j in journeys.values()]
+    moments: dict[int, list[datetime]] = {j.id: [j.step_started_at] for j in journeys.values()}
+    entries = await _max_by_journey(
+        session, StepEntry.created_at, StepEntry.journey_id, journey_ids
+    )
+    goals = await _max_by_journey(session, Goal.created_at, Goal.journey_id, journey_ids)
+    ratings = await _rows(
+        session,
+        select(Assessment.journey_id, func.max(AssessmentAnswer.answered_at))
+        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
+        .where(Assessment.journey_id.in_(journey_ids))
+        .group_by(Assessment.journey_id),
+    )
+    for found in (entries, goals, dict(ratings)):
+        for journey_id, moment in found.items():
+            if moment is not None:
+                moments[journey_id].append(moment)
+    return {jid: max(values) for jid, values in moments.items()}
+
+
+async def _goals(session: AsyncSession, journey_ids: list[int]) -> dict[int, list[GoalFact]]:
+    rows = await _rows(
+        session,
+        select(
+            Goal.journey_id,
+            Goal.id,
+            Goal.skill_id,
+            Goal.target_level,
+            Goal.target_date,
+            Goal.approach,
+        )
+        .where(Goal.journey_id.in_(journey_ids))
+        .order_by(Goal.id),
+    )
+    goals: dict[int, list[GoalFact]] = {}
+    for row in rows:
+        goals.setdefault(row.journey_id, []).append(
+            GoalFact(row.id, row.skill_id, row.target_level, row.target_date, row.approach)
+        )
+    return goals
+
+
+async def load_facts(
+    session: AsyncSession, person_ids: Sequence[int], default_tz: str = "Asia/Bangkok"
+) -> dict[int, Facts]:
+    """Facts for each of `person_ids` that exists."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    people = await _rows(
+        session,
+        select(
+            Person.id,
+            Person.agency_id,
+            Person.timezone,
+            Person.onboarded_at,
+            Person.last_active_at,
+        ).where(Person.id.in_(ids)),
+    )
+    prefs = {
+        row.person_id: row
+        for row in await _rows(
+            session,
+            select(
+                ReminderPreference.person_id,
+                ReminderPreference.enabled,
+                ReminderPreference.time_local,
+                ReminderPreference.weekdays,
+                ReminderPreference.paused_until,
+                ReminderPreference.quiet_start,
+                ReminderPreference.quiet_end,
+            ).where(ReminderPreference.person_id.in_(ids)),
+        )
+    }
+    agency_ids = {p.agency_id for p in people if p.agency_id is not None}
+    agencies = {
+        row.id: row
+        for row in await _rows(
+            session,
+            select(Agency.id, Agency.nudge_on_weekends, Agency.nudge_on_holidays).where(
+                Agency.id.in_(agency_ids)
+            ),
+        )
+    }
+    counters = {
+        row.person_id: row
+        for row in await _rows(
+            session,
+            select(
+                NudgeCounter.person_id,
+                NudgeCounter.ignored,
+                NudgeCounter.last_due_at,
+                NudgeCounter.last_inactive_due,
+                NudgeCounter.last_stuck_due,
+                NudgeCounter.goals_nudged,
+            ).where(NudgeCounter.person_id.in_(ids)),
+        )
+    }
+    journeys = await _latest_journeys(session, ids)
+    journey_ids = [j.id for j in journeys.values()]
+    progress = await _progress(session, journeys) if journeys else {}
+    goals = await _goals(session, journey_ids) if journeys else {}
+    facts = {}
+    for person in people:
+        agency = agencies.get(person.agency_id)
+        journey = journeys.get(person.id)
+        counter = counters.get(person.id)
+        facts[person.id] = Facts(
+            person_id=person.id,
+            tz=person.timezone or default_tz,
+            onboarded=person.onboarded_at is not None,
+            last_active_at=person.last_active_at,
+            prefs=_prefs(prefs.get(person.id)),
+            weekends_ok=bool(agency and agency.nudge_on_weekends),
+            holidays_ok=bool(agency and agency.nudge_on_holidays),
+            journey_done=journey is not None and journey.completed_at is not None,
+            step=journey.current_step if journey else 1,
+            progress_at=progress.get(journey.id) if journey else person.onboarded_at,
+            goals=tuple(goals.get(journey.id, ())) if journey else (),
+            ignored=counter.ignored if counter else 0,
+            last_due_at=counter.last_due_at if counter else None,
+            last_inactive_due=counter.last_inactive_due if counter else None,
+            last_stuck_due=counter.last_stuck_due if counter else None,
+            goals_nudged=dict(counter.goals_nudged) if counter else {},
+        )
+    return facts
+
+
+async def _latest_texts(session: AsyncSession, person_ids: list[int], kind: str) -> dict[int, str]:
+    """The text of each person's newest entry of `kind` (any round)."""
+    newest = await _rows(
+        session,
+        select(func.max(StepEntry.id))
+        .where(StepEntry.person_id.in_(person_ids), StepEntry.kind == kind)
+        .group_by(StepEntry.person_id),
+    )
+    ids = [row[0] for row in newest]
+    if not ids:
+        return {}
+    rows = await _rows(
+        session, select(StepEntry.person_id, StepEntry.text).where(StepEntry.id.in_(ids))
+    )
+    return {row.person_id: row.text for row in rows if row.text}
+
+
+async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Story]:
+    """Each person's name, language, latest if-then plan and latest logs."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    people = await _rows(
+        session, select(Person.id, Person.display_name, Person.lang).where(Person.id.in_(ids))
+    )
+    plans = await _latest_texts(session, ids, "plan")
+    learning = await _latest_texts(session, ids, "learning")
+    evidence = await _latest_texts(session, ids, "evidence")
+    return {
+        person.id: Story(
+            name=person.display_name or "",
+            lang=person.lang,
+            plan=plans.get(person.id),
+            last_learning=learning.get(person.id),
+            last_evidence=evidence.get(person.id),
+        )
+        for person in people
+    }
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where a person's nudges go."""
+
+    id: int
+    channel: str
+    chat_id: str
+
+
+async def pick_accounts(
+    session: AsyncSession, person_ids: Sequence[int], channels: Sequence[str]
+) -> dict[int, Account]:
+    """Each person's most recently used active account on one of `channels`."""
+    rows = await _rows(
+        session,
+        select(
+            ChannelAccount.id,
+            ChannelAccount.person_id,
+            ChannelAccount.channel,
+            ChannelAccount.chat_id,
+            ChannelAccount.last_incoming_at,
+            ChannelAccount.created_at,
+        ).where(
+            ChannelAccount.person_id.in_(list(person_ids)),
+            ChannelAccount.active.is_(True),
+            ChannelAccount.channel.in_(list(channels)),
+        ),
+    )
+    best: dict[int, Any] = {}
+    for row in rows:
+        current = best.get(row.person_id)
+        if current is None or _recency(row) > _recency(current):
+            best[row.person_id] = row
+    return {pid: Account(row.id, row.channel, row.chat_id) for pid, row in best.items()}
+
+
+def _recency(row: Any) -> tuple[float, int]:
+    seen = row.last_incoming_at or row.created_at
+    return (seen.timestamp() if seen else 0.0, row.id)

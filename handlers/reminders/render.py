@@ -1,0 +1,138 @@
+"""What a nudge says: the person's own plan and next action, never a bare
+"time to learn" (planning prompts work; plain reminders do not).
+
+Every nudge of one slot becomes one message with one tap to continue.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from content.loader import Content
+from handlers.documents.thaidate import format_date, month_names
+from handlers.messages import Choice, Reply
+from handlers.reminders.facts import Story
+from handlers.reminders.rules import CHECKIN, GOAL, INACTIVE, STUCK, Facts, GoalFact, Thresholds
+
+
+class Texts:
+    """Messages from content/ in one person's language."""
+
+    def __init__(self, content: Content, lang: str) -> None:
+        self.content = content
+        self.lang = lang
+
+    def __call__(self, key: str, **values: object) -> str:
+        return self.content.t(key, self.lang, **values)
+
+    def date(self, day: date) -> str:
+        return format_date(day, self.lang, month_names(self("date.months")))
+
+    def skill(self, skill_id: str) -> str:
+        return self.content.skill(skill_id).name.get(self.lang)
+
+
+def nudge_choices(t: Texts) -> tuple[Choice, ...]:
+    """Buttons that work from any state (no question number): continue, settings."""
+    return (
+        Choice("go:continue", t("reminders.continue")),
+        Choice("go:remind", t("reminders.settings")),
+    )
+
+
+def next_action(t: Texts, facts: Facts, story: Story) -> str:
+    """The person's next concrete action, in their own terms where there are any."""
+    skills = ", ".join(t.skill(g.skill_id) for g in facts.goals)
+    if facts.step == 4 and skills:
+        approach = t.content.approach(facts.goals[0].approach or "")
+        text = t(
+            "reminders.next.learn",
+            skills=skills,
+            approach=approach.label.get(t.lang) if approach else "-",
+        )
+        if story.last_learning:
+            text += "\n" + t("reminders.last_learning", what=story.last_learning)
+        return text
+    if facts.step == 5 and skills:
+        text = t("reminders.next.apply", skills=skills)
+        if story.last_evidence:
+            text += "\n" + t("reminders.last_evidence", task=story.last_evidence)
+        return text
+    step = t.content.step(facts.step)
+    return t(
+        "reminders.next.step",
+        number=facts.step,
+        title=step.title.get(t.lang),
+        what=step.what_you_do.get(t.lang),
+    )
+
+
+def _greeting(t: Texts, key: str, story: Story) -> str:
+    """A greeting with the person's name, or the nameless form when there is none."""
+    if story.name:
+        return t(key, name=story.name)
+    return t(key + "_noname")
+
+
+def _goal_line(t: Texts, goal: GoalFact, day: date) -> str:
+    assert goal.target_date is not None
+    days = (goal.target_date - day).days
+    values = {
+        "skill": t.skill(goal.skill_id),
+        "level": goal.target_level or "-",
+        "date": t.date(goal.target_date),
+        "days": days,
+    }
+    return t("reminders.goal_today" if days == 0 else "reminders.goal", **values)
+
+
+def _inactive_line(t: Texts, facts: Facts, th: Thresholds, story: Story) -> str:
+    """Gentler each time: the n-th nudge since the person went quiet."""
+    number = facts.ignored + 1
+    if number >= th.max_ignored:
+        return _greeting(t, "reminders.inactive.last", story)
+    if number == 1:
+        return _greeting(t, "reminders.inactive.first", story)
+    return _greeting(t, "reminders.inactive.again", story)
+
+
+def render_nudges(
+    content: Content,
+    facts: Facts,
+    story: Story,
+    th: Thresholds,
+    *,
+    kinds: tuple[str, ...],
+    day: date,
+    due_at: datetime,
+    goal_ids: tuple[int, ...],
+    nudge_ids: list[int],
+) -> Reply:
+    """One message for every nudge of one slot, quoting the person's own plan."""
+    t = Texts(content, story.lang)
+    parts = []
+    if INACTIVE in kinds:
+        parts.append(_inactive_line(t, facts, th, story))
+    if CHECKIN in kinds:
+        parts.append(_greeting(t, "reminders.checkin", story))
+    if GOAL in kinds:
+        parts.extend(_goal_line(t, g, day) for g in facts.goals if g.id in goal_ids)
+    if STUCK in kinds and facts.progress_at is not None:
+        step = content.step(facts.step)
+        parts.append(
+            t(
+                "reminders.stuck",
+                step=facts.step,
+                title=step.title.get(t.lang),
+                days=(due_at - facts.progress_at).days,
+            )
+        )
+    if story.plan:
+        parts.append(t("reminders.plan", plan=story.plan))
+    parts.append(t("reminders.next", next=next_action(t, facts, story)))
+    return Reply(
+        text="\n\n".join(parts),
+        choices=nudge_choices(t),
+        essential=False,
+        extra={"nudges": nudge_ids, "kinds": list(kinds)},
+    )

@@ -1,0 +1,317 @@
+"""The reminder rules, as pure functions of what is known about a person.
+
+The planner asks them which nudges belong in a coming slot; the sender asks
+them again, with fresh facts, when the slot falls due. Both get the same
+answer from the same code, so a nudge is sent only if it still applies.
+
+The rules, in words:
+- A person's slot is their reminder time on each day that is allowed: one of
+  their weekdays, not a weekend unless their agency allows weekends, not a
+  Thai public holiday unless their agency allows holidays, not inside a pause
+  (paused through `paused_until`, inclusive). A time inside the person's
+  quiet hours moves to the end of the quiet hours, if that is the same day;
+  otherwise that day has no slot.
+- No slot for people who have not finished onboarding, turned reminders off,
+  finished their journey, or wrote to the bot after the slot's moment.
+- Active person (wrote within `inactive_days` before the slot; days on
+  pause do not count as silence):
+  "checkin" every slot; "stuck" when nothing moved on the current step for
+  `stuck_days` (at most once every `stuck_days`); "goal" when a goal's target
+  date is between the slot's day and `goal_days_before` days later (once per
+  goal and date).
+- Inactive person: only "inactive". The first goes in the first slot; after
+  the n-th ignored one the next waits `backoff_days * 2**(n-1)` days; after
+  `max_ignored` ignored ones nothing more goes until the person writes.
+- At most one message per person per slot, and never one for a slot at or
+  before the last slot that was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
+KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)
+DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The tunable numbers of the rules (from Settings)."""
+
+    stuck_days: int = 7
+    inactive_days: int = 3
+    max_ignored: int = 3
+    goal_days_before: int = 3
+    backoff_days: int = 2
+    grace: timedelta = timedelta(minutes=120)
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """A person's reminder preference, as the rules need it."""
+
+    enabled: bool
+    time_local: time | None
+    weekdays: frozenset[int] = DEFAULT_WEEKDAYS
+    paused_until: date | None = None
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+
+
+@dataclass(frozen=True)
+class GoalFact:
+    id: int
+    skill_id: str
+    target_level: int | None
+    target_date: date | None
+    approach: str | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules look at for one person, loaded in bulk."""
+
+    person_id: int
+    tz: str
+    onboarded: bool
+    last_active_at: datetime
+    prefs: Prefs | None
+    weekends_ok: bool = False
+    holidays_ok: bool = False
+    journey_done: bool = False
+    step: int = 1
+    progress_at: datetime | None = None
+    goals: tuple[GoalFact, ...] = ()
+    ignored: int = 0
+    last_due_at: datetime | None = None
+    last_inactive_due: datetime | None = None
+    last_stuck_due: datetime | None = None
+    goals_nudged: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one day holds for a person: when, which kinds, and why not the others.
+
+    `due_at` is None when the day has no slot at all (`blocked` says why).
+    `skip` maps each kind not in `kinds` to the reason it is not there.
+    """
+
+    day: date
+    due_at: datetime | None
+    at: time | None = None  # the local time of the slot
+    kinds: tuple[str, ...] = ()
+    blocked: str | None = None
+    skip: Mapping[str, str] = field(default_factory=dict)
+    goal_ids: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The slot part of the nudge's unique key: local day and time."""
+        assert self.at is not None
+        return slot_key(self.day, self.at)
+
+
+def slot_key(day: date, at: time) -> str:
+    return f"{day.isoformat()}T{at.strftime('%H:%M')}"
+
+
+def parse_slot_key(key: str) -> tuple[date, time]:
+    day, _, at = key.partition("T")
+    return date.fromisoformat(day), time.fromisoformat(at)
+
+
+def parse_weekdays(text: str | None) -> frozenset[int]:
+    """'0,1,2,3,4' -> {0..4}; anything unreadable is ignored."""
+    days = set()
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit() and 0 <= int(part) <= 6:
+            days.add(int(part))
+    return frozenset(days)
+
+
+def format_weekdays(days: frozenset[int] | set[int]) -> str:
+    return ",".join(str(d) for d in sorted(days))
+
+
+@lru_cache(maxsize=32)
+def _thai_holidays(year: int) -> frozenset[date]:
+    """Thai public holidays of `year` (computed locally by the holidays library)."""
+    return frozenset(holidays.country_holidays("TH", years=year).keys())
+
+
+def is_thai_holiday(day: date) -> bool:
+    return day in _thai_holidays(day.year)
+
+
+def in_quiet(at: time, start: time | None, end: time | None) -> bool:
+    """Is `at` inside the quiet hours [start, end)? They may run past midnight."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+def local_slot_time(prefs: Prefs) -> time | None:
+    """The time of day the slot falls at: the reminder time, moved out of quiet hours.
+
+    None when the quiet hours would push it into the next day.
+    """
+    at = prefs.time_local
+    if at is None:
+        return None
+    if not in_quiet(at, prefs.quiet_start, prefs.quiet_end):
+        return at
+    assert prefs.quiet_start is not None and prefs.quiet_end is not None
+    if prefs.quiet_start > prefs.quiet_end and at >= prefs.quiet_start:
+        return None  # the quiet hours run past midnight: that end is tomorrow
+    return prefs.quiet_end
+
+
+def day_blocked(facts: Facts, day: date) -> str | None:
+    """Why `day` has no slot for this person, or None when it has one."""
+    prefs = facts.prefs
+    if not facts.onboarded:
+        return "not_onboarded"
+    if prefs is None or not prefs.enabled or prefs.time_local is None:
+        return "off"
+    if facts.journey_done:
+        return "completed"
+    if day.weekday() not in prefs.weekdays:
+        return "day_off"
+    if day.weekday() >= 5 and not facts.weekends_ok:
+        return "weekend"
+    if not facts.holidays_ok and is_thai_holiday(day):
+        return "holiday"
+    if prefs.paused_until is not None and day <= prefs.paused_until:
+        return "paused"
+    if local_slot_time(prefs) is None:
+        return "quiet"
+    return None
+
+
+def due_moment(facts: Facts, day: date) -> datetime | None:
+    """The UTC moment of the slot on `day`, or None when the day has no slot."""
+    if day_blocked(facts, day) is not None:
+        return None
+    assert facts.prefs is not None
+    at = local_slot_time(facts.prefs)
+    assert at is not None
+    local = datetime.combine(day, at, tzinfo=ZoneInfo(facts.tz))
+    return local.astimezone(UTC)
+
+
+def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
+    """The slot of `day` and the kinds of nudge that belong in it."""
+    blocked = day_blocked(facts, day)
+    if blocked is not None:
+        return Slot(day, None, blocked=blocked, skip=dict.fromkeys(KINDS, blocked))
+    due = due_moment(facts, day)
+    assert due is not None and facts.prefs is not None
+    at = local_slot_time(facts.prefs)
+    assert at is not None
+    base = {"day": day, "due_at": due, "at": at}
+    if facts.last_active_at >= due:
+        return Slot(**base, blocked="already_here", skip=dict.fromkeys(KINDS, "already_here"))
+    if facts.last_due_at is not None and due <= facts.last_due_at:
+        return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
+    if due - active_since(facts) >= timedelta(days=th.inactive_days):
+        return _inactive_slot(facts, th, base)
+    return _active_slot(facts, th, base)
+
+
+def active_since(facts: Facts) -> datetime:
+    """Since when the person has been quiet: their last message, or the end of
+    their pause if that is later (days on pause are not days of silence)."""
+    prefs = facts.prefs
+    if prefs is None or prefs.paused_until is None:
+        return facts.last_active_at
+    resumed = datetime.combine(
+        prefs.paused_until + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(facts.tz)
+    ).astimezone(UTC)
+    return max(facts.last_active_at, resumed)
+
+
+def _inactive_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
+    """Someone who went quiet: one gentle nudge, less and less often, then silence."""
+    skip = {CHECKIN: "inactive", STUCK: "inactive", GOAL: "inactive"}
+    due: datetime = base["due_at"]
+    if facts.ignored >= th.max_ignored:
+        skip[INACTIVE] = "stopped"
+        return Slot(**base, blocked="stopped", skip=skip)
+    if facts.ignored > 0 and facts.last_inactive_due is not None:
+        wait = timedelta(days=th.backoff_days * 2 ** (facts.ignored - 1))
+        if due < facts.last_inactive_due + wait:
+            skip[INACTIVE] = "backoff"
+            return Slot(**base, blocked="backoff", skip=skip)
+    return Slot(**base, kinds=(INACTIVE,), skip=skip)
+
+
+def _active_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
+    """Someone who is taking part: their check-in, and help when stuck or near a goal."""
+    kinds = [CHECKIN]
+    skip = {INACTIVE: "active"}
+    if is_stuck(facts, th, base["due_at"]):
+        kinds.append(STUCK)
+    else:
+        skip[STUCK] = "not_stuck"
+    goal_ids = goals_due(facts, th, base["day"])
+    if goal_ids:
+        kinds.append(GOAL)
+    else:
+        skip[GOAL] = "no_goal_due"
+    return Slot(**base, kinds=tuple(kinds), skip=skip, goal_ids=goal_ids)
+
+
+def is_stuck(facts: Facts, th: Thresholds, due: datetime) -> bool:
+    """Nothing moved on the current step for `stuck_days`, and no stuck nudge for as long."""
+    if facts.progress_at is None:
+        return False
+    period = timedelta(days=th.stuck_days)
+    if due - facts.progress_at < period:
+        return False
+    last = facts.last_stuck_due
+    return last is None or last < facts.progress_at or due - last >= period
+
+
+def goals_due(facts: Facts, th: Thresholds, day: date) -> tuple[int, ...]:
+    """Goals whose target date is near (today .. today + goal_days_before), not yet announced."""
+    horizon = day + timedelta(days=th.goal_days_before)
+    return tuple(
+        goal.id
+        for goal in facts.goals
+        if goal.target_date is not None
+        and day <= goal.target_date <= horizon
+        and facts.goals_nudged.get(str(goal.id)) != goal.target_date.isoformat()
+    )
+
+
+def local_day(moment: datetime, tz: str) -> date:
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def days_between(start: datetime, end: datetime, tz: str) -> list[date]:
+    """Every local day whose slot could fall between `start` and `end` (with a day's margin)."""
+    first = local_day(start, tz) - timedelta(days=1)
+    last = local_day(end, tz) + timedelta(days=1)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def slots_between(facts: Facts, th: Thresholds, start: datetime, end: datetime) -> list[Slot]:
+    """The person's slots whose moment lies in [start, end], with their kinds."""
+    found = []
+    for day in days_between(start, end, facts.tz):
+        due = due_moment(facts, day)
+        if due is None or not start <= due <= end:
+            continue
+        found.append(evaluate(facts, th, day))
+    return found
