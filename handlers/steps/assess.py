@@ -7,6 +7,7 @@ from handlers.common import level_text, menu_choice, skill_name
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
 from handlers.messages import Card, CardRow, Choice
+from storage.models import Journey
 
 
 def skill_ids(ctx: Ctx) -> list[str]:
@@ -41,6 +42,15 @@ async def ask_rating(ctx: Ctx, kind: str) -> None:
     if index > 0:
         choices.append(Choice("back", ctx.t("common.back")))
     ctx.ask(text, choices)
+
+
+async def begin_rating(ctx: Ctx, journey: Journey, kind: str, state: str) -> str:
+    """Open the `kind` assessment and point at the first skill not yet rated
+    (someone may have stopped half way); returns the rating state."""
+    record = await assessment.get_or_start(ctx.session, journey, kind, ctx.now)
+    done = await assessment.ratings(ctx.session, record)
+    ctx.set_data(i=next((i for i, s in enumerate(skill_ids(ctx)) if s not in done), 0))
+    return state
 
 
 def _level_from(answer: Answer) -> int:
@@ -112,12 +122,7 @@ async def ask_pre_intro(ctx: Ctx) -> None:
 
 async def answer_pre_intro(ctx: Ctx, answer: Answer) -> str:
     journey = await ctx.journey()
-    record = await assessment.get_or_start(ctx.session, journey, "pre", ctx.now)
-    done = await assessment.ratings(ctx.session, record)
-    # Resume at the first skill not yet rated (someone may have stopped half way).
-    first_open = next((i for i, s in enumerate(skill_ids(ctx)) if s not in done), 0)
-    ctx.set_data(i=first_open)
-    return "s2.rate"
+    return await begin_rating(ctx, journey, "pre", "s2.rate")
 
 
 async def ask_pre_rating(ctx: Ctx) -> None:

@@ -10,7 +10,7 @@ from handlers.common import free_text, menu_choice, pick, skill_name
 from handlers.context import Answer, Ctx
 from handlers.journey import add_entry, start_new_round
 from handlers.messages import Card, CardRow, Choice
-from handlers.steps.assess import answer_rating, ask_rating, skill_ids
+from handlers.steps.assess import answer_rating, ask_rating, begin_rating, skill_ids
 
 
 async def ask_intro(ctx: Ctx) -> None:
@@ -19,11 +19,7 @@ async def ask_intro(ctx: Ctx) -> None:
 
 
 async def answer_intro(ctx: Ctx, answer: Answer) -> str:
-    journey = await ctx.journey()
-    record = await assessment.get_or_start(ctx.session, journey, "post", ctx.now)
-    done = await assessment.ratings(ctx.session, record)
-    ctx.set_data(i=next((i for i, s in enumerate(skill_ids(ctx)) if s not in done), 0))
-    return "s6.rate"
+    return await begin_rating(ctx, await ctx.journey(), "post", "s6.rate")
 
 
 async def ask_post_rating(ctx: Ctx) -> None:
