@@ -59,7 +59,7 @@ USER = "U206d25c2ea6bd87c17655609a1c37cb8"
 OTHER = "U0000000000000000000000000000beef"
 GROUP = "Ca56f94637cc4347f90a25382909b24b9"
 ROOM = "Ra8dbf4673c4c812cd491258042226c99"
-SHARED_FIXTURE = Path("/work/shared/fixtures/line-webhook-events.json")
+SHARED_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "line-webhook-events.json"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

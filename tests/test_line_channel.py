@@ -63,7 +63,7 @@ from tests.support import START, make_app, t
 SECRET = "line-test-channel-secret"
 TOKEN = "line-test-access-token"
 PUBLIC_URL = "https://bot.example.go.th"
-SHARED_FIXTURE = Path(__file__).resolve().parents[2] / "shared/fixtures/line-webhook-events.json"
+SHARED_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "line-webhook-events.json"
 GROUP = "Ca56f94637cc4347f90a25382909b24b9"
 
 
