@@ -33,13 +33,7 @@ def _due(now: datetime):  # noqa: ANN202
     )
 
 
-async def _chat_heads(
-    session: AsyncSession,
-    now: datetime,
-    channels: list[str],
-    chat_ids: list[str] | None,
-    limit: int,
-) -> list[int]:
+def _chat_heads(now: datetime, channels: list[str], chat_ids: list[str] | None, limit: int):  # noqa: ANN202
     """Ids of the oldest unsent row of each chat, where that row is due, oldest first.
 
     One scan of the unsent rows with a window function and no join: the plan
@@ -60,7 +54,7 @@ async def _chat_heads(
     if chat_ids is not None:
         ranked = ranked.where(OutboxMessage.chat_id.in_(chat_ids))
     ranked = ranked.subquery()
-    heads = (
+    return (
         select(ranked.c.id)
         .where(
             ranked.c.place == 1,
@@ -72,7 +66,6 @@ async def _chat_heads(
         .order_by(ranked.c.id)
         .limit(limit)
     )
-    return list((await session.exec(heads)).scalars().all())
 
 
 async def claim(
@@ -87,18 +80,22 @@ async def claim(
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows for `channels` (and `chat_ids`, when given),
     leased to `worker` until now + lease."""
-    heads = await _chat_heads(session, now, channels, chat_ids, limit * CANDIDATES_PER_ROW)
-    if not heads:
-        return []
-    # Re-checked under the row lock: another sender may have taken a head since.
-    candidates = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.id.in_(heads), _due(now))
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
     if session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # FOR UPDATE cannot sit on a window function: find the heads first, then
+        # lock them (re-checked under the lock: another sender may have taken one).
+        found = await session.exec(_chat_heads(now, channels, chat_ids, limit * CANDIDATES_PER_ROW))
+        heads = list(found.scalars().all())
+        if not heads:
+            return []
+        candidates = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id.in_(heads), _due(now))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    else:  # SQLite: one statement under the single write lock
+        candidates = _chat_heads(now, channels, chat_ids, limit)
     statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(candidates.scalar_subquery()))

@@ -138,22 +138,31 @@ class Harness(BotUnderTest):
 
     async def enqueue(self, chat_id: int, replies: list[Reply], **row: Any) -> int:
         """An outbox row written directly, like a nudge from the scheduler."""
+        [row_id] = await self.enqueue_rows(chat_id, [replies], **row)
+        return row_id
+
+    async def enqueue_rows(self, chat_id: int, rows: list[list[Reply]], **row: Any) -> list[int]:
+        """Several outbox rows for one chat, written in one transaction so that
+        delivery sees all of them at once."""
         now = self.clock.now()
         async with transaction(self.app.sessions) as session:
-            message = OutboxMessage(
-                channel=CHANNEL,
-                chat_id=str(chat_id),
-                payload=[r.to_json() for r in replies],
-                next_attempt_at=now,
-                created_at=now,
-                **row,
-            )
-            session.add(message)
+            messages = [
+                OutboxMessage(
+                    channel=CHANNEL,
+                    chat_id=str(chat_id),
+                    payload=[r.to_json() for r in replies],
+                    next_attempt_at=now,
+                    created_at=now,
+                    **row,
+                )
+                for replies in rows
+            ]
+            session.add_all(messages)
             await session.flush()
-            row_id = message.id
+            row_ids = [m.id for m in messages]
         self.app.delivery_wakeup.set()
-        assert row_id is not None
-        return row_id
+        assert all(row_id is not None for row_id in row_ids)
+        return row_ids
 
     async def row(self, row_id: int) -> OutboxMessage:
         async with self.app.sessions() as session:
@@ -408,8 +417,9 @@ async def test_a_403_marks_the_account_inactive_and_stops_sends(polling):
     server, user = polling.server, TelegramUser(polling)
     account = await onboarded_account(polling, user)
     server.block(user.user_id)
-    first = await polling.enqueue(user.user_id, [Reply("nudge 1")], account_id=account.id)
-    second = await polling.enqueue(user.user_id, [Reply("nudge 2")], account_id=account.id)
+    first, second = await polling.enqueue_rows(
+        user.user_id, [[Reply("nudge 1")], [Reply("nudge 2")]], account_id=account.id
+    )
 
     async def inactive(session) -> bool:  # noqa: ANN001
         return not (await session.get(ChannelAccount, account.id)).active
