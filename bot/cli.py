@@ -6,13 +6,19 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from bot.config import Settings
 from content.loader import ContentError
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     help="dlcoach: a digital-literacy coach for LINE, Telegram and the terminal.",
@@ -42,6 +48,25 @@ def _app(settings: Settings | None = None):  # noqa: ANN202
 
 def _run(coro) -> None:  # noqa: ANN001
     asyncio.run(coro)
+
+
+def _with_app(
+    work: Callable[[App], Awaitable[T]], app: App | None = None, *, migrate: bool = True
+) -> T:
+    """Run `work(app)` on a prepared app (schema up to date, demo seeded) and close it after."""
+    from bot.bootstrap import prepare
+
+    app = app or _app()
+
+    async def main() -> T:
+        try:
+            if migrate:
+                await prepare(app)
+            return await work(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
 
 
 @cli.command()
@@ -97,15 +122,10 @@ def db_upgrade() -> None:
     """Apply every pending migration to DATABASE_URL."""
     from storage.migrate import upgrade
 
-    app = _app()
+    async def work(app: App) -> None:
+        await upgrade(app.engine)
 
-    async def main() -> None:
-        try:
-            await upgrade(app.engine)
-        finally:
-            await app.close()
-
-    _run(main())
+    _with_app(work, migrate=False)
     typer.echo("database is up to date")
 
 
@@ -118,25 +138,18 @@ def agency_create(
     """Create an agency."""
     from sqlmodel import select
 
-    from bot.bootstrap import prepare
     from storage.db import transaction
     from storage.models import Agency
 
-    app = _app()
+    async def work(app: App) -> int:
+        async with transaction(app.sessions) as session:
+            found = (await session.exec(select(Agency).where(Agency.code == code))).first()
+            if found is not None:
+                return 1
+            session.add(Agency(code=code, name=name, timezone=timezone))
+            return 0
 
-    async def main() -> int:
-        try:
-            await prepare(app)
-            async with transaction(app.sessions) as session:
-                found = (await session.exec(select(Agency).where(Agency.code == code))).first()
-                if found is not None:
-                    return 1
-                session.add(Agency(code=code, name=name, timezone=timezone))
-                return 0
-        finally:
-            await app.close()
-
-    if asyncio.run(main()):
+    if _with_app(work):
         typer.echo(f"agency {code} already exists", err=True)
         raise typer.Exit(1)
     typer.echo(f"created agency {code}")
@@ -150,32 +163,25 @@ def agency_units(
     """List an agency's units, adding any given with --add."""
     from sqlmodel import select
 
-    from bot.bootstrap import prepare
     from storage.db import transaction
     from storage.models import Agency, Unit
 
-    app = _app()
+    async def work(app: App) -> list[str] | None:
+        async with transaction(app.sessions) as session:
+            agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
+            if agency is None:
+                return None
+            existing = {
+                u.name
+                for u in (await session.exec(select(Unit).where(Unit.agency_id == agency.id)))
+            }
+            for unit in add or []:
+                if unit.strip() and unit.strip() not in existing:
+                    session.add(Unit(agency_id=agency.id, name=unit.strip()))
+                    existing.add(unit.strip())
+            return sorted(existing)
 
-    async def main() -> list[str] | None:
-        try:
-            await prepare(app)
-            async with transaction(app.sessions) as session:
-                agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
-                if agency is None:
-                    return None
-                existing = {
-                    u.name
-                    for u in (await session.exec(select(Unit).where(Unit.agency_id == agency.id)))
-                }
-                for unit in add or []:
-                    if unit.strip() and unit.strip() not in existing:
-                        session.add(Unit(agency_id=agency.id, name=unit.strip()))
-                        existing.add(unit.strip())
-                return sorted(existing)
-        finally:
-            await app.close()
-
-    units = asyncio.run(main())
+    units = _with_app(work)
     if units is None:
         typer.echo(f"no agency with code {code}", err=True)
         raise typer.Exit(1)
@@ -195,7 +201,6 @@ def report(
 ) -> None:
     """Write the report for OCSC: CSV (one row per person) or XLSX (summary by unit and
     personnel group, per person, per skill; Thai headings, Buddhist Era dates)."""
-    from bot.bootstrap import prepare
     from bot.reports import export_report
 
     if format not in ("csv", "xlsx"):
@@ -204,18 +209,13 @@ def report(
         raise typer.BadParameter("--agency is required for xlsx (the report is per agency)")
     if lang not in (None, "th", "en"):
         raise typer.BadParameter("--lang must be th or en")
-    app = _app()
 
-    async def main() -> int | None:
-        try:
-            await prepare(app)
-            return await export_report(
-                app, out, format, agency, lang or app.settings.default_lang, names=names
-            )
-        finally:
-            await app.close()
+    async def work(app: App) -> int | None:
+        return await export_report(
+            app, out, format, agency, lang or app.settings.default_lang, names=names
+        )
 
-    count = asyncio.run(main())
+    count = _with_app(work)
     if count is None:
         typer.echo(f"no agency with code {agency}", err=True)
         raise typer.Exit(1)
@@ -236,7 +236,6 @@ def admin_invite(
 
     from sqlmodel import select
 
-    from bot.bootstrap import prepare
     from handlers.admin.access import create_invite
     from storage.db import transaction
     from storage.models import Agency
@@ -249,18 +248,14 @@ def admin_invite(
     app = _app()
     valid_for = timedelta(hours=hours or app.settings.dlcoach_invite_hours)
 
-    async def main() -> str | None:
-        try:
-            await prepare(app)
-            async with transaction(app.sessions) as session:
-                found = (await session.exec(select(Agency).where(Agency.code == agency))).first()
-                if found is None:
-                    return None
-                return await create_invite(session, found, role, app.clock.now(), valid_for)
-        finally:
-            await app.close()
+    async def work(app: App) -> str | None:
+        async with transaction(app.sessions) as session:
+            found = (await session.exec(select(Agency).where(Agency.code == agency))).first()
+            if found is None:
+                return None
+            return await create_invite(session, found, role, app.clock.now(), valid_for)
 
-    code = asyncio.run(main())
+    code = _with_app(work, app)
     if code is None:
         typer.echo(f"no agency with code {agency}", err=True)
         raise typer.Exit(1)
