@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlmodel import func, select
-
 from handlers import privacy
 from handlers.admin import commands as admin
 from handlers.admin import staff
@@ -17,9 +15,9 @@ from handlers.charts import journey_chart
 from handlers.common import progress_bar
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
+from handlers.journey import entry_count, resume_state
 from handlers.messages import Card, CardRow, Choice
 from handlers.reminders import settings as reminders
-from storage.models import StepEntry
 
 
 def _alias(ctx: Ctx, text: str) -> str | None:
@@ -182,8 +180,6 @@ async def answer_menu(ctx: Ctx, answer: Answer) -> str:
         return "remind.menu"
     if answer.choice == "m:continue":
         if ctx.person is not None and ctx.person.onboarded_at is not None:
-            from handlers.journey import resume_state
-
             journey = await ctx.journey()
             target = resume_state(journey)
             if back and back.split(".")[0] == target.split(".")[0]:
@@ -217,14 +213,7 @@ async def show_progress(ctx: Ctx) -> None:
         return
     journey = await ctx.journey()
     done_steps = 6 if journey.completed_at else journey.current_step - 1
-    counts = {}
-    for kind in ("learning", "evidence"):
-        result = await ctx.session.exec(
-            select(func.count())
-            .select_from(StepEntry)
-            .where(StepEntry.journey_id == journey.id, StepEntry.kind == kind)
-        )
-        counts[kind] = int(result.one())
+    counts = {kind: await entry_count(ctx, journey, kind) for kind in ("learning", "evidence")}
     rows = []
     for step in ctx.content.steps.steps:
         mark = (

@@ -37,7 +37,8 @@ async def enter_step(ctx: Ctx, number: int) -> str:
             summary=step.summary.get(ctx.lang),
         )
     )
-    ctx.set_data(**{k: None for k in list(ctx.data) if not k.startswith("_")})
+    # a new step starts with no scratch answers; "_" keys belong to the engine
+    ctx.conv.data = {k: v for k, v in ctx.data.items() if k.startswith("_")}
     return STEP_ENTRY[number]
 
 
