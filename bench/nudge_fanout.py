@@ -45,11 +45,15 @@ if str(ROOT) not in sys.path:
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.app import App  # noqa: E402
-from bot.channels.base import Channel, OutboundMessage, RetryLater  # noqa: E402
+from bot.app import build_app  # noqa: E402
+from bot.channels.base import (  # noqa: E402
+    Channel,
+    OutboundMessage,
+    Progress,
+    RetryLater,
+    no_progress,
+)
 from bot.config import Settings  # noqa: E402
-from bot.outbox import Delivery  # noqa: E402
-from bot.scheduler import NudgeTicks  # noqa: E402
 from storage import nudges as nudge_queries  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -161,7 +165,7 @@ class BenchChannel(Channel):
         if self.http is not None:
             await self.http.close()
 
-    async def send(self, message: OutboundMessage) -> None:
+    async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
         assert self.http is not None
         await self.bucket.take()
         nudges = [n for reply in message.replies for n in reply.extra.get("nudges", [])]
@@ -303,12 +307,11 @@ async def instance(
         dlcoach_outbox_concurrency=32,
         dlcoach_nudge_batch=250,
     )
-    app = App(settings)
     channel = BenchChannel(platform, rate)
-    app.add_channel(channel)
-    await channel.start(app)
-    ticks = NudgeTicks(app, worker=name)
-    delivery = Delivery(app, worker=name)
+    app = build_app(settings, channels=[channel])
+    await channel.start(app.hub())
+    ticks = app.nudges.with_worker(name)
+    delivery = app.delivery.with_worker(name)
     done = asyncio.Event()
     counts = {"nudges": 0, "messages": 0}
 

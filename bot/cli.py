@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from bot.config import Settings
 from content.loader import ContentError
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.channels.base import Channel
 
 T = TypeVar("T")
 
@@ -35,33 +37,37 @@ line_cli = typer.Typer(help="LINE commands.", no_args_is_help=True)
 cli.add_typer(line_cli, name="line")
 
 
-def _app(settings: Settings | None = None):  # noqa: ANN202
-    """Build the App, turning a broken content file into a clear exit."""
-    from bot.app import App
-
+def _settings() -> Settings:
+    """The settings from the environment and .env, or a clear exit (code 2)."""
     try:
-        return App(settings or Settings())
-    except ContentError as exc:
-        typer.echo(f"content error: {exc}", err=True)
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        typer.echo(f"configuration error: {problems}", err=True)
         raise typer.Exit(2) from exc
 
 
-def _run(coro) -> None:  # noqa: ANN001
-    asyncio.run(coro)
+def _app(settings: Settings | None = None, channels: Iterable[Channel] = ()) -> App:
+    """Build the App, turning a broken content file into a clear exit (code 2)."""
+    from bot.app import build_app
+
+    try:
+        return build_app(settings or _settings(), channels=channels)
+    except ContentError as exc:
+        typer.echo(f"content error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _with_app(
     work: Callable[[App], Awaitable[T]], app: App | None = None, *, migrate: bool = True
 ) -> T:
     """Run `work(app)` on a prepared app (schema up to date, demo seeded) and close it after."""
-    from bot.bootstrap import prepare
-
     app = app or _app()
 
     async def main() -> T:
         try:
             if migrate:
-                await prepare(app)
+                await app.prepare()
             return await work(app)
         finally:
             await app.close()
@@ -75,23 +81,20 @@ def chat(
     lang: Annotated[str | None, typer.Option("--lang", help="th or en (for a new user).")] = None,
 ) -> None:
     """Talk to the bot in the terminal (same core and database as LINE and Telegram)."""
-    from bot.bootstrap import prepare
-    from bot.channels.console import run_chat
+    from bot.channels.console import ConsoleChannel
+    from bot.terminal import run_chat
 
     if lang not in (None, "th", "en"):
         raise typer.BadParameter("--lang must be th or en")
     logging.basicConfig(level=logging.WARNING)
-    app = _app()
+    channel = ConsoleChannel(user)
+    app = _app(channels=[channel])
 
-    async def main() -> None:
-        try:
-            await prepare(app)
-            await run_chat(app, user, lang)
-        finally:
-            await app.close()
+    async def work(app: App) -> None:
+        await run_chat(app, channel, lang or app.policy.lang)
 
     with contextlib.suppress(KeyboardInterrupt):
-        _run(main())
+        _with_app(work, app)
 
 
 @cli.command()
@@ -102,18 +105,11 @@ def serve(
     """Run the web server (webhooks, health), the scheduler and the enabled channels."""
     import uvicorn
 
-    from bot.server import ConfigError, build_web, enabled_channels
+    from bot.server import build_web, enabled_channels
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings()
-    try:
-        channels = enabled_channels(settings)
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    app = _app(settings)
-    for channel in channels:
-        app.add_channel(channel)
+    settings = _settings()
+    app = _app(settings, enabled_channels(settings))
     uvicorn.run(build_web(app), host=host, port=port, log_level="info")
 
 
@@ -201,7 +197,7 @@ def report(
 ) -> None:
     """Write the report for OCSC: CSV (one row per person) or XLSX (summary by unit and
     personnel group, per person, per skill; Thai headings, Buddhist Era dates)."""
-    from bot.reports import export_report
+    from jobs.exports import export_report
 
     if format not in ("csv", "xlsx"):
         raise typer.BadParameter("--format must be csv or xlsx")
@@ -212,7 +208,14 @@ def report(
 
     async def work(app: App) -> int | None:
         return await export_report(
-            app, out, format, agency, lang or app.settings.default_lang, names=names
+            app.sessions,
+            app.content,
+            app.clock,
+            out,
+            format,
+            agency,
+            lang or app.policy.lang,
+            names=names,
         )
 
     count = _with_app(work)
@@ -275,7 +278,7 @@ def line_richmenu(
     ] = None,
 ) -> None:
     """Create the rich menu (continue, progress, reminders, help) and make it the default."""
-    from bot.channels.line_richmenu import (
+    from bot.channels.line.richmenu import (
         draw_menu,
         install_default_menu,
         menu_labels,
@@ -283,7 +286,7 @@ def line_richmenu(
     )
     from content.loader import load_content
 
-    settings = Settings()
+    settings = _settings()
     if not settings.line_channel_access_token:
         typer.echo("LINE_CHANNEL_ACCESS_TOKEN is not set", err=True)
         raise typer.Exit(2)

@@ -6,11 +6,14 @@ are the public contract documented in DESIGN.md and the README.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from datetime import time, timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.policy import Policy
+from handlers.reminders.rules import Thresholds
 
 DEFAULT_SQLITE_FILE = "dlcoach.db"
 
@@ -68,6 +71,20 @@ class Settings(BaseSettings):
     # so a wave of nudges is decided close to its delivery and the outbox stays small.
     dlcoach_nudge_outbox_high_water: int = Field(default=2000, ge=0)
 
+    @model_validator(mode="after")
+    def _webhook_needs_its_secret(self) -> Settings:
+        """A Telegram webhook without a secret would accept anyone's updates."""
+        if (
+            self.telegram_bot_token
+            and self.telegram_webhook_url
+            and not self.telegram_webhook_secret
+        ):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: "
+                "refusing to accept unauthenticated webhooks"
+            )
+        return self
+
     @property
     def timezone(self) -> str:
         return self.dlcoach_timezone
@@ -76,8 +93,21 @@ class Settings(BaseSettings):
     def default_lang(self) -> str:
         return self.dlcoach_lang if self.dlcoach_lang in ("th", "en") else "th"
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (tests build their own `Settings(...)`)."""
-    return Settings()
+    def policy(self) -> Policy:
+        """What the handlers need of these settings, typed (built once per app)."""
+        hours, minutes = (int(part) for part in self.dlcoach_weekly_time.split(":"))
+        return Policy(
+            timezone=self.timezone,
+            lang=self.default_lang,
+            inactive_days=self.dlcoach_inactive_days,
+            weekly_day=self.dlcoach_weekly_day,
+            weekly_time=time(hours, minutes),
+            nudges=Thresholds(
+                stuck_days=self.dlcoach_nudge_stuck_days,
+                inactive_days=self.dlcoach_nudge_inactive_days,
+                max_ignored=self.dlcoach_nudge_max_ignored,
+                goal_days_before=self.dlcoach_nudge_goal_days_before,
+                backoff_days=self.dlcoach_nudge_backoff_days,
+                grace=timedelta(minutes=self.dlcoach_nudge_grace_minutes),
+            ),
+        )

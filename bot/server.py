@@ -8,39 +8,25 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.app import App
-from bot.bootstrap import prepare
+from bot.channels.base import Channel
 from bot.config import Settings
-from bot.outbox import Delivery
-from bot.scheduler import NudgeTicks
-from bot.weekly import WEEKLY_TICK_MINUTES, post_weekly_summaries
+from bot.scheduler import scheduler_for
 
 log = logging.getLogger(__name__)
 
-DELIVERY_TICK_SECONDS = 2
 
-
-class ConfigError(Exception):
-    """The environment asks for something that cannot work (e.g. a webhook without a secret)."""
-
-
-def enabled_channels(settings: Settings) -> list:
+def enabled_channels(settings: Settings) -> list[Channel]:
     """The channels whose credentials are set, constructed but not started."""
-    channels = []
+    channels: list[Channel] = []
     if settings.telegram_bot_token:
         from bot.channels.telegram import TelegramChannel
 
-        if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
-            raise ConfigError(
-                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: "
-                "refusing to accept unauthenticated webhooks"
-            )
         channels.append(TelegramChannel(settings))
     if settings.line_channel_secret and settings.line_channel_access_token:
         from bot.channels.line import LineChannel
@@ -54,32 +40,12 @@ class Runtime:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.delivery = Delivery(app)
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler = scheduler_for(app)
         self._wakeup_task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        await prepare(self.app)
-        for channel in self.app.channels.values():
-            await channel.start(self.app)
-        self.scheduler.add_job(
-            self.delivery.drain,
-            "interval",
-            seconds=DELIVERY_TICK_SECONDS,
-            id="outbox",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            post_weekly_summaries,
-            "interval",
-            minutes=WEEKLY_TICK_MINUTES,
-            args=[self.app],
-            id="weekly",
-            max_instances=1,
-            coalesce=True,
-        )
-        NudgeTicks(self.app).register(self.scheduler)
+        await self.app.prepare()
+        await self.app.start_channels()
         self.scheduler.start()
         self._wakeup_task = asyncio.create_task(self._deliver_on_wakeup())
 
@@ -89,7 +55,7 @@ class Runtime:
             await self.app.delivery_wakeup.wait()
             self.app.delivery_wakeup.clear()
             try:
-                await self.delivery.drain()
+                await self.app.delivery.drain()
             except Exception:
                 log.exception("delivery failed; the next tick will retry")
 
@@ -99,8 +65,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._wakeup_task
         self.scheduler.shutdown(wait=False)
-        for channel in self.app.channels.values():
-            await channel.stop()
+        await self.app.stop_channels()
         await self.app.close()
 
 

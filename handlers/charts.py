@@ -1,41 +1,35 @@
-"""The person's radar chart of self-ratings, drawn with the document renderers.
+"""The person's radar chart of self-ratings, described for the document renderers.
 
-A chart is a bonus over the text that always goes with it, so a rendering
-failure is logged and the conversation carries on without the picture.
+The chart is drawn at delivery (off the turn); it is a bonus over the text
+that always goes with it, so a drawing failure costs only the picture.
 """
 
 from __future__ import annotations
 
-import logging
-
 from handlers import assessment
 from handlers.context import Ctx
+from handlers.messages import Render
 from storage.models import Journey
 
-log = logging.getLogger(__name__)
 
-
-def person_chart(ctx: Ctx, pre: dict[str, int], post: dict[str, int] | None) -> bytes | None:
-    """A PNG radar chart of `pre` (and `post`) ratings in the person's language."""
-    from handlers.documents.charts import radar_chart
-
+def person_chart(ctx: Ctx, pre: dict[str, int], post: dict[str, int] | None) -> Render:
+    """A radar chart of `pre` (and `post`) ratings in the person's language."""
     skills = ctx.content.skills
-    try:
-        return radar_chart(
-            [s.short.get(ctx.lang) for s in skills],
-            [pre.get(s.id) for s in skills],
-            [post.get(s.id) for s in skills] if post is not None else None,
-            title=ctx.t("chart.radar_title"),
-            pre_label=ctx.t("chart.pre"),
-            post_label=ctx.t("chart.post"),
-            size_px=800,
-        )
-    except Exception:  # noqa: BLE001 - the text reply already carries the result
-        log.exception("could not draw the radar chart")
-        return None
+    return Render(
+        "radar",
+        {
+            "labels": [s.short.get(ctx.lang) for s in skills],
+            "pre": [pre.get(s.id) for s in skills],
+            "post": [post.get(s.id) for s in skills] if post is not None else None,
+            "title": ctx.t("chart.radar_title"),
+            "pre_label": ctx.t("chart.pre"),
+            "post_label": ctx.t("chart.post"),
+            "size_px": 800,
+        },
+    )
 
 
-async def journey_chart(ctx: Ctx, journey: Journey) -> bytes | None:
+async def journey_chart(ctx: Ctx, journey: Journey) -> Render | None:
     """The radar chart of a round: before, and after once re-rated; None before any rating."""
     pre = await assessment.ratings(
         ctx.session, await assessment.get_assessment(ctx.session, journey, "pre")

@@ -1,154 +1,65 @@
-"""Commands (/start, /help, /progress, /lang, /menu, /continue) and the menu.
+"""The general commands (/start, /continue, /menu, /progress, /lang, /help) and
+the menu they open.
 
-Commands work from any state and then bring the person back to the question
-they were on. Typed aliases (the Thai word for menu, say) come from content/.
+Each returns what comes next (see `handlers.conversation`); most bring the
+person back to the question they were on. Typed aliases and Thai names of
+commands come from content/ and are read by the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from handlers import privacy
-from handlers.admin import commands as admin
-from handlers.admin import staff
 from handlers.charts import journey_chart
 from handlers.common import progress_bar
 from handlers.context import Answer, Ctx
+from handlers.conversation import REASK, RESUME, Next
 from handlers.errors import Reprompt
-from handlers.journey import entry_count, resume_state
+from handlers.journey import entry_count
 from handlers.messages import Card, CardRow, Choice
-from handlers.reminders import settings as reminders
 
 
-def _alias(ctx: Ctx, text: str) -> str | None:
-    """A command word typed without the slash, in either language (from content/)."""
-    wanted = text.strip().casefold()
-    for name in COMMAND_TABLE:
-        for lang in ("th", "en"):
-            key = f"command.alias.{name}"
-            if key in ctx.content.messages:
-                aliases = [a.strip().casefold() for a in ctx.content.t(key, lang).split(",")]
-                if wanted in aliases:
-                    return name
-    return None
+async def welcome_back(ctx: Ctx) -> Next:
+    """A known person followed the bot again (or opened the terminal chat)."""
+    ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or "" if ctx.person else ""))
+    return REASK
 
 
-def is_command(ctx: Ctx, text: str) -> bool:
-    return text.startswith("/") or _alias(ctx, text) is not None
-
-
-def _parse(ctx: Ctx, text: str) -> tuple[str, str]:
-    """('/lang@MyBot en') -> ('lang', 'en'); aliases map to their command."""
-    if not text.startswith("/"):
-        return _alias(ctx, text) or "", ""
-    head, _, rest = text[1:].partition(" ")
-    return head.split("@", 1)[0].casefold(), rest.strip()
-
-
-async def cmd_start(ctx: Ctx, argument: str) -> None:
+async def cmd_start(ctx: Ctx, argument: str) -> Next:
     """/start: greet a returning person and carry on."""
-    from handlers.flow import resume
-
     assert ctx.person is not None
     ctx.say(ctx.t("welcome_back", name=ctx.person.display_name or ""))
-    await resume(ctx)
+    return RESUME
 
 
-async def cmd_continue(ctx: Ctx, argument: str) -> None:
+async def cmd_continue(ctx: Ctx, argument: str) -> Next:
     """/continue: back to where the journey stands."""
-    from handlers.flow import resume
-
-    await resume(ctx)
+    return RESUME
 
 
-async def cmd_menu(ctx: Ctx, argument: str) -> None:
+async def cmd_menu(ctx: Ctx, argument: str) -> Next:
     """/menu: the main menu."""
-    await _open_menu(ctx)
+    return "menu"
 
 
-async def cmd_progress(ctx: Ctx, argument: str) -> None:
+async def cmd_progress(ctx: Ctx, argument: str) -> Next:
     """/progress: where am I, then the current question again."""
-    from handlers.flow import reask
-
     await show_progress(ctx)
-    await reask(ctx)
+    return REASK
 
 
-async def cmd_lang(ctx: Ctx, argument: str) -> None:
+async def cmd_lang(ctx: Ctx, argument: str) -> Next:
     """/lang [th|en]: switch language."""
-    await change_language(ctx, argument)
+    change_language(ctx, argument)
+    return REASK
 
 
-async def cmd_help(ctx: Ctx, argument: str) -> None:
+async def cmd_help(ctx: Ctx, argument: str) -> Next:
     """/help: how to use the bot, then the current question again."""
-    from handlers.flow import reask
-
     ctx.say(help_text(ctx))
-    await reask(ctx)
-
-
-# name -> handler(ctx, argument). Features add their commands here.
-COMMAND_TABLE: dict[str, Callable[[Ctx, str], Awaitable[None]]] = {
-    "start": cmd_start,
-    "continue": cmd_continue,
-    "menu": cmd_menu,
-    "progress": cmd_progress,
-    "lang": cmd_lang,
-    "help": cmd_help,
-    "mydata": privacy.cmd_mydata,
-    "deleteme": privacy.cmd_deleteme,
-    "remind": reminders.cmd_remind,
-    # everyone: talk to the working group
-    "idea": staff.cmd_idea,
-    "reply": staff.cmd_reply,
-    # the working group (each checks the sender's role first)
-    "admin": admin.cmd_admin,
-    **{name: admin.private_command(name) for name in admin.ADMIN_COMMANDS},
-}
-
-
-def local_name(ctx: Ctx, typed: str) -> str | None:
-    """The command whose name in content/ (`command.name.*`, e.g. a Thai name) was typed."""
-    wanted = typed.strip().casefold()
-    for name in COMMAND_TABLE:
-        key = f"command.name.{name}"
-        if key in ctx.content.messages and wanted in (
-            ctx.content.t(key, lang).casefold() for lang in ("th", "en")
-        ):
-            return name
-    return None
-
-
-async def run(ctx: Ctx, text: str) -> None:
-    """Run a typed command; an unknown one gets the help text."""
-    from handlers.flow import reask
-
-    name, argument = _parse(ctx, text)
-    command = COMMAND_TABLE.get(name) or COMMAND_TABLE.get(local_name(ctx, name) or "")
-    if command is not None:
-        await command(ctx, argument)
-        return
-    ctx.say(ctx.t("command.unknown", command=text[:40]))
-    ctx.say(help_text(ctx))
-    await reask(ctx)
-
-
-async def run_global(ctx: Ctx, choice: str) -> None:
-    """Buttons that work from any question: go:menu, go:continue, go:progress, go:help, go:lang."""
-    await run(ctx, "/" + choice.removeprefix("go:"))
+    return REASK
 
 
 def help_text(ctx: Ctx) -> str:
     return ctx.t("help")
-
-
-async def _open_menu(ctx: Ctx) -> None:
-    from handlers.flow import goto
-
-    assert ctx.conv is not None
-    if ctx.conv.state != "menu":
-        ctx.set_data(_back=ctx.conv.state)
-    await goto(ctx, "menu")
 
 
 async def ask_menu(ctx: Ctx) -> None:
@@ -163,37 +74,25 @@ async def ask_menu(ctx: Ctx) -> None:
     ctx.ask(ctx.t("menu.title"), choices)
 
 
-async def answer_menu(ctx: Ctx, answer: Answer) -> str:
-    assert ctx.conv is not None
-    back = ctx.data.get("_back")
+async def answer_menu(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "m:progress":
         await show_progress(ctx)
-        return "menu"
+        return REASK
     if answer.choice == "m:lang":
-        await change_language(ctx, "", reask_after=False)
-        return "menu"
+        change_language(ctx, "")
+        return REASK
     if answer.choice == "m:help":
         ctx.say(help_text(ctx))
-        return "menu"
+        return REASK
     if answer.choice == "m:remind":
-        ctx.set_data(**{reminders.BACK_KEY: "menu"})
         return "remind.menu"
     if answer.choice == "m:continue":
-        if ctx.person is not None and ctx.person.onboarded_at is not None:
-            journey = await ctx.journey()
-            target = resume_state(journey)
-            if back and back.split(".")[0] == target.split(".")[0]:
-                return back
-            ctx.conv.data = {}
-            return target
-        return back or "onboard.name"
+        return RESUME
     raise Reprompt("common.pick_one")
 
 
-async def change_language(ctx: Ctx, argument: str, *, reask_after: bool = True) -> None:
+def change_language(ctx: Ctx, argument: str) -> None:
     """Switch between Thai and English (`/lang en`, `/lang th`, or toggle)."""
-    from handlers.flow import reask
-
     assert ctx.person is not None
     wanted = argument.strip().casefold()
     if wanted not in ("th", "en"):
@@ -202,8 +101,6 @@ async def change_language(ctx: Ctx, argument: str, *, reask_after: bool = True) 
     ctx.lang = wanted
     ctx.session.add(ctx.person)
     ctx.say(ctx.t("lang.changed"))
-    if reask_after:
-        await reask(ctx)
 
 
 async def show_progress(ctx: Ctx) -> None:
@@ -257,4 +154,4 @@ async def show_progress(ctx: Ctx) -> None:
     ctx.say(text, card=Card(title=ctx.t("progress.title"), rows=tuple(rows), footer=footer))
     chart = await journey_chart(ctx, journey)
     if chart is not None:
-        ctx.say(ctx.t("assess.chart_caption"), image_png=chart)
+        ctx.say(ctx.t("assess.chart_caption"), image=chart)

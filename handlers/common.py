@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from datetime import time
 
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
 from handlers.messages import Choice
 
 MAX_TEXT = 2000  # longer free text is refused politely rather than truncated silently
-
-
-@dataclass(frozen=True)
-class State:
-    """One conversation state: how to ask its question, and what to do with the answer.
-
-    `answer` returns the name of the next state (possibly the same one with
-    new data); the engine then asks that state's question.
-    """
-
-    ask: Callable[[Ctx], Awaitable[None]]
-    answer: Callable[[Ctx, Answer], Awaitable[str]]
+REMIND_TIMES = ("07:30", "12:00", "16:30", "20:00")  # reminder times offered as buttons
 
 
 def pick(answer: Answer, valid: Iterable[str]) -> str:
@@ -68,3 +57,18 @@ def skill_name(ctx: Ctx, skill_id: str) -> str:
 
 def skill_short(ctx: Ctx, skill_id: str) -> str:
     return ctx.content.skill(skill_id).short.get(ctx.lang)
+
+
+def time_choices(ctx: Ctx) -> list[Choice]:
+    """The reminder times offered as buttons (ids "t:0730", ...)."""
+    return [
+        Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t)) for t in REMIND_TIMES
+    ]
+
+
+def chosen_time(answer: Answer) -> time | None:
+    """The time of a tapped `time_choices` button, else None."""
+    digits = (answer.choice or "").removeprefix("t:")
+    if answer.choice and answer.choice.startswith("t:") and len(digits) == 4 and digits.isdigit():
+        return time(int(digits[:2]), int(digits[2:]))
+    return None

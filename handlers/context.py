@@ -1,18 +1,28 @@
-"""What a handler works with: the person, their state, the content, the clock,
-a database session, and the replies it is building."""
+"""What a handler works with in one turn: the person, their conversation state,
+the content, the clock and the deployment's policy, a database session, the
+replies it is building and the messages it queues for other people.
+
+The turn that runs the handlers (`bot.turn`) writes the state, the replies and
+every queued message in one transaction, so nothing is said that was not done.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
-from handlers.messages import Card, Choice, Incoming, Reply
+from handlers.dates import date_text
+from handlers.messages import Card, Choice, Incoming, Render, Reply
+from handlers.policy import Policy
+from storage import audit
+from storage.accounts import Account
 from storage.models import ChannelAccount, ConversationState, Journey, Person
+from storage.timeutil import to_local
 
 
 @dataclass(frozen=True)
@@ -27,22 +37,37 @@ class Answer:
     choice: str | None = None
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message for someone other than the sender (a person's account or a group
+    chat), written to the outbox in the turn's own transaction."""
+
+    channel: str
+    chat_id: str
+    account_id: int | None
+    kind: str
+    replies: tuple[Reply, ...]
+    dedupe_key: str | None = None
+
+
 @dataclass
 class Ctx:
-    """One turn of the conversation (a unit of work for the handlers)."""
+    """One turn of the conversation (the unit of work the handlers see)."""
 
     session: AsyncSession
     content: Content
     now: datetime
     incoming: Incoming
     lang: str
+    policy: Policy = field(default_factory=Policy)
     person: Person | None = None
     account: ChannelAccount | None = None
     conv: ConversationState | None = None
     replies: list[Reply] = field(default_factory=list)
-    # The deployment's settings (bot.config.Settings) when the app passes them:
-    # typed loosely because handlers never import the bot package.
-    settings: Any = None
+    outgoing: list[Outgoing] = field(default_factory=list)
+    # People with nudges due now (e.g. from /nudge), for the nudge sender to
+    # settle as soon as this turn has committed.
+    due_nudges: list[int] = field(default_factory=list)
 
     # ---- saying things -------------------------------------------------
 
@@ -50,12 +75,22 @@ class Ctx:
         """A message from content/ in the person's language."""
         return self.content.t(key, self.lang, **values)
 
-    def say(self, text: str, *, card: Card | None = None, image_png: bytes | None = None) -> None:
-        """Add a message without buttons."""
-        self.replies.append(Reply(text=text, card=card, image_png=image_png))
+    def say(
+        self,
+        text: str,
+        *,
+        card: Card | None = None,
+        image: Render | None = None,
+    ) -> None:
+        """Add a message without buttons (a chart to draw at delivery, optionally)."""
+        self.replies.append(Reply(text=text, card=card, render=image))
 
-    def send_document(self, text: str, document: bytes, name: str) -> None:
-        self.replies.append(Reply(text=text, document=document, document_name=name))
+    def send_document(self, text: str, document: bytes | Render, name: str) -> None:
+        """Add a document: ready bytes, or a description drawn at delivery (off the turn)."""
+        if isinstance(document, Render):
+            self.replies.append(Reply(text=text, render=document, document_name=name))
+        else:
+            self.replies.append(Reply(text=text, document=document, document_name=name))
 
     def ask(self, text: str, choices: list[Choice] | tuple[Choice, ...] = (), **kw: Any) -> None:
         """Ask a question: numbers it, remembers its choices for label matching."""
@@ -63,10 +98,52 @@ class Ctx:
         if self.conv is not None:
             self.conv.question_seq += 1
             seq = self.conv.question_seq
-            data = dict(self.conv.data)
-            data["_choices"] = [[c.id, c.label] for c in choices]
-            self.conv.data = data
+            self.set_data(_choices=[[c.id, c.label] for c in choices])
         self.replies.append(Reply(text=text, choices=tuple(choices), question_seq=seq, **kw))
+
+    # ---- messages to other people and the audit trail --------------------
+
+    def send_to(
+        self,
+        account: Account,
+        replies: list[Reply] | tuple[Reply, ...],
+        *,
+        kind: str,
+        dedupe_key: str | None = None,
+    ) -> None:
+        """Queue a message to another person's reachable account (see `storage.accounts`)."""
+        self.outgoing.append(
+            Outgoing(account.channel, account.chat_id, account.id, kind, tuple(replies), dedupe_key)
+        )
+
+    def post_to_chat(
+        self,
+        channel: str,
+        chat_id: str,
+        replies: list[Reply] | tuple[Reply, ...],
+        *,
+        kind: str,
+        dedupe_key: str | None = None,
+    ) -> None:
+        """Queue a message to a group chat (no one's account is behind it)."""
+        self.outgoing.append(Outgoing(channel, chat_id, None, kind, tuple(replies), dedupe_key))
+
+    def audit(self, action: str, subject: int | None = None, **detail: Any) -> None:
+        """Record who did or saw what (the PDPA audit trail), in the turn's transaction."""
+        actor = self.person.id if self.person is not None else None
+        audit.record(self.session, self.now, action, actor=actor, subject=subject, **detail)
+
+    # ---- time and dates ---------------------------------------------------
+
+    def today(self, tz: str | None = None) -> date:
+        """Today where the person lives (or in time zone `tz`)."""
+        zone = tz or (self.person.timezone if self.person else None) or self.policy.timezone
+        return to_local(self.now, zone).date()
+
+    def date_text(self, day: date, *, short: bool = False) -> str:
+        """A date as the person reads it: Buddhist Era and Thai month names in Thai,
+        Common Era in English; `short` gives dd/mm/yyyy."""
+        return date_text(self.content, self.lang, day, short=short)
 
     # ---- conversation data ----------------------------------------------
 
@@ -81,6 +158,11 @@ class Ctx:
         data = dict(self.conv.data)
         data.update(values)
         self.conv.data = data
+
+    def clear_scratch(self) -> None:
+        """Drop the answers collected so far; keys starting with "_" belong to the engine."""
+        assert self.conv is not None
+        self.conv.data = {k: v for k, v in self.conv.data.items() if k.startswith("_")}
 
     def last_choices(self) -> list[Choice]:
         if self.conv is None:

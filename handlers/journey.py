@@ -9,6 +9,7 @@ from handlers.common import progress_bar
 from handlers.context import Ctx
 from storage.models import Goal, Journey, StepEntry
 
+ONBOARDING = "onboard.name"  # where someone who has not finished onboarding picks up
 # The first state of each step, and where /continue goes back to.
 STEP_ENTRY = {
     1: "s1.intro",
@@ -37,18 +38,25 @@ async def enter_step(ctx: Ctx, number: int) -> str:
             summary=step.summary.get(ctx.lang),
         )
     )
-    # a new step starts with no scratch answers; "_" keys belong to the engine
-    ctx.conv.data = {k: v for k, v in ctx.data.items() if k.startswith("_")}
+    ctx.clear_scratch()  # a new step starts with no scratch answers
     return STEP_ENTRY[number]
 
 
 def resume_state(journey: Journey, onboarded: bool = True) -> str:
     """Where a person picks up again: onboarding, the entry of their current step, or the end."""
     if not onboarded:
-        return "onboard.name"
+        return ONBOARDING
     if journey.completed_at is not None:
         return "done"
     return STEP_ENTRY[journey.current_step]
+
+
+async def where_it_stands(ctx: Ctx) -> str:
+    """The state where the person's journey stands (onboarding first)."""
+    onboarded = ctx.person is not None and ctx.person.onboarded_at is not None
+    if not onboarded:
+        return ONBOARDING
+    return resume_state(await ctx.journey())
 
 
 async def goals(ctx: Ctx, journey: Journey) -> list[Goal]:

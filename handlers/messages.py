@@ -65,6 +65,23 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Render:
+    """A picture or document to draw at delivery, off the turn and off the event loop.
+
+    `kind` names a renderer in `documents.render`, `spec` is its keyword
+    arguments as plain data (every text already in the reader's language), and
+    `as_document` says whether it is sent as a file rather than shown as a picture.
+    If it cannot be drawn, a picture is left out (the text carries the same
+    information) and a document's reply says `failed_text` instead.
+    """
+
+    kind: str
+    spec: dict[str, Any]
+    as_document: bool = False
+    failed_text: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One outgoing message.
 
@@ -72,7 +89,9 @@ class Reply:
     `choices` belong to the question numbered `question_seq`; the renderer puts
     both into the button payload so a tap on an old button can be recognised.
     `essential` is False for messages that may be deferred (e.g. nudges when
-    the push quota runs low).
+    the push quota runs low). `render` describes a chart or document that
+    delivery draws into `image_png` or `document` before the channel sees the
+    reply; channels only ever see the drawn bytes.
     """
 
     text: str
@@ -84,6 +103,7 @@ class Reply:
     document_name: str | None = None
     essential: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    render: Render | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for the outbox (bytes as base64)."""
@@ -107,6 +127,15 @@ class Reply:
             data["essential"] = False
         if self.extra:
             data["extra"] = self.extra
+        if self.render is not None:
+            data["render"] = {
+                "kind": self.render.kind,
+                "spec": self.render.spec,
+                "as_document": self.render.as_document,
+                "failed_text": self.render.failed_text,
+            }
+            if self.document_name:
+                data["document_name"] = self.document_name
         return data
 
     @classmethod
@@ -119,6 +148,12 @@ class Reply:
                 rows=tuple(CardRow(label, value, bar) for label, value, bar in raw["rows"]),
                 footer=raw.get("footer", ""),
             )
+        render = None
+        if "render" in data:
+            raw = data["render"]
+            render = Render(
+                raw["kind"], raw["spec"], bool(raw.get("as_document")), raw.get("failed_text")
+            )
         return cls(
             text=data["text"],
             choices=tuple(Choice(cid, label) for cid, label in data.get("choices", [])),
@@ -129,4 +164,5 @@ class Reply:
             document_name=data.get("document_name"),
             essential=data.get("essential", True),
             extra=data.get("extra", {}),
+            render=render,
         )

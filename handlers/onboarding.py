@@ -7,17 +7,16 @@ is kept only as a hash of their account, so the bot can be polite next time.
 
 from __future__ import annotations
 
-import hashlib
-import re
-from datetime import time
-
 from sqlmodel import select
 
-from handlers.common import free_text, pick
+from handlers.common import chosen_time, free_text, pick, time_choices
 from handlers.context import Answer, Ctx
+from handlers.conversation import END, Next
 from handlers.errors import Reprompt
-from handlers.journey import enter_step
+from handlers.journey import ONBOARDING, enter_step
 from handlers.messages import Choice, Incoming
+from handlers.typed import parse_time
+from storage.accounts import account_hash
 from storage.models import (
     Agency,
     ChannelAccount,
@@ -29,12 +28,6 @@ from storage.models import (
 )
 
 CONSENT_VERSION = "2026-11"
-FLOW_VERSION = 1
-REMIND_TIMES = ("07:30", "12:00", "16:30", "20:00")
-
-
-def account_hash(channel: str, user_id: str) -> str:
-    return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()
 
 
 # ---- consent (before any person exists) ---------------------------------------
@@ -64,14 +57,14 @@ def _consent_choice_from_text(ctx: Ctx, text: str) -> str | None:
     return None
 
 
-async def handle_stranger(ctx: Ctx) -> None:
+async def stranger(ctx: Ctx) -> Next:
     """Someone with no person record: show the notice, or act on their answer to it."""
     incoming = ctx.incoming
     choice = incoming.choice or _consent_choice_from_text(ctx, incoming.text)
     if choice and choice.startswith("consent:lang:"):
         ctx.lang = "en" if choice.endswith(":en") else "th"
         show_privacy_notice(ctx)
-        return
+        return END
     if choice and choice.startswith("consent:n"):
         ctx.lang = choice.rsplit(":", 1)[-1]
         ctx.session.add(
@@ -80,14 +73,14 @@ async def handle_stranger(ctx: Ctx) -> None:
             )
         )
         ctx.say(ctx.t("consent.declined"))
-        return
+        return END
     if choice and choice.startswith("consent:y"):
         ctx.lang = choice.rsplit(":", 1)[-1]
         await _create_person(ctx, incoming)
         ctx.say(ctx.t("consent.thanks"))
-        await ask_state(ctx, "onboard.name")
-        return
+        return ONBOARDING
     show_privacy_notice(ctx)
+    return END
 
 
 async def _create_person(ctx: Ctx, incoming: Incoming) -> None:
@@ -108,20 +101,12 @@ async def _create_person(ctx: Ctx, incoming: Incoming) -> None:
         last_incoming_at=ctx.now,
         created_at=ctx.now,
     )
-    conv = ConversationState(
-        person_id=person.id, flow_version=FLOW_VERSION, state="onboard.name", data={}
-    )
+    # The engine sets the flow version as it enters the first state.
+    conv = ConversationState(person_id=person.id, state=ONBOARDING, data={})
     ctx.session.add(account)
     ctx.session.add(conv)
     await ctx.session.flush()
     ctx.person, ctx.account, ctx.conv = person, account, conv
-
-
-async def ask_state(ctx: Ctx, name: str) -> None:
-    """Move to state `name` and ask its question (late import: the table imports us)."""
-    from handlers.flow import goto
-
-    await goto(ctx, name)
 
 
 # ---- name ---------------------------------------------------------------------
@@ -195,12 +180,11 @@ async def _units(ctx: Ctx) -> list[Unit]:
     return list(result.all())
 
 
-async def ask_unit(ctx: Ctx) -> None:
+async def ask_unit(ctx: Ctx) -> Next | None:
     """Ask for the person's unit; agencies without units skip the question."""
     units = await _units(ctx)
     if not units:
-        await ask_state(ctx, "onboard.group")
-        return
+        return "onboard.group"
     choices = [Choice(f"u:{u.id}", u.name) for u in units]
     choices.append(Choice("u:none", ctx.t("onboard.unit_none")))
     ctx.ask(ctx.t("onboard.ask_unit"), choices)
@@ -247,25 +231,10 @@ async def answer_group(ctx: Ctx, answer: Answer) -> str:
 
 # ---- reminder time ------------------------------------------------------------------
 
-_TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
-
-
-def parse_time(text: str) -> time | None:
-    """'8:30', '08.30', '20.00' with a suffix -> a time; anything else -> None."""
-    match = _TIME.match(text)
-    if not match:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)
-
 
 async def ask_remind(ctx: Ctx) -> None:
     """Ask when the person would like to be reminded (or not at all)."""
-    choices = [
-        Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t)) for t in REMIND_TIMES
-    ]
+    choices = time_choices(ctx)
     choices.append(Choice("t:off", ctx.t("onboard.no_reminders")))
     ctx.ask(ctx.t("onboard.ask_remind"), choices)
 
@@ -275,9 +244,8 @@ async def answer_remind(ctx: Ctx, answer: Answer) -> str:
     enabled, chosen = True, None
     if answer.choice == "t:off":
         enabled = False
-    elif answer.choice and answer.choice.startswith("t:"):
-        digits = answer.choice[2:]
-        chosen = time(int(digits[:2]), int(digits[2:]))
+    elif (preset := chosen_time(answer)) is not None:
+        chosen = preset
     else:
         chosen = parse_time(answer.text)
         if chosen is None:

@@ -16,12 +16,12 @@ from sqlalchemy import delete, select
 from sqlmodel import SQLModel
 
 from handlers.context import Answer, Ctx
+from handlers.conversation import BACK, END, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice
-from storage.models import AuditLog, ChannelAccount, OutboxMessage, Person
+from storage.models import ChannelAccount, OutboxMessage, Person
 
 EXPORT_NAME = "dlcoach-mydata.json"
-ERASED = ""  # the state after erasing: there is no one left to ask anything
 
 
 def _person_columns():  # noqa: ANN202
@@ -71,36 +71,21 @@ async def collect(ctx: Ctx, person_id: int) -> dict[str, list[dict[str, Any]]]:
     return data
 
 
-async def cmd_mydata(ctx: Ctx, argument: str) -> None:
+async def cmd_mydata(ctx: Ctx, argument: str) -> Next:
     """/mydata: a JSON copy of everything stored about the person, sent at once."""
-    from handlers.flow import reask
-
     assert ctx.person is not None
     data = await collect(ctx, ctx.person.id)
     payload = json.dumps(
         {"exported_at": ctx.now.isoformat(), "data": data}, ensure_ascii=False, indent=2
     ).encode("utf-8")
-    ctx.session.add(
-        AuditLog(
-            at=ctx.now,
-            actor_person_id=ctx.person.id,
-            action="privacy.export",
-            subject_person_id=ctx.person.id,
-            detail={"tables": sorted(data)},
-        )
-    )
+    ctx.audit("privacy.export", subject=ctx.person.id, tables=sorted(data))
     ctx.send_document(ctx.t("privacy.export_ready"), payload, EXPORT_NAME)
-    await reask(ctx)
+    return REASK
 
 
-async def cmd_deleteme(ctx: Ctx, argument: str) -> None:
+async def cmd_deleteme(ctx: Ctx, argument: str) -> Next:
     """/deleteme: ask for confirmation before erasing."""
-    from handlers.flow import goto
-
-    assert ctx.conv is not None
-    if ctx.conv.state != "privacy.confirm":
-        ctx.set_data(_back=ctx.conv.state)
-    await goto(ctx, "privacy.confirm")
+    return "privacy.confirm"
 
 
 async def ask_confirm(ctx: Ctx) -> None:
@@ -114,15 +99,15 @@ async def ask_confirm(ctx: Ctx) -> None:
     )
 
 
-async def answer_confirm(ctx: Ctx, answer: Answer) -> str:
+async def answer_confirm(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "erase:no":
         ctx.say(ctx.t("privacy.kept"))
-        return ctx.data.get("_back") or "menu"
+        return BACK
     if answer.choice != "erase:yes":
         raise Reprompt("common.pick_one")
     await erase(ctx)
     ctx.say(ctx.t("privacy.erased"))
-    return ERASED
+    return END  # there is no one left to ask anything
 
 
 async def erase(ctx: Ctx) -> None:
@@ -153,5 +138,5 @@ async def erase(ctx: Ctx) -> None:
         await ctx.session.exec(delete(table).where(column == person_id))
     await ctx.session.exec(delete(Person.__table__).where(Person.id == person_id))
     ctx.session.expunge_all()  # forget the deleted objects held in memory
-    ctx.session.add(AuditLog(at=ctx.now, action="privacy.erased", subject_person_id=person_id))
     ctx.person = ctx.account = ctx.conv = None
+    ctx.audit("privacy.erased", subject=person_id)

@@ -21,7 +21,8 @@ from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChannelAccount, Nudge, NudgeCounter, OutboxMessage
+from storage.accounts import reachable
+from storage.models import Nudge, NudgeCounter, OutboxMessage
 from storage.models.nudges import PLANNED, SKIPPED
 
 
@@ -41,19 +42,21 @@ async def ensure_counters(session: AsyncSession, person_ids: Iterable[int]) -> N
     await session.exec(statement, params=values)
 
 
-async def insert_planned(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+async def insert_planned(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, int]]:
     """Insert planned nudges; rows whose (person, kind, slot) exists are left alone.
 
-    Returns how many were new.
+    Returns (person id, nudge id) of each row that was new.
     """
     if not rows:
-        return 0
+        return []
     statement = (
         _insert(session, Nudge)
         .on_conflict_do_nothing(index_elements=["person_id", "kind", "slot"])
-        .returning(Nudge.id)
+        .returning(Nudge.person_id, Nudge.id)
     )
-    return len((await session.exec(statement, params=list(rows))).all())
+    return [(pid, nid) for pid, nid in (await session.exec(statement, params=list(rows))).all()]
 
 
 # People looked at per person wanted (other senders may hold some of them),
@@ -72,22 +75,6 @@ async def skip_late(session: AsyncSession, now: datetime, grace: timedelta) -> i
         .returning(Nudge.id)
     )
     return len((await session.exec(statement)).all())
-
-
-async def _reachable(
-    session: AsyncSession, person_ids: list[int], channels: Sequence[str]
-) -> set[int]:
-    """Which of `person_ids` have an active account on one of `channels`."""
-    rows = await session.exec(
-        select(ChannelAccount.person_id)
-        .where(
-            ChannelAccount.person_id.in_(person_ids),
-            ChannelAccount.active.is_(True),
-            ChannelAccount.channel.in_(list(channels)),
-        )
-        .distinct()
-    )
-    return set(rows.scalars().all())
 
 
 async def lock_due_people(
@@ -126,8 +113,8 @@ async def lock_due_people(
             break
         after = (rows[-1].due_at, rows[-1].id)
         people = [pid for pid in dict.fromkeys(r.person_id for r in rows) if pid not in found]
-        reachable = await _reachable(session, people, channels) if people else set()
-        found.update((pid, None) for pid in people if pid in reachable)
+        found_accounts = await reachable(session, people, channels) if people else {}
+        found.update((pid, None) for pid in people if pid in found_accounts)
         if len(found) >= wanted or len(rows) < wanted:
             break
     if not found:
@@ -148,7 +135,7 @@ async def claim_nudges(
 ) -> list[Any]:
     """Take the due planned nudges of people this sender has locked, oldest first.
 
-    Rows carry id, person_id, kind, slot and due_at.
+    Rows carry id, person_id, kind, slot, due_at and detail, grouped by person and slot.
     """
     if not person_ids:
         return []
@@ -160,27 +147,10 @@ async def claim_nudges(
             Nudge.due_at <= now,
         )
         .values(claimed_by=worker)
-        .returning(Nudge.id, Nudge.person_id, Nudge.kind, Nudge.slot, Nudge.due_at)
+        .returning(Nudge.id, Nudge.person_id, Nudge.kind, Nudge.slot, Nudge.due_at, Nudge.detail)
     )
     rows = list((await session.exec(claimed)).all())
-    return sorted(rows, key=lambda row: (row.person_id, row.due_at, row.id))
-
-
-async def insert_outbox(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert nudge messages; returns dedupe_key -> outbox id for the rows written.
-
-    A row whose dedupe key exists already (a message for that person and slot
-    went before) is not written and is missing from the result.
-    """
-    if not rows:
-        return {}
-    statement = (
-        _insert(session, OutboxMessage)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
-    )
-    written = await session.exec(statement, params=list(rows))
-    return {key: row_id for row_id, key in written.all()}
+    return sorted(rows, key=lambda row: (row.person_id, row.due_at, row.slot, row.id))
 
 
 async def waiting_messages(session: AsyncSession) -> int:

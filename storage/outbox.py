@@ -1,4 +1,8 @@
-"""Outbox queries: enqueue, claim, and record the outcome of a send.
+"""The outbox: the one way a message is queued, and the queries that send it.
+
+`enqueue` is the only builder of outbox rows: replies to a turn, messages to
+other people, nudges and weekly posts all go through it, in the transaction
+of the state they report.
 
 Claims are safe with several senders: on PostgreSQL the claim locks rows with
 FOR UPDATE SKIP LOCKED so two instances never take the same row; on SQLite the
@@ -10,16 +14,130 @@ claimable, so messages to one person arrive in order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChannelAccount, OutboxMessage
+from storage.accounts import DROPPED
+from storage.models import ChannelAccount, OutboxMessage, Person
 
-PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 DEFERRED = "deferred"  # set aside on purpose (see bot.channels.base.Deferred)
+__all__ = ["DEFERRED", "DROPPED", "FAILED", "PENDING", "SENDING", "SENT", "NewMessage", "enqueue"]
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message to queue: where it goes and its payload (a list of replies as JSON).
+
+    `dedupe_key` makes it at most once: a second message with the same key is
+    not written. `reply_token` lets LINE answer for free while it is fresh.
+    """
+
+    channel: str
+    chat_id: str
+    account_id: int | None
+    kind: str
+    payload: list[dict[str, Any]]
+    dedupe_key: str | None = None
+    reply_token: str | None = None
+    reply_token_expires_at: datetime | None = None
+
+
+def _row(message: NewMessage, now: datetime) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "chat_id": message.chat_id,
+        "account_id": message.account_id,
+        "kind": message.kind,
+        "payload": message.payload,
+        "reply_token": message.reply_token,
+        "reply_token_expires_at": message.reply_token_expires_at,
+        "dedupe_key": message.dedupe_key,
+        "status": PENDING,
+        "attempts": 0,
+        "sent_parts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _insert(session: AsyncSession):  # noqa: ANN202
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(OutboxMessage)
+
+
+async def enqueue(
+    session: AsyncSession, messages: Sequence[NewMessage], now: datetime
+) -> dict[int, int]:
+    """Queue `messages`, due now; returns {index in `messages`: new row id}.
+
+    A message whose `dedupe_key` is already in the outbox is not written, and
+    its index is missing from the result.
+    """
+    keyed = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is not None]
+    plain = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is None]
+    written: dict[int, int] = {}
+    if keyed:
+        index_of = {m.dedupe_key: i for i, m in keyed}
+        if len(index_of) != len(keyed):
+            raise ValueError("two messages of one batch share a dedupe key")
+        statement = (
+            _insert(session)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
+        )
+        result = await session.exec(statement, params=[_row(m, now) for _, m in keyed])
+        for row_id, key in result.all():
+            written[index_of[key]] = row_id
+    if plain:
+        statement = _insert(session).returning(OutboxMessage.id, sort_by_parameter_order=True)
+        result = await session.exec(statement, params=[_row(m, now) for _, m in plain])
+        for (index, _), (row_id,) in zip(plain, result.all(), strict=True):
+            written[index] = row_id
+    return written
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an outbox row goes to, as sending needs it: still reachable, and in which language."""
+
+    active: bool
+    person_id: int | None
+    lang: str | None
+
+
+async def recipients(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, Recipient]:
+    """outbox row id -> its recipient, for rows addressed to a person's account.
+
+    Only the person's own chat follows their block: a row for a group they are
+    in has no account and is always sendable.
+    """
+    ids = sorted({r.account_id for r in rows if r.account_id is not None})
+    if not ids:
+        return {}
+    found = await session.exec(
+        select(
+            ChannelAccount.id, ChannelAccount.active, ChannelAccount.chat_id, Person.id, Person.lang
+        )
+        .join(Person, Person.id == ChannelAccount.person_id)
+        .where(ChannelAccount.id.in_(ids))  # type: ignore[attr-defined]
+    )
+    accounts = {row[0]: row for row in found.all()}
+    result: dict[int, Recipient] = {}
+    for row in rows:
+        account = accounts.get(row.account_id)
+        if account is None:
+            continue
+        _, active, chat_id, person_id, lang = account
+        result[row.id] = Recipient(bool(active) or chat_id != row.chat_id, person_id, lang)
+    return result
 
 
 # Candidates looked at per row wanted: other senders may hold some of them.
@@ -119,14 +237,6 @@ async def claim(
     return list(rows.all())
 
 
-async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: datetime) -> None:
-    await session.exec(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
-        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
-    )
-
-
 async def mark_sent_many(
     session: AsyncSession, row_ids: list[int], worker: str, now: datetime
 ) -> None:
@@ -170,22 +280,4 @@ async def mark_final(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=status, claimed_until=None, last_error=error[:500])
-    )
-
-
-async def deactivate_account(
-    session: AsyncSession, account_id: int | None, reason: str, now: datetime
-) -> None:
-    """Stop sending to an account (blocked or unfollowed) and drop what is queued for it."""
-    if account_id is None:
-        return
-    await session.exec(
-        update(ChannelAccount)
-        .where(ChannelAccount.id == account_id)
-        .values(active=False, inactive_reason=reason)
-    )
-    await session.exec(
-        update(OutboxMessage)
-        .where(OutboxMessage.account_id == account_id, OutboxMessage.status == PENDING)
-        .values(status=DROPPED, last_error=reason)
     )

@@ -38,6 +38,7 @@ class PersonRow:
     evidence_entries: int = 0
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    timezone: str = "Asia/Bangkok"  # the agency's, for showing dates
 
 
 async def person_rows(session: AsyncSession, agency_code: str | None = None) -> list[PersonRow]:
@@ -74,6 +75,7 @@ async def person_rows(session: AsyncSession, agency_code: str | None = None) -> 
                 current_step=journey.current_step,
                 started_at=journey.started_at,
                 completed_at=journey.completed_at,
+                timezone=agency.timezone,
             )
         )
     await _fill_details(session, rows)

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.app import App
-from bot.outbox import Delivery
 from handlers.admin.access import create_invite
 from handlers.messages import Incoming, Reply
 from storage.db import transaction
@@ -70,7 +69,7 @@ async def inbox(person: Person) -> list[Reply]:
     """Deliver whatever is queued for the person's chat (pushes from others) and return it."""
     channel = person.channel
     before = len(channel.sent)
-    await Delivery(person.app).drain([channel.name], chat_ids=[person.user])
+    await person.app.delivery.drain([channel.name], chat_ids=[person.user])
     new = [r for m in channel.sent[before:] for r in m.replies]
     person.replies.extend(new)
     return new
@@ -92,7 +91,7 @@ async def in_group(
             chat_type="group",
         )
     )
-    await Delivery(app).drain([channel.name], chat_ids=[group])
+    await app.delivery.drain([channel.name], chat_ids=[group])
     return [r for m in channel.sent[before:] for r in m.replies]
 
 

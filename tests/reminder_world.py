@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.app import App
-from bot.outbox import Delivery
-from bot.scheduler import NudgeTicks
+from handlers.flow import FLOW_VERSION
 from handlers.journey import STEP_ENTRY
 from handlers.messages import Incoming, Reply
-from handlers.onboarding import CONSENT_VERSION, FLOW_VERSION
+from handlers.onboarding import CONSENT_VERSION
+from jobs.nudges import NudgeJobs
 from storage.db import transaction
 from storage.models import (
     Agency,
@@ -213,7 +213,7 @@ class World:
         """Carry on with a new App on the same database (a restart)."""
         self.app, self.channel, self._seen = app, channel, 0
 
-    async def tick(self, ticks: NudgeTicks, *, plan: bool) -> None:
+    async def tick(self, ticks: NudgeJobs, *, plan: bool) -> None:
         """One scheduler tick: answers due, planning (when asked), sending, delivery."""
         answered = bool(self._to_answer)
         for user in self._to_answer:
@@ -233,7 +233,7 @@ class World:
             await ticks.plan()
         report = await ticks.send()
         if answered or report.messages:  # otherwise the outbox holds nothing new
-            await Delivery(self.app).drain([self.channel.name])
+            await self.app.delivery.drain([self.channel.name])
         now = self.app.clock.now()
         for message in self.channel.sent[self._seen :]:
             if message.kind != "nudge":
@@ -255,7 +255,7 @@ class World:
     ) -> None:
         """Tick from `start` to `end` (exclusive), as the scheduler would."""
         clock = self.app.clock
-        ticks = NudgeTicks(self.app, worker=worker)
+        ticks = self.app.nudges.with_worker(worker)
         moment = start
         while moment < end:
             clock.set(moment)

@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import App
-from bot.bootstrap import prepare
-from bot.channels.base import Channel, OutboundMessage
+from bot.app import App, build_app
+from bot.channels.base import Channel, OutboundMessage, Progress, no_progress
 from bot.config import Settings
-from bot.outbox import Delivery
 from handlers.clock import FakeClock
 from handlers.messages import Incoming, Reply
 
@@ -28,16 +26,17 @@ class RecordingChannel(Channel):
         self.name = name
         self.sent: list[OutboundMessage] = []
 
-    async def send(self, message: OutboundMessage) -> None:
+    async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
         self.sent.append(message)
 
 
 async def make_app(database_url: str, clock: FakeClock | None = None, **settings) -> App:  # noqa: ANN003
-    app = App(
+    """An app on `database_url` (migrated, demo agency seeded), built as `serve` builds it."""
+    app = build_app(
         Settings(database_url=database_url, _env_file=None, **settings),
         clock=clock or FakeClock(START),
     )
-    await prepare(app)
+    await app.prepare()
     return app
 
 
@@ -64,7 +63,7 @@ class Person:
         )
         before = len(self.channel.sent)
         await self.app.handle(incoming)
-        await Delivery(self.app).drain([self.channel.name], chat_ids=[self.user])
+        await self.app.delivery.drain([self.channel.name], chat_ids=[self.user])
         new = [r for m in self.channel.sent[before:] for r in m.replies]
         self.replies.extend(new)
         return new

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from handlers.admin.access import hash_code
 from handlers.admin.commands import ADMIN_COMMANDS
-from handlers.admin.figures import exemplary, summarise
+from handlers.reports.figures import exemplary, summarise
 from storage.models import AdminRole, InviteCode
 from storage.reports import person_rows
 from tests.admin_support import (

@@ -12,9 +12,10 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlmodel import select
 
-from handlers.admin.figures import summarise
-from handlers.admin.summary import agency_charts
+from documents.render import render
 from handlers.messages import Reply
+from handlers.reports.figures import summarise
+from handlers.reports.summary import agency_charts
 from storage.models import Certificate, Feedback, Idea, Journey, Nudge, ReminderPreference
 from storage.reports import person_rows
 from tests.admin_support import (
@@ -282,12 +283,12 @@ async def test_completing_the_journey_sends_a_thai_certificate(app, channel):
 
 
 async def test_a_certificate_failure_does_not_break_completion(app, channel, monkeypatch):
-    import handlers.documents.certificate as certificate
+    from documents import render as renderers
 
     def broken(**_):  # noqa: ANN003
         raise RuntimeError("no fonts today")
 
-    monkeypatch.setattr(certificate, "certificate_pdf", broken)
+    monkeypatch.setitem(renderers.RENDERERS, "certificate", broken)
     person = Person(app, channel)
     await whole_journey(person)
     assert not any(r.document for r in person.replies)
@@ -392,7 +393,7 @@ async def test_agency_charts_are_the_right_size_and_not_blank(app):
         rows = await person_rows(session, "CHART")
     content = app.content
     figures = summarise(rows, [s.id for s in content.skills], ["g3"])
-    steps, growth = agency_charts(content, "th", figures)
+    steps, growth = [render(c.kind, c.spec) for c in agency_charts(content, "th", figures)]
     assert_png(steps, (1000, 600))
     assert_png(growth, (1000, 600))
 

@@ -18,11 +18,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from content.schema import MessagesFile
-from handlers.documents import certificate as certificate_module
-from handlers.documents import fonts
-from handlers.documents.certificate import certificate_pdf
-from handlers.documents.charts import bar_chart, radar_chart
-from handlers.documents.thaidate import buddhist_year, format_date, month_names
+from documents import certificate as certificate_module
+from documents import fonts
+from documents.certificate import certificate_pdf
+from documents.charts import bar_chart, radar_chart
+from documents.thaidate import buddhist_year, format_date, month_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS_YAML = ROOT / "content" / "messages" / "documents.yaml"

@@ -306,15 +306,15 @@ async def test_redelivered_event_is_handled_once(app, channel):
 
 
 async def test_a_handler_bug_apologises_and_records_nothing_half_done(app, channel, monkeypatch):
-    from handlers import flow
+    from handlers import engine
 
     person = Person(app, channel)
     await onboard(person)
 
-    async def broken(ctx):
+    async def broken(ctx, flow):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(flow, "handle", broken)
+    monkeypatch.setattr(engine, "run", broken)
     replies = await person.say("อะไรก็ได้")
     assert replies[0].text == t(app, "common.error")
 

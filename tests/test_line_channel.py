@@ -30,8 +30,8 @@ from starlette.applications import Starlette
 
 from bot.app import App
 from bot.channels.line import CHANNEL, LineChannel, retry_key, verify_signature
-from bot.channels.line_render import decode_postback
-from bot.outbox import Delivery, to_outbound
+from bot.channels.line.render import decode_postback
+from bot.delivery import to_outbound
 from handlers.clock import FakeClock
 from handlers.messages import Reply
 from storage.db import transaction
@@ -134,7 +134,7 @@ class Harness:
         return response
 
     async def deliver(self) -> int:
-        return await Delivery(self.app).drain([CHANNEL])
+        return await self.app.delivery.drain([CHANNEL])
 
     async def outbox(self) -> list[OutboxMessage]:
         async with self.app.sessions() as session:
@@ -235,7 +235,7 @@ async def harness(tmp_path, caplog) -> AsyncIterator[Harness]:
         )
         channel = LineChannel(app.settings)
         app.add_channel(channel)
-        await channel.start(app)
+        await channel.start(app.hub())
         web = Starlette(routes=channel.routes())
         try:
             async with serve(web) as base_url, httpx.AsyncClient() as client:
@@ -453,7 +453,7 @@ async def test_an_expired_reply_token_falls_back_to_push(harness):
     await h.deliver()
     assert h.line.replies == [] and len(h.line.pushes) == 1
     [row] = await h.outbox()
-    assert h.line.pushes[0].retry_key == retry_key(to_outbound(row))
+    assert h.line.pushes[0].retry_key == retry_key(to_outbound(row, (), "th"))
     uuid.UUID(h.line.pushes[0].retry_key)
 
     # LINE rejects a token our clock still thinks is fresh: push instead.
@@ -537,7 +537,7 @@ async def test_more_than_five_messages_reply_first_then_push(harness):
     await h.deliver()  # the retry resumes with the push: the reply is not repeated
     assert len(h.line.replies) == before + 1
     assert [len(p.messages) for p in h.line.pushes] == [2]
-    assert h.line.pushes[0].retry_key == retry_key(to_outbound(row), 1)
+    assert h.line.pushes[0].retry_key == retry_key(to_outbound(row, (), "th"), 1)
     cards = [m["altText"] for m in h.line.delivered(person.user_id) if m["type"] == "flex"]
     assert cards == [f"card {i}" for i in range(7)]
     assert (await h.outbox())[-1].status == "sent"

@@ -9,19 +9,17 @@ from __future__ import annotations
 import pytest
 from linebot.v3.messaging import Message as SdkMessage
 
-from bot.channels.line_render import (
+from bot.channels.line.render import (
     MAX_MESSAGES,
     MAX_QUICK_REPLY_LABEL,
     MediaLinks,
     batches,
     decode_postback,
     encode_postback,
-    graphemes,
     render,
     split_text,
-    truncate,
-    utf16_len,
 )
+from bot.channels.text import graphemes, truncate, utf16_len
 from content.loader import load_content
 from handlers.messages import Card, CardRow, Choice, Reply
 from tests.fakes.line_api import validate_messages

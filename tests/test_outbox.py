@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.channels.base import Channel, PermanentFailure, RecipientBlocked, RetryLater
-from bot.outbox import Delivery, backoff
+from bot.delivery import backoff
 from handlers.messages import Reply
 from storage import outbox as queries
 from storage.db import transaction
@@ -26,7 +26,7 @@ class ScriptedChannel(Channel):
         self.delay = delay
         self.sent: list[tuple[int, str]] = []
 
-    async def send(self, message):
+    async def send(self, message, progress=None):
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.script:
@@ -65,7 +65,7 @@ async def test_several_senders_send_each_row_once(database_url, clock):
     chats = [f"chat{i}" for i in range(40)]
     for chat in chats:
         await enqueue(app, chat, [f"{chat}-a", f"{chat}-b", f"{chat}-c"])
-    senders = [Delivery(app, worker=f"w{i}") for i in range(3)]
+    senders = [app.delivery.with_worker(f"w{i}") for i in range(3)]
     await asyncio.gather(*(s.drain() for s in senders))
     texts = [text for _, text in channel.sent]
     assert len(texts) == len(set(texts)) == 120
@@ -81,7 +81,7 @@ async def test_retry_later_backs_off_then_sends(database_url, clock):
     channel = ScriptedChannel([RetryLater("429", retry_after=30), RetryLater("502")])
     app.add_channel(channel)
     await enqueue(app, "c1", ["hello", "second"])
-    delivery = Delivery(app)
+    delivery = app.delivery
     await delivery.drain()
     assert channel.sent == [] and await statuses(app) == ["pending", "pending"]
     clock.advance(seconds=29)
@@ -100,7 +100,7 @@ async def test_gives_up_after_max_attempts(database_url, clock):
     channel = ScriptedChannel([RetryLater("500")] * 5)
     app.add_channel(channel)
     await enqueue(app, "c1", ["doomed", "next one"])
-    delivery = Delivery(app)
+    delivery = app.delivery
     for _ in range(5):
         await delivery.drain()
         clock.advance(minutes=10)
@@ -121,7 +121,7 @@ async def test_blocked_recipient_deactivates_account(database_url, clock):
         account_id = account.id
     app.add_channel(ScriptedChannel([RecipientBlocked("403")]))
     await enqueue(app, "u", ["one", "two"], account_id=account_id)
-    await Delivery(app).drain()
+    await app.delivery.drain()
     assert await statuses(app) == ["dropped", "dropped"]
     async with app.sessions() as session:
         stored = await session.get(ChannelAccount, account_id)
@@ -134,9 +134,9 @@ async def test_permanent_failure_is_not_retried(sqlite_url, clock):
     channel = ScriptedChannel([PermanentFailure("400 bad request")])
     app.add_channel(channel)
     await enqueue(app, "c", ["bad"])
-    await Delivery(app).drain()
+    await app.delivery.drain()
     clock.advance(hours=1)
-    await Delivery(app).drain()
+    await app.delivery.drain()
     assert await statuses(app) == ["failed"] and channel.sent == []
     await app.close()
 
@@ -148,13 +148,17 @@ async def test_a_dead_senders_lease_expires(database_url, clock):
     await enqueue(app, "c", ["orphan"])
     async with transaction(app.sessions) as session:
         claimed = await queries.claim(
-            session, channels=["test"], now=clock.now(), worker="dead",
-            lease=timedelta(seconds=60), limit=10,
+            session,
+            channels=["test"],
+            now=clock.now(),
+            worker="dead",
+            lease=timedelta(seconds=60),
+            limit=10,
         )
     assert len(claimed) == 1
-    assert await Delivery(app).drain() == 0  # still leased
+    assert await app.delivery.drain() == 0  # still leased
     clock.advance(seconds=61)
-    await Delivery(app).drain()
+    await app.delivery.drain()
     assert [t for _, t in channel.sent] == ["orphan"]
     await app.close()
 
@@ -165,7 +169,7 @@ async def test_rows_wait_for_a_channel_that_is_not_running(sqlite_url):
     now = app.clock.now()
     async with transaction(app.sessions) as session:
         session.add(OutboxMessage(channel="line", chat_id="x", payload=[], next_attempt_at=now))
-    assert await Delivery(app).drain() == 0
+    assert await app.delivery.drain() == 0
     assert await statuses(app) == ["pending"]
     await app.close()
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.channels.base import Channel
-from bot.outbox import Delivery
 from handlers.messages import Reply
 from storage import outbox as queries
 from storage.db import transaction
@@ -27,7 +26,7 @@ class SlowChannel(Channel):
         self.in_flight = 0
         self.most = 0
 
-    async def send(self, message) -> None:  # noqa: ANN001
+    async def send(self, message, progress=None) -> None:  # noqa: ANN001
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         await asyncio.sleep(0.005)
@@ -57,7 +56,7 @@ async def test_rows_of_different_chats_go_together_and_each_chat_stays_in_order(
     channel = SlowChannel()
     app.add_channel(channel)
     await enqueue(app, [(f"c{n % 10}", f"m{n // 10}") for n in range(30)])
-    await Delivery(app).drain()
+    await app.delivery.drain()
     assert len(channel.sent) == 30 and channel.most > 1
     for chat in {c for c, _ in channel.sent}:
         assert [t for c, t in channel.sent if c == chat] == ["m0", "m1", "m2"]

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot.scheduler import NudgeTicks
 from handlers.reminders.rules import (
     Facts,
     GoalFact,
@@ -181,11 +180,11 @@ async def test_planning_again_or_three_times_at_once_creates_no_doubles(database
         await w.add(
             Profile(f"p{index}", goals=(("word", d(10)),), step_started=bkk(30, 9, month=11))
         )
-    ticks = NudgeTicks(w.app)
+    ticks = w.app.nudges
     first = await ticks.plan()
     assert first == 30  # Tue 8 07:30: check-in, stuck and goal for each of 10 people
     others = [await make_app(database_url, clock) for _ in range(2)]
-    again = await asyncio.gather(ticks.plan(), *(NudgeTicks(a).plan() for a in others))
+    again = await asyncio.gather(ticks.plan(), *(a.nudges.plan() for a in others))
     assert again == [0, 0, 0]
     assert len(await nudges(w.app)) == 30
     for other in others:
@@ -199,11 +198,11 @@ async def test_missed_nudges_go_once_within_the_grace_period_and_are_skipped_aft
     w = await world(database_url, clock, bkk(7, 23))
     early = await w.add(Profile("early", time="07:30"), user="early")
     later = await w.add(Profile("later", time="08:30"), user="later")
-    await NudgeTicks(w.app).plan()
+    await w.app.nudges.plan()
     # the server is down from before 07:30 until 10:00 on Tuesday 8
     clock.set(bkk(8, 10, 0))
-    await w.tick(NudgeTicks(w.app, worker="after-restart"), plan=True)
-    await w.tick(NudgeTicks(w.app, worker="another"), plan=True)
+    await w.tick(w.app.nudges.with_worker("after-restart"), plan=True)
+    await w.tick(w.app.nudges.with_worker("another"), plan=True)
     assert [item.user for item in w.received] == [later]  # once, though ticked twice
     outcome = {
         n.person_id: (n.status, n.reason)
@@ -217,9 +216,9 @@ async def test_missed_nudges_go_once_within_the_grace_period_and_are_skipped_aft
 async def test_a_late_nudge_is_not_sent_inside_quiet_hours(database_url, clock):
     w = await world(database_url, clock, bkk(7, 23))
     await w.add(Profile("q", time="07:30", quiet=("08:00", "09:00")))
-    await NudgeTicks(w.app).plan()
+    await w.app.nudges.plan()
     clock.set(bkk(8, 8, 15))  # 45 minutes late (within grace) but in quiet hours
-    await w.tick(NudgeTicks(w.app), plan=False)
+    await w.tick(w.app.nudges, plan=False)
     assert w.received == []
     [row] = await nudges(w.app)
     assert (row.status, row.reason) == (SKIPPED, "quiet_now")
@@ -278,7 +277,7 @@ async def test_all_nudges_of_a_slot_leave_as_one_message(database_url, clock):
 async def test_nudges_planned_under_old_settings_are_cancelled_not_sent(database_url, clock):
     w = await world(database_url, clock, bkk(7, 23))
     await w.add(Profile("mover", time="07:30"), user="mover")
-    await NudgeTicks(w.app).plan()
+    await w.app.nudges.plan()
     from storage.db import transaction
     from storage.models import ReminderPreference
 
@@ -304,14 +303,12 @@ async def test_a_full_outbox_holds_nudges_back_until_delivery_makes_room(sqlite_
     w = World(app, channel)
     for index in range(5):
         await w.add(Profile(f"p{index}"))
-    ticks = NudgeTicks(app)
+    ticks = app.nudges
     await ticks.plan()
     clock.set(bkk(8, 7, 30))
     first = await ticks.send()
     assert (first.messages, first.held_back) == (4, True)  # 2 + 2, then 4 >= 3 waiting
-    from bot.outbox import Delivery
-
-    await Delivery(app).drain()
+    await app.delivery.drain()
     second = await ticks.send()
     assert (second.messages, second.held_back) == (1, False)
     assert len(channel.sent) == 4
@@ -319,11 +316,10 @@ async def test_a_full_outbox_holds_nudges_back_until_delivery_makes_room(sqlite_
 
 
 async def test_the_scheduler_gets_both_ticks(app):
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from bot.scheduler import scheduler_for
 
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    ticks = NudgeTicks(app)
-    ticks.register(scheduler)
-    assert {job.id for job in scheduler.get_jobs()} == {"nudge-plan", "nudge-send"}
-    await ticks._plan_job()  # a tick with nobody to nudge does nothing, and does not raise
-    await ticks._send_job()
+    scheduler = scheduler_for(app)
+    assert {"nudge-plan", "nudge-send"} <= {job.id for job in scheduler.get_jobs()}
+    ticks = app.nudges
+    await ticks.plan_tick()  # a tick with nobody to nudge does nothing, and does not raise
+    await ticks.send_tick()

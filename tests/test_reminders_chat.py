@@ -10,9 +10,8 @@ from datetime import date, time, timedelta
 
 from sqlmodel import select
 
-from bot.channels.console import run_chat
-from bot.outbox import Delivery
-from bot.scheduler import NudgeTicks
+from bot.channels.console import ConsoleChannel
+from bot.terminal import run_chat
 from handlers.messages import Reply
 from storage.models import ConversationState, OutboxMessage, ReminderPreference
 from tests.journey_steps import onboard, step1, step2, step3
@@ -147,10 +146,10 @@ async def test_menu_item_and_global_button_open_the_settings(app, channel):
 async def nudge_for(app, channel, clock) -> Reply:  # noqa: ANN001
     """Plan and send due nudges now; the one nudge that reached the channel."""
     before = len(channel.sent)
-    ticks = NudgeTicks(app)
+    ticks = app.nudges
     await ticks.plan()
     await ticks.send()
-    await Delivery(app).drain([channel.name])
+    await app.delivery.drain([channel.name])
     [message] = [m for m in channel.sent[before:] if m.kind == "nudge"]
     [reply] = message.replies
     return reply
@@ -184,7 +183,9 @@ async def test_the_terminal_shows_a_due_nudge_when_the_person_types(app, clock, 
     user = "somchai"
     await seed(app, Profile("console", plan="เมื่อถึงเที่ยง ฉันจะเปิดบทเรียน 10 นาที"), user, "console")
     clock.set(bkk(8, 8, 0))  # 30 minutes after the 07:30 slot, well within grace
-    await run_chat(app, user, "th", stdin=io.StringIO("สวัสดี\n"))
+    channel = ConsoleChannel(user)
+    app.add_channel(channel)
+    await run_chat(app, channel, "th", stdin=io.StringIO("สวัสดี\n"))
     out = capsys.readouterr().out
     assert out.count("เมื่อถึงเที่ยง ฉันจะเปิดบทเรียน 10 นาที") == 1
     assert out.index("เมื่อถึงเที่ยง") < out.index(t(app, "welcome_back", name="คน" + user)[:10])
@@ -207,7 +208,7 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
         )
         channel = LineChannel(app.settings)
         app.add_channel(channel)
-        await channel.start(app)
+        await channel.start(app.hub())
         try:
             rich = Profile(
                 "rich", goals=(("word", date(2026, 12, 10)),), step_started=bkk(30, 9, month=11)
@@ -216,10 +217,10 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
             for user in users:
                 await seed(app, rich, user, "line")
             clock.set(bkk(8, 7, 30))
-            ticks = NudgeTicks(app)
+            ticks = app.nudges
             await ticks.plan()
             await ticks.send(person_ids=None)
-            await Delivery(app).drain(["line"])
+            await app.delivery.drain(["line"])
             assert sorted(p.to for p in line.pushes) == sorted(users)  # one push each
             text = line.delivered_texts(users[0])[0]
             assert "ฝึกใช้สไตล์ใน Word" in text and "🎯" in text and "📌" in text
@@ -228,7 +229,7 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
             clock.set(bkk(9, 7, 30))
             await ticks.plan()
             await ticks.send()
-            await Delivery(app).drain(["line"])
+            await app.delivery.drain(["line"])
             assert len(line.pushes) == 2
             async with app.sessions() as session:
                 rows = (

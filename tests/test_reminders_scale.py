@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import select
 
-from bot.scheduler import NudgeTicks
 from handlers.onboarding import CONSENT_VERSION
 from storage import nudges as queries
 from storage.db import transaction
@@ -151,7 +150,7 @@ async def test_three_senders_on_postgres_send_10000_nudges_exactly_once(postgres
     assert sum(people.values()) == 10_000
     clock.set(bkk(8, 7, 31))
     reports = await asyncio.gather(
-        *(NudgeTicks(app, worker=f"sender-{n}").send() for n, app in enumerate(apps))
+        *(app.nudges.with_worker(f"sender-{n}").send() for n, app in enumerate(apps))
     )
     assert sum(r.sent for r in reports) == 10_000
     assert sum(r.messages for r in reports) == 7_000
@@ -172,7 +171,7 @@ async def test_three_senders_on_postgres_send_10000_nudges_exactly_once(postgres
         assert len(row.payload[0]["extra"]["nudges"]) == people[nudge.person_id]
     assert len(outbox) == len({row.chat_id for row in outbox}) == 7_000
     # a fourth pass finds nothing left to do
-    again = await NudgeTicks(apps[1], worker="late").send()
+    again = await apps[1].nudges.with_worker("late").send()
     assert again.people == 0
     for app in apps:
         await app.close()

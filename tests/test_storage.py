@@ -23,8 +23,17 @@ async def test_whole_journey_and_report_rows(database_url, clock):
     await app.close()
     assert [r.round_no for r in rows] == [1, 2]
     done, fresh = rows
-    skills = ["computer", "internet", "security", "word", "sheet", "slides", "collab", "data",
-              "media"]
+    skills = [
+        "computer",
+        "internet",
+        "security",
+        "word",
+        "sheet",
+        "slides",
+        "collab",
+        "data",
+        "media",
+    ]
     assert [done.pre[s] for s in skills] == PRE and [done.post[s] for s in skills] == POST
     assert (done.learning_entries, done.evidence_entries) == (1, 1)
     assert done.completed_at is not None and done.personnel_group == "g3"

@@ -31,7 +31,7 @@ from sqlmodel import func, select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from typer.testing import CliRunner
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.channels.base import (
     OutboundMessage,
     PermanentFailure,
@@ -46,15 +46,15 @@ from bot.channels.telegram import (
     file_base_url,
     menu_commands,
 )
-from bot.channels.telegram_render import (
+from bot.channels.telegram.render import (
     MAX_TEXT,
     callback_data,
-    can_break,
     parse_callback_data,
     render,
     split_text,
     tg_len,
 )
+from bot.channels.text import can_break
 from bot.cli import cli
 from bot.config import Settings
 from bot.server import Runtime, build_web
@@ -630,7 +630,7 @@ async def test_an_error_in_a_handler_reaches_the_error_handler(polling, monkeypa
     async def broken(incoming):  # noqa: ANN001
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(polling.app, "handle", broken)
+    monkeypatch.setattr(polling.app.turn, "handle", broken)
     polling.server.user_sends_text(5550007, "/start")
     await polling.server.wait_for(lambda: polling.errors)
     assert [type(e) for e in polling.errors] == [RuntimeError]
@@ -773,7 +773,7 @@ async def test_dlcoach_serve_walks_a_user_through_the_journey_by_polling(server,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    reader = App(Settings(database_url=database_url, _env_file=None))  # reads the same file
+    reader = build_app(Settings(database_url=database_url, _env_file=None))  # the same file
     try:
         await server.wait_for(lambda: server.polling, within=40)
         async with httpx.AsyncClient() as client:
@@ -795,6 +795,6 @@ async def test_dlcoach_serve_walks_a_user_through_the_journey_by_polling(server,
     # uvicorn shuts down cleanly, then re-raises the SIGTERM it captured
     assert process.returncode in (0, -signal.SIGTERM), output[-3000:]
     assert "Application shutdown complete" in output, output[-3000:]
-    for source in ("telegram", "bot.channels.telegram", "bot.outbox", "bot.app"):
+    for source in ("telegram", "bot.channels.telegram", "bot.delivery", "bot.turn", "bot.app"):
         assert f" ERROR {source}" not in output, output[-3000:]
     assert TOKEN not in output, "the bot token must not reach the logs"

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.outbox import Delivery
-from bot.weekly import post_weekly_summaries, week_key
 from handlers.clock import FakeClock
 from handlers.messages import Reply
+from jobs.weekly import week_key
 from storage.db import transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.timeutil import to_local
@@ -41,7 +40,7 @@ async def run_for(app, clock: FakeClock, days: int, step_minutes: int = 30) -> l
     """Call the weekly job every `step_minutes` for `days`; when it posted, in Bangkok time."""
     posted = []
     for _ in range(days * 24 * 60 // step_minutes):
-        if await post_weekly_summaries(app):
+        if await app.weekly.post_due():
             posted.append(to_local(clock.now(), "Asia/Bangkok"))
         clock.advance(minutes=step_minutes)
     return posted
@@ -68,7 +67,7 @@ async def test_once_per_week_over_a_fortnight(database_url):
             ("2026-W48", rows[0].id),
             ("2026-W49", rows[1].id),
         ]
-        await Delivery(app).drain(["test"])
+        await app.delivery.drain(["test"])
         sent = [m for m in app.channels["test"].sent if m.chat_id == "G-1"]
         assert len(sent) == 2
         first = sent[0].replies
@@ -95,10 +94,10 @@ async def test_a_server_that_was_down_catches_up_within_the_week_only(sqlite_url
     app = await bound_app(sqlite_url, clock)
     try:
         clock.set(datetime(2026, 11, 28, 3, 0, tzinfo=UTC))  # Saturday 10:00 in Bangkok
-        assert await post_weekly_summaries(app) == 1
-        assert await post_weekly_summaries(app) == 0
+        assert await app.weekly.post_due() == 1
+        assert await app.weekly.post_due() == 0
         clock.set(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))  # the Monday after a missed Friday
-        assert await post_weekly_summaries(app) == 0
+        assert await app.weekly.post_due() == 0
         assert [r.dedupe_key for r in await outbox_rows(app, "weekly")] == ["weekly-DEMO-2026-W48"]
     finally:
         await app.close()
@@ -110,9 +109,9 @@ async def test_two_instances_post_once(database_url):
     second = await make_app(database_url, clock)
     try:
         results = await asyncio.gather(
-            post_weekly_summaries(first),
-            post_weekly_summaries(second),
-            post_weekly_summaries(first),
+            first.weekly.post_due(),
+            second.weekly.post_due(),
+            first.weekly.post_due(),
         )
         assert sum(results) == 1
         assert len(await outbox_rows(first, "weekly")) == 1
@@ -123,7 +122,7 @@ async def test_two_instances_post_once(database_url):
 
 async def test_no_bound_chat_no_post(app, clock):
     clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
-    assert await post_weekly_summaries(app) == 0
+    assert await app.weekly.post_due() == 0
 
 
 async def test_the_weekly_text_follows_the_chat_language(sqlite_url):
@@ -134,7 +133,7 @@ async def test_the_weekly_text_follows_the_chat_language(sqlite_url):
             chat = (await session.exec(select(WorkingGroupChat))).one()
             chat.lang = "en"
             session.add(chat)
-        await post_weekly_summaries(app)
+        await app.weekly.post_due()
         [row] = await outbox_rows(app, "weekly")
         text = Reply.from_json(row.payload[0]).text
         assert text.startswith(app.content.t("weekly.heading", "en"))
@@ -156,6 +155,6 @@ async def test_the_server_schedules_the_weekly_job(sqlite_url):
     await runtime.start()
     try:
         job = runtime.scheduler.get_job("weekly")
-        assert job is not None and job.args == (app,)
+        assert job is not None and job.func == app.weekly.tick
     finally:
         await runtime.stop()

@@ -16,8 +16,9 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from handlers.admin.summary import agency_summary
-from handlers.admin.xlsx_report import FONT_NAME, xlsx_report
+from documents.xlsx import FONT_NAME, workbook
+from handlers.reports.summary import agency_summary
+from handlers.reports.workbook import report_sheets
 from storage.models import Agency, InviteCode
 from tests.admin_support import fixture_agency, in_group, inbox, outbox_rows
 from tests.journey_steps import onboard
@@ -32,7 +33,10 @@ async def fixture_workbook(app, *, names: bool = True, lang: str = "th"):
     async with app.sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
         rows, figures = await agency_summary(session, app.content, agency)
-    data = xlsx_report(app.content, lang, agency, rows, figures, date(2026, 11, 23), names=names)
+    sheets = report_sheets(
+        app.content, lang, agency, rows, figures, date(2026, 11, 23), names=names
+    )
+    data = workbook(sheets)
     return ids, load_workbook(io.BytesIO(data))
 
 
@@ -267,7 +271,8 @@ async def test_libreoffice_opens_the_report_with_thai_intact(app, tmp_path):
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
         rows, figures = await agency_summary(session, app.content, agency)
     path = tmp_path / "fix.xlsx"
-    path.write_bytes(xlsx_report(app.content, "th", agency, rows, figures, date(2026, 11, 23)))
+    sheets = report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23))
+    path.write_bytes(workbook(sheets))
     # sheet 2 (per person) as UTF-8 CSV (filter options: comma, quote, UTF-8, sheet 2)
     result = await asyncio.to_thread(
         subprocess.run,

@@ -1,24 +1,26 @@
-"""The one interface every platform implements.
+"""The one interface every platform implements, and what a channel may use of the core.
 
-A channel turns platform updates into `Incoming` (and hands them to
-`App.handle`), and sends `OutboundMessage`s rendered for its platform. It
-knows nothing about the six steps. Delivery failures are reported by raising
-one of the errors below; the outbox decides what to do about them.
+A channel turns platform updates into `Incoming` and hands them to the core
+(`Hub.handle`); it renders and sends the `OutboundMessage`s that delivery
+gives it. It knows nothing about the six steps and never touches the
+database: delivery tells it who the recipient is, takes its progress, and
+records its failures, which it reports by raising one of the errors below.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from handlers.messages import Reply
+from content.loader import Content
+from handlers.clock import Clock
+from handlers.messages import Incoming, Reply
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
-
-    from bot.app import App
 
 
 class DeliveryError(Exception):
@@ -47,16 +49,27 @@ class PermanentFailure(DeliveryError):
 class Deferred(DeliveryError):
     """Not sent on purpose, and not to be retried by the outbox: e.g. a nudge
     while the platform's monthly push quota is nearly used up. The row is set
-    aside as "deferred" so it does not hold back later messages to the chat."""
+    aside as "deferred" so it does not hold back later messages to the chat;
+    delivery writes `audit_action` with `detail` to the audit log, so the
+    working group sees who missed which message and why."""
+
+    def __init__(
+        self, message: str, *, audit_action: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.audit_action = audit_action
+        self.detail = detail or {}
 
 
 @dataclass(frozen=True)
 class OutboundMessage:
-    """What the outbox hands to a channel: one outbox row's replies for one chat.
+    """What delivery hands to a channel: one outbox row's replies for one chat,
+    with every chart and document already drawn.
 
     `retry_key` is stable across retries of the same row (LINE's X-Line-Retry-Key
     is derived from it). `reply_token` may be stale: the channel decides
-    whether to use it and falls back to a push.
+    whether to use it and falls back to a push. `lang` is the recipient's
+    language (for the few words a channel adds itself, e.g. "download here").
     """
 
     outbox_id: int
@@ -69,9 +82,53 @@ class OutboundMessage:
     reply_token_expires_at: datetime | None
     retry_key: str
     attempt: int
-    # Platform messages of this row already delivered by an earlier attempt
-    # (see `storage.outbox.record_progress`): a retry starts after them.
+    # Platform messages of this row already delivered by an earlier attempt:
+    # a retry starts after them.
     sent_parts: int = 0
+    lang: str = "th"
+
+
+# Called by a channel after each platform message of a row that needs several:
+# `progress(n)` records that the first n went out, so a retry resumes after them.
+Progress = Callable[[int], Awaitable[None]]
+
+
+async def no_progress(sent_parts: int) -> None:
+    """A `Progress` that records nothing (a single send, a test)."""
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file published at a public address (LINE fetches images and documents by URL)."""
+
+    id: str
+    content: bytes
+    content_type: str
+    filename: str
+    created_at: datetime | None = None
+
+
+class MediaStore(Protocol):
+    """Where published files are kept (the database, behind this interface)."""
+
+    async def publish(self, files: Sequence[MediaFile]) -> None:
+        """Keep `files` (an id already kept is left as it is) and forget expired ones."""
+        ...
+
+    async def fetch(self, media_id: str) -> MediaFile | None:
+        """The file `media_id`, unless it is unknown or expired."""
+        ...
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What a channel may use of the core: hand in what people did, read the
+    content and the clock, publish files."""
+
+    handle: Callable[[Incoming], Awaitable[Any]]
+    content: Content
+    clock: Clock
+    media: MediaStore | None = None
 
 
 class Channel(ABC):
@@ -79,7 +136,7 @@ class Channel(ABC):
 
     name: str
 
-    async def start(self, app: App) -> None:  # noqa: B027
+    async def start(self, hub: Hub) -> None:  # noqa: B027
         """Open clients, register webhooks or start polling. Default: nothing."""
 
     async def stop(self) -> None:  # noqa: B027
@@ -90,5 +147,6 @@ class Channel(ABC):
         return []
 
     @abstractmethod
-    async def send(self, message: OutboundMessage) -> None:
-        """Deliver `message` or raise a `DeliveryError`."""
+    async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
+        """Deliver `message` or raise a `DeliveryError`; call `progress` between the
+        platform messages of a row that needs several."""

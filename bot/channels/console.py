@@ -1,19 +1,19 @@
-"""The terminal channel: `dlcoach chat`. Same core, same database as the others.
+"""The terminal channel of `dlcoach chat`: same core, same database as the others.
 
 Choices print one per line as `[n] label`; typing the number or the label
-picks it. Reads stdin line by line (pipes work); end of input ends the chat.
+picks it. Pictures and documents are saved to files and their paths printed.
+The chat loop itself is `bot.terminal`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import Channel, OutboundMessage
+from bot.channels.base import Channel, OutboundMessage, Progress, no_progress
 from handlers.messages import Choice, Incoming
 
 CHANNEL = "console"
@@ -32,7 +32,7 @@ class ConsoleChannel(Channel):
         self.question_seq: int | None = None
         self.notes: dict[str, str] = {}
 
-    async def send(self, message: OutboundMessage) -> None:
+    async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
         for reply in message.replies:
             self._print(reply.text)
             if reply.image_png is not None:
@@ -89,38 +89,3 @@ class ConsoleChannel(Channel):
             kind="follow",
             event_id=uuid.uuid4().hex,
         )
-
-
-async def run_chat(app, user: str, lang: str | None, stdin: TextIO | None = None) -> None:  # noqa: ANN001
-    """The `dlcoach chat` loop: open, then one line in, replies out, until EOF."""
-    from bot.outbox import Delivery
-    from bot.scheduler import NudgeTicks
-
-    stdin = stdin or sys.stdin
-    channel = ConsoleChannel(user)
-    lang = lang or app.settings.default_lang
-    channel.notes = {
-        "image": app.content.t("console.image_saved", lang),
-        "document": app.content.t("console.document_saved", lang),
-    }
-    app.add_channel(channel)
-    delivery = Delivery(app)
-    nudges = NudgeTicks(app)
-    opening = channel.opening()
-    # No scheduler runs in the terminal: a due nudge shows when the person types.
-    await nudges.catch_up(CHANNEL, user)
-    await app.handle(Incoming(**{**opening.__dict__, "lang_hint": lang}))
-    await delivery.drain([CHANNEL], chat_ids=[user])
-    interactive = stdin.isatty()
-    while True:
-        if interactive:
-            channel.out.write("> ")
-            channel.out.flush()
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            break
-        if not line.strip():
-            continue
-        await nudges.catch_up(CHANNEL, user)
-        await app.handle(channel.incoming(line))
-        await delivery.drain([CHANNEL], chat_ids=[user])

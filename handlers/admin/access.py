@@ -17,7 +17,8 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Ctx
-from handlers.onboarding import account_hash
+from storage import audit
+from storage.accounts import account_hash
 from storage.models import AdminRole, Agency, AuditLog, InviteCode
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, ROLES
 
@@ -38,19 +39,6 @@ class Seat:
     @property
     def is_head(self) -> bool:
         return self.role.role == ROLE_HEAD
-
-
-def audit(ctx: Ctx, action: str, subject: int | None = None, **detail: Any) -> None:
-    """Record who did or saw what (PDPA audit trail), in the turn's transaction."""
-    ctx.session.add(
-        AuditLog(
-            at=ctx.now,
-            actor_person_id=ctx.person.id if ctx.person else None,
-            action=action,
-            subject_person_id=subject,
-            detail=detail,
-        )
-    )
 
 
 async def seat_of(session: AsyncSession, person_id: int | None) -> Seat | None:
@@ -78,7 +66,7 @@ async def require(ctx: Ctx, command: str, needed: str = ROLE_MEMBER) -> Seat | N
     }
     if ctx.person is None:  # a stranger in a group: keep a hash, never the platform id
         detail["account_hash"] = account_hash(ctx.incoming.channel, ctx.incoming.user_id)
-    audit(ctx, "admin.refused", **detail)
+    ctx.audit("admin.refused", **detail)
     ctx.say(ctx.t("admin.refused" if seat is None else "admin.head_only"))
     return None
 
@@ -117,16 +105,13 @@ async def create_invite(
             expires_at=now + valid_for,
         )
     )
-    session.add(
-        AuditLog(
-            at=now,
-            action="admin.invite_created",
-            detail={
-                "agency": agency.code,
-                "role": role,
-                "expires_at": (now + valid_for).isoformat(),
-            },
-        )
+    audit.record(
+        session,
+        now,
+        "admin.invite_created",
+        agency=agency.code,
+        role=role,
+        expires_at=(now + valid_for).isoformat(),
     )
     await session.flush()
     return code

@@ -12,72 +12,51 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import select
 
 from handlers.admin import access
-from handlers.admin.access import Seat, audit
-from handlers.admin.figures import exemplary, lagging
-from handlers.admin.outbound import push_to_people, reachable_accounts
-from handlers.admin.staff import BROADCAST_STATE, back, enter_detour
-from handlers.admin.summary import (
-    agency_summary,
-    summary_replies,
-    thai_date,
-    unit_label,
-)
+from handlers.admin.access import Seat
 from handlers.common import MAX_TEXT
 from handlers.context import Answer, Ctx
+from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
-from handlers.reminders.facts import Story, load_facts, load_stories
-from handlers.reminders.render import Texts, next_action, nudge_choices
-from handlers.reminders.rules import Facts, in_quiet
-from storage.models import (
-    Feedback,
-    Idea,
-    Nudge,
-    OutboxMessage,
-    Person,
-    WorkingGroupChat,
-)
+from handlers.reminders.facts import load_facts
+from handlers.reminders.rules import ADMIN, may_nudge_now
+from handlers.reports.figures import exemplary, lagging
+from handlers.reports.summary import agency_summary, summary_replies, unit_label
+from handlers.reports.workbook import report_name, report_sheets, workbook_render
+from storage import nudges as nudge_queries
+from storage.accounts import Account, reachable
+from storage.models import Feedback, Idea, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER
-from storage.models.nudges import SENT
+from storage.models.nudges import PLANNED
 from storage.reports import PersonRow
 from storage.timeutil import to_local
 
-DEFAULT_INACTIVE_DAYS = 14
-DEFAULT_WEEKLY_DAY = 4  # Friday (Monday is 0)
-DEFAULT_WEEKLY_TIME = "15:00"
 MAX_LISTED = 50  # people per listing; the XLSX report has everyone
 RECENT_IDEAS = 20
 EXEMPLARY_COUNT = 10
-ADMIN_NUDGE = "admin"  # Nudge.kind of a nudge sent by the working group with /nudge
 
-AdminHandler = Callable[[Ctx, Seat, str], Awaitable[bool]]
+# An admin command's handler: None when it is done (the person's question is
+# asked again), or the state it leads to.
+AdminHandler = Callable[[Ctx, Seat, str], Awaitable["Next | None"]]
 
 
 @dataclass(frozen=True)
 class AdminCommand:
-    """An admin command: the handler (True when it asked a new question) and the role it needs."""
+    """An admin command: its handler, the role it needs, and the states it may lead to."""
 
     handler: AdminHandler
     role: str = ROLE_MEMBER
-
-
-def setting(ctx: Ctx, name: str, default: object) -> object:
-    """A deployment setting (bot.config.Settings) when the app passed them in, else `default`."""
-    return getattr(ctx.settings, name, default) if ctx.settings is not None else default
-
-
-def local_today(ctx: Ctx, seat: Seat) -> date:
-    return to_local(ctx.now, seat.agency.timezone).date()
+    leads_to: tuple[str, ...] = ()
 
 
 def _date_text(ctx: Ctx, seat: Seat, moment: datetime) -> str:
     """A stored moment as the agency's local date, in Thai (Buddhist Era) or English."""
-    return thai_date(ctx.content, ctx.lang, to_local(moment, seat.agency.timezone).date())
+    return ctx.date_text(to_local(moment, seat.agency.timezone).date())
 
 
 def _person_line(ctx: Ctx, row: PersonRow, **extra: object) -> str:
@@ -87,10 +66,8 @@ def _person_line(ctx: Ctx, row: PersonRow, **extra: object) -> str:
 # ---- /admin: redeem an invite, or see the admin commands -----------------------------------
 
 
-async def cmd_admin(ctx: Ctx, argument: str) -> None:
+async def cmd_admin(ctx: Ctx, argument: str) -> Next:
     """/admin CODE redeems an invite code; /admin alone shows what an admin can do."""
-    from handlers.flow import reask
-
     assert ctx.person is not None
     if argument.strip():
         await _redeem(ctx, argument)
@@ -100,7 +77,7 @@ async def cmd_admin(ctx: Ctx, argument: str) -> None:
             ctx.say(ctx.t("admin.how_to_join"))
         else:
             ctx.say(admin_help(ctx, seat))
-    await reask(ctx)
+    return REASK
 
 
 def admin_help(ctx: Ctx, seat: Seat) -> str:
@@ -110,15 +87,15 @@ def admin_help(ctx: Ctx, seat: Seat) -> str:
 
 async def _redeem(ctx: Ctx, code: str) -> None:
     if await access.recent_failures(ctx) >= access.MAX_FAILED_REDEMPTIONS:
-        audit(ctx, "admin.invite_blocked")
+        ctx.audit("admin.invite_blocked")
         ctx.say(ctx.t("admin.invite_wait"))
         return
     seat = await access.redeem(ctx, code)
     if seat is None:
-        audit(ctx, "admin.invite_failed")
+        ctx.audit("admin.invite_failed")
         ctx.say(ctx.t("admin.invite_invalid"))
         return
-    audit(ctx, "admin.invite_redeemed", agency=seat.agency.code, role=seat.role.role)
+    ctx.audit("admin.invite_redeemed", agency=seat.agency.code, role=seat.role.role)
     role = ctx.t("admin.role_head" if seat.is_head else "admin.role_member")
     ctx.say(ctx.t("admin.invite_ok", role=role, agency=seat.agency.name))
     ctx.say(admin_help(ctx, seat))
@@ -127,21 +104,22 @@ async def _redeem(ctx: Ctx, code: str) -> None:
 # ---- seeing progress -------------------------------------------------------------------------
 
 
-async def summary(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/summary: enrolment, steps, units, personnel groups, completion and growth, with charts."""
     rows, figures = await agency_summary(ctx.session, ctx.content, seat.agency)
     ctx.replies.extend(
-        summary_replies(ctx.content, ctx.lang, seat.agency, figures, local_today(ctx, seat))
+        summary_replies(
+            ctx.content, ctx.lang, seat.agency, figures, ctx.today(seat.agency.timezone)
+        )
     )
-    audit(ctx, "admin.summary", agency=seat.agency.code, people=len(rows))
-    return False
+    ctx.audit("admin.summary", agency=seat.agency.code, people=len(rows))
 
 
 def _days(ctx: Ctx, argument: str) -> int:
     """The /inactive and /nudge argument: whole days, 1 to 365; the setting when omitted."""
     text = argument.strip()
     if not text:
-        return int(setting(ctx, "dlcoach_inactive_days", DEFAULT_INACTIVE_DAYS))  # type: ignore[arg-type]
+        return ctx.policy.inactive_days
     if not text.isdigit() or not 1 <= int(text) <= 365:
         raise Reprompt("admin.days_invalid")
     return int(text)
@@ -152,7 +130,7 @@ async def _lagging(ctx: Ctx, seat: Seat, days: int) -> list[tuple[PersonRow, int
     return await lagging(ctx.session, rows, ctx.now, days)
 
 
-async def inactive(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def inactive(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/inactive [days]: who has not moved on for that long, by unit, with their number."""
     days = _days(ctx, argument)
     found = await _lagging(ctx, seat, days)
@@ -175,17 +153,15 @@ async def inactive(ctx: Ctx, seat: Seat, argument: str) -> bool:
         if len(found) > MAX_LISTED:
             lines.append(ctx.t("admin.more", count=len(found) - MAX_LISTED))
         ctx.say(ctx.t("admin.inactive", days=days, count=len(found), lines="\n".join(lines)))
-    audit(
-        ctx,
+    ctx.audit(
         "admin.inactive",
         agency=seat.agency.code,
         days=days,
         people=[r.person_id for r, _ in found],
     )
-    return False
 
 
-async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/exemplary: who completed with the largest growth, for the agency's recognition."""
     rows, _ = await agency_summary(ctx.session, ctx.content, seat.agency)
     best = exemplary(rows, EXEMPLARY_COUNT)
@@ -212,11 +188,10 @@ async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> bool:
                 lines="\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)),
             )
         )
-    audit(ctx, "admin.exemplary", agency=seat.agency.code, people=[r.person_id for r, _ in best])
-    return False
+    ctx.audit("admin.exemplary", agency=seat.agency.code, people=[r.person_id for r, _ in best])
 
 
-async def ideas(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/ideas: the latest opinions and suggestions staff sent with /idea."""
     result = await ctx.session.exec(
         select(Idea, Person)
@@ -240,122 +215,67 @@ async def ideas(ctx: Ctx, seat: Seat, argument: str) -> bool:
             for idea, person in found
         ]
         ctx.say(ctx.t("admin.ideas", count=len(found), lines="\n".join(lines)))
-    audit(ctx, "admin.ideas", agency=seat.agency.code, ideas=[i.id for i, _ in found])
-    return False
+    ctx.audit("admin.ideas", agency=seat.agency.code, ideas=[i.id for i, _ in found])
 
 
-async def export(ctx: Ctx, seat: Seat, argument: str) -> bool:
-    """/export: the OCSC report (XLSX) as a document."""
-    from handlers.admin.xlsx_report import report_name, xlsx_report
-
+async def export(ctx: Ctx, seat: Seat, argument: str) -> None:
+    """/export: the OCSC report (XLSX) as a document, drawn at delivery."""
     rows, figures = await agency_summary(ctx.session, ctx.content, seat.agency)
-    data = xlsx_report(ctx.content, ctx.lang, seat.agency, rows, figures, local_today(ctx, seat))
-    ctx.send_document(ctx.t("admin.export_ready", count=len(rows)), data, report_name(seat.agency))
-    audit(ctx, "admin.export", agency=seat.agency.code, format="xlsx", people=len(rows))
-    return False
+    day = ctx.today(seat.agency.timezone)
+    sheets = report_sheets(ctx.content, ctx.lang, seat.agency, rows, figures, day)
+    workbook = workbook_render(sheets, failed_text=ctx.t("admin.export_failed"))
+    ctx.send_document(
+        ctx.t("admin.export_ready", count=len(rows)), workbook, report_name(seat.agency)
+    )
+    ctx.audit("admin.export", agency=seat.agency.code, format="xlsx", people=len(rows))
 
 
 # ---- chasing ------------------------------------------------------------------------------------
 
 
-def _may_nudge_now(facts: Facts, now: datetime) -> bool:
-    """The person's own reminder settings still rule: not switched off, not paused,
-    not inside their quiet hours."""
-    prefs = facts.prefs
-    if prefs is None:
-        return True
-    local = to_local(now, facts.tz)
-    if not prefs.enabled or (prefs.paused_until and local.date() <= prefs.paused_until):
-        return False
-    return not in_quiet(local.time(), prefs.quiet_start, prefs.quiet_end)
-
-
-def _nudge_reply(ctx: Ctx, seat: Seat, facts: Facts, story: Story, idle: int) -> Reply:
-    """The working group's nudge, in the reminders' own words: the person's plan and
-    next action, with the reminders' buttons (continue, reminder settings)."""
-    t = Texts(ctx.content, story.lang)
-    step = ctx.content.step(facts.step)
-    parts = [
-        t(
-            "admin.nudge",
-            name=story.name,
-            agency=seat.agency.name,
-            step=facts.step,
-            title=step.title.get(story.lang),
-            days=idle,
-        )
-    ]
-    if story.plan:
-        parts.append(t("reminders.plan", plan=story.plan))
-    parts.append(t("reminders.next", next=next_action(t, facts, story)))
-    return Reply(
-        text="\n\n".join(parts),
-        choices=nudge_choices(t),
-        essential=False,
-        extra={"kinds": [ADMIN_NUDGE]},
-    )
-
-
-async def nudge(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def nudge(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/nudge [days]: a nudge now to everyone lagging, through the reminder machinery.
 
-    Each is recorded as a sent `Nudge` of kind "admin" whose slot is the day, so
-    a person gets at most one working-group nudge a day however often the
-    command is used, and the person's own settings (off, paused, quiet hours)
-    are respected.
+    Each lagging person whom the rules let be nudged now gets a planned `Nudge`
+    of kind "admin", due now, whose slot is the day: so a person gets at most
+    one working-group nudge a day however often the command is used. The
+    nudge sender settles them right after this turn, checking the rules again,
+    and renders each with the person's own plan and next action.
     """
     days = _days(ctx, argument)
     found = await _lagging(ctx, seat, days)
     ids = [row.person_id for row, _ in found]
     facts = await load_facts(ctx.session, ids, seat.agency.timezone)
-    stories = await load_stories(ctx.session, ids)
-    accounts = await reachable_accounts(ctx.session, ids)
-    slot = f"{ADMIN_NUDGE}:{local_today(ctx, seat).isoformat()}"
-    already = set(
-        (
-            await ctx.session.exec(
-                select(Nudge.person_id).where(
-                    Nudge.person_id.in_(ids),  # type: ignore[attr-defined]
-                    Nudge.kind == ADMIN_NUDGE,
-                    Nudge.slot == slot,
-                )
-            )
-        ).all()
+    accounts = await reachable(ctx.session, ids)
+    slot = f"{ADMIN}:{ctx.today(seat.agency.timezone).isoformat()}"
+    wanted = [
+        (row, idle)
+        for row, idle in found
+        if row.person_id in accounts and may_nudge_now(facts[row.person_id], ctx.now)
+    ]
+    await nudge_queries.ensure_counters(ctx.session, [row.person_id for row, _ in wanted])
+    planned = await nudge_queries.insert_planned(
+        ctx.session,
+        [
+            {
+                "person_id": row.person_id,
+                "kind": ADMIN,
+                "slot": slot,
+                "due_at": ctx.now,
+                "status": PLANNED,
+                "detail": {
+                    "agency": seat.agency.code,
+                    "agency_name": seat.agency.name,
+                    "idle_days": idle,
+                    "by": ctx.person.id if ctx.person else None,
+                },
+                "created_at": ctx.now,
+            }
+            for row, idle in wanted
+        ],
     )
-    sent: list[int] = []
-    for row, idle in found:
-        pid = row.person_id
-        account = accounts.get(pid)
-        if account is None or pid in already or not _may_nudge_now(facts[pid], ctx.now):
-            continue
-        message = OutboxMessage(
-            channel=account.channel,
-            chat_id=account.chat_id,
-            account_id=account.id,
-            kind="nudge",
-            payload=[_nudge_reply(ctx, seat, facts[pid], stories[pid], idle).to_json()],
-            dedupe_key=f"nudge:{pid}:{slot}",
-            next_attempt_at=ctx.now,
-            created_at=ctx.now,
-        )
-        ctx.session.add(message)
-        await ctx.session.flush()
-        ctx.session.add(
-            Nudge(
-                person_id=pid,
-                kind=ADMIN_NUDGE,
-                slot=slot,
-                due_at=ctx.now,
-                status=SENT,
-                reason=None,
-                claimed_by=f"admin:{ctx.person.id if ctx.person else ''}",
-                outbox_id=message.id,
-                detail={"agency": seat.agency.code, "idle_days": idle},
-                created_at=ctx.now,
-                sent_at=ctx.now,
-            )
-        )
-        sent.append(pid)
+    sent = [pid for pid, _ in planned]
+    ctx.due_nudges.extend(sent)
     ctx.say(
         ctx.t(
             "admin.nudged",
@@ -365,8 +285,7 @@ async def nudge(ctx: Ctx, seat: Seat, argument: str) -> bool:
             skipped=len(found) - len(sent),
         )
     )
-    audit(ctx, "admin.nudge", agency=seat.agency.code, days=days, people=sent)
-    return False
+    ctx.audit("admin.nudge", agency=seat.agency.code, days=days, people=sent)
 
 
 # ---- writing to staff -------------------------------------------------------------------------------
@@ -382,27 +301,24 @@ async def _staff(ctx: Ctx, seat: Seat) -> list[Person]:
     return list(result.all())
 
 
-async def _recipients(ctx: Ctx, seat: Seat) -> list[Person]:
-    """Staff who can be reached now (an active account)."""
+async def _recipients(ctx: Ctx, seat: Seat) -> list[tuple[Person, Account]]:
+    """Staff who can be reached now, each with the account to write to."""
     staff = await _staff(ctx, seat)
-    accounts = await reachable_accounts(ctx.session, [p.id for p in staff])  # type: ignore[misc]
-    return [p for p in staff if p.id in accounts]
+    accounts = await reachable(ctx.session, [p.id for p in staff])  # type: ignore[misc]
+    return [(p, accounts[p.id]) for p in staff if p.id in accounts]
 
 
-async def broadcast(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def broadcast(ctx: Ctx, seat: Seat, argument: str) -> Next | None:
     """/broadcast TEXT: ask for confirmation, showing how many will receive it."""
-    from handlers.flow import goto
-
     text = argument.strip()
     if not text:
         ctx.say(ctx.t("admin.broadcast_usage"))
-        return False
+        return None
     if len(text) > MAX_TEXT:
         ctx.say(ctx.t("common.too_long", max=MAX_TEXT))
-        return False
-    enter_detour(ctx, broadcast_text=text)
-    await goto(ctx, BROADCAST_STATE)
-    return True
+        return None
+    ctx.set_data(broadcast_text=text)
+    return "admin.broadcast"
 
 
 async def ask_broadcast(ctx: Ctx) -> None:
@@ -418,62 +334,57 @@ async def ask_broadcast(ctx: Ctx) -> None:
     )
 
 
-async def answer_broadcast(ctx: Ctx, answer: Answer) -> str:
+async def answer_broadcast(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "bc:cancel":
         ctx.say(ctx.t("admin.cancelled"))
-        return back(ctx)
+        return BACK
     if answer.choice != "bc:send":
         raise Reprompt("common.pick_one")
     seat = await access.require(ctx, "broadcast", ROLE_HEAD)
     if seat is None:
-        return back(ctx)
+        return BACK
     text = str(ctx.data.get("broadcast_text") or "")
     recipients = await _recipients(ctx, seat)
     sender = ctx.person.display_name if ctx.person else ""
-    sent = await push_to_people(
-        ctx.session,
-        recipients,
-        lambda person: [
-            Reply(
-                text=ctx.content.t(
-                    "admin.broadcast_message",
-                    person.lang,
-                    agency=seat.agency.name,
-                    sender=sender,
-                    text=text,
-                )
-            )
-        ],
-        kind="broadcast",
-        now=ctx.now,
-    )
+    for person, account in recipients:
+        message = ctx.content.t(
+            "admin.broadcast_message",
+            person.lang,
+            agency=seat.agency.name,
+            sender=sender,
+            text=text,
+        )
+        ctx.send_to(account, [Reply(text=message)], kind="broadcast")
     ctx.set_data(broadcast_text=None)
-    ctx.say(ctx.t("admin.broadcast_sent", count=len(sent)))
-    audit(ctx, "admin.broadcast", agency=seat.agency.code, recipients=len(sent), chars=len(text))
-    return back(ctx)
+    ctx.say(ctx.t("admin.broadcast_sent", count=len(recipients)))
+    ctx.audit(
+        "admin.broadcast", agency=seat.agency.code, recipients=len(recipients), chars=len(text)
+    )
+    return BACK
 
 
 _PERSON_AND_TEXT = re.compile(r"^#?(\d{1,9})\s+(.+)$", re.S)
 
 
-async def feedback(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def feedback(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/feedback NUMBER TEXT: a message to one person of the agency, who can answer back."""
     match = _PERSON_AND_TEXT.match(argument.strip())
     if match is None:
         ctx.say(ctx.t("admin.feedback_usage"))
-        return False
+        return
     number, text = int(match.group(1)), match.group(2).strip()
     if len(text) > MAX_TEXT:
         ctx.say(ctx.t("common.too_long", max=MAX_TEXT))
-        return False
+        return
     target = await ctx.session.get(Person, number)
     if target is None or target.agency_id != seat.agency.id:
-        audit(ctx, "admin.feedback_unknown", agency=seat.agency.code, number=number)
+        ctx.audit("admin.feedback_unknown", agency=seat.agency.code, number=number)
         ctx.say(ctx.t("admin.person_unknown", number=number))
-        return False
-    if not await reachable_accounts(ctx.session, [number]):
+        return
+    account = (await reachable(ctx.session, [number])).get(number)
+    if account is None:
         ctx.say(ctx.t("admin.unreachable", number=number))
-        return False
+        return
     assert ctx.person is not None
     note = Feedback(
         agency_id=seat.agency.id,
@@ -491,32 +402,28 @@ async def feedback(ctx: Ctx, seat: Seat, argument: str) -> bool:
         ),
         choices=(Choice(f"fb:{note.id}", ctx.content.t("admin.reply_button", lang)),),
     )
-    await push_to_people(
-        ctx.session, [target], lambda person: [message], kind="feedback", now=ctx.now
-    )
+    ctx.send_to(account, [message], kind="feedback")
     ctx.say(ctx.t("admin.feedback_sent", number=number, name=target.display_name or "-"))
-    audit(ctx, "admin.feedback", subject=target.id, agency=seat.agency.code, feedback=note.id)
-    return False
+    ctx.audit("admin.feedback", subject=target.id, agency=seat.agency.code, feedback=note.id)
 
 
 # ---- the working-group chat --------------------------------------------------------------------
 
 
 def _schedule_text(ctx: Ctx) -> str:
-    day = int(setting(ctx, "dlcoach_weekly_day", DEFAULT_WEEKLY_DAY))  # type: ignore[arg-type]
     names = [n.strip() for n in ctx.t("admin.weekdays").split(",")]
     return ctx.t(
         "admin.schedule",
-        day=names[day % 7],
-        time=str(setting(ctx, "dlcoach_weekly_time", DEFAULT_WEEKLY_TIME)),
+        day=names[ctx.policy.weekly_day % 7],
+        time=ctx.policy.weekly_time.strftime("%H:%M"),
     )
 
 
-async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/bindgroup, typed in a group: make it the agency's working-group chat."""
     if ctx.incoming.chat_type != "group":
         ctx.say(ctx.t("admin.bind_in_group"))
-        return False
+        return
     chat = (
         await ctx.session.exec(
             select(WorkingGroupChat).where(WorkingGroupChat.agency_id == seat.agency.id)
@@ -529,11 +436,10 @@ async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> bool:
     chat.bound_by = ctx.person.id if ctx.person else None
     ctx.session.add(chat)
     ctx.say(ctx.t("admin.bound", agency=seat.agency.name, schedule=_schedule_text(ctx)))
-    audit(ctx, "admin.bindgroup", agency=seat.agency.code, channel=ctx.incoming.channel)
-    return False
+    ctx.audit("admin.bindgroup", agency=seat.agency.code, channel=ctx.incoming.channel)
 
 
-async def notify(ctx: Ctx, seat: Seat, argument: str) -> bool:
+async def notify(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/notify on|off: completion notices in the working-group chat."""
     chat = (
         await ctx.session.exec(
@@ -542,17 +448,16 @@ async def notify(ctx: Ctx, seat: Seat, argument: str) -> bool:
     ).first()
     if chat is None:
         ctx.say(ctx.t("admin.not_bound"))
-        return False
+        return
     wanted = argument.strip().casefold()
     if wanted in ("on", "off"):
         chat.notify_completions = wanted == "on"
         ctx.session.add(chat)
-        audit(ctx, "admin.notify", agency=seat.agency.code, on=chat.notify_completions)
+        ctx.audit("admin.notify", agency=seat.agency.code, on=chat.notify_completions)
     elif wanted:
         ctx.say(ctx.t("admin.notify_usage"))
-        return False
+        return
     ctx.say(ctx.t("admin.notify_on" if chat.notify_completions else "admin.notify_off"))
-    return False
 
 
 # ---- the table, and the wrappers that check roles ------------------------------------------------
@@ -565,32 +470,31 @@ ADMIN_COMMANDS: dict[str, AdminCommand] = {
     "ideas": AdminCommand(ideas),
     "export": AdminCommand(export),
     "exemplary": AdminCommand(exemplary_people),
-    "broadcast": AdminCommand(broadcast, ROLE_HEAD),
+    "broadcast": AdminCommand(broadcast, ROLE_HEAD, leads_to=("admin.broadcast",)),
     "bindgroup": AdminCommand(bindgroup, ROLE_HEAD),
     "notify": AdminCommand(notify, ROLE_HEAD),
 }
+GROUP_COMMANDS = ("bindgroup", "notify")  # the admin commands typed in a group chat
 
 
-async def _checked(ctx: Ctx, name: str, argument: str) -> bool:
+async def _checked(ctx: Ctx, name: str, argument: str) -> Next | None:
+    """Run admin command `name` if the sender's role allows it (else a polite refusal)."""
     command = ADMIN_COMMANDS[name]
     seat = await access.require(ctx, name, command.role)
     if seat is None:
-        return False
+        return None
     try:
         return await command.handler(ctx, seat, argument)
     except Reprompt as problem:
         ctx.say(ctx.t(problem.message_key, **problem.values))
-        return False
+        return None
 
 
-def private_command(name: str) -> Callable[[Ctx, str], Awaitable[None]]:
-    """The private-chat form of admin command `name` (for handlers.commands.COMMAND_TABLE)."""
+def private_command(name: str) -> Callable[[Ctx, str], Awaitable[Next]]:
+    """The private-chat form of admin command `name` (for the table in `handlers.flow`)."""
 
-    async def run(ctx: Ctx, argument: str) -> None:
-        from handlers.flow import reask
-
-        if not await _checked(ctx, name, argument):
-            await reask(ctx)
+    async def run(ctx: Ctx, argument: str) -> Next:
+        return await _checked(ctx, name, argument) or REASK
 
     run.__name__ = f"admin_{name}"
     run.__doc__ = ADMIN_COMMANDS[name].handler.__doc__
@@ -598,7 +502,7 @@ def private_command(name: str) -> Callable[[Ctx, str], Awaitable[None]]:
 
 
 def group_command(name: str) -> Callable[[Ctx, str], Awaitable[None]]:
-    """The group-chat form of admin command `name` (for handlers.flow.GROUP_COMMANDS)."""
+    """The group-chat form of admin command `name` (for the table in `handlers.flow`)."""
 
     async def run(ctx: Ctx, argument: str) -> None:
         await _checked(ctx, name, argument)

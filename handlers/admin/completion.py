@@ -1,8 +1,9 @@
 """When a person completes the journey: their certificate, and (when the
 working group switched it on) a notice in the working-group chat.
 
-The certificate is a bonus over the congratulation already said: a failure to
-render it is logged and the completion goes on.
+The certificate is a bonus over the congratulation already said: it is drawn
+in a worker thread during the turn (so the record of it being issued is
+true), and a failure to draw it is logged and the completion goes on.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import logging
 
 from sqlmodel import select
 
+from documents.render import render
 from handlers import assessment
-from handlers.admin.outbound import push_to_chat
-from handlers.admin.summary import thai_date
 from handlers.context import Ctx
-from handlers.messages import Reply
+from handlers.messages import Render, Reply
 from storage.models import Agency, Certificate, Goal, Journey, Unit, WorkingGroupChat
 from storage.timeutil import to_local
 
@@ -46,25 +46,23 @@ async def developed_skills(ctx: Ctx, journey: Journey) -> list[str]:
     return [s.id for s in ctx.content.skills if s.id in chosen]
 
 
-async def certificate_for(ctx: Ctx, journey: Journey) -> bytes:
+async def certificate_for(ctx: Ctx, journey: Journey) -> Render:
     """The PDF certificate of `journey` in the person's language."""
-    from handlers.documents.certificate import certificate_pdf
-
     assert ctx.person is not None
     agency = await ctx.session.get(Agency, ctx.person.agency_id) if ctx.person.agency_id else None
     skills = [ctx.content.skill(s).name.get(ctx.lang) for s in await developed_skills(ctx, journey)]
     finished = to_local(journey.completed_at or ctx.now, ctx.person.timezone).date()
-    return await asyncio.to_thread(
-        certificate_pdf,
-        title=ctx.t("certificate.title"),
-        body_lines=ctx.t("certificate.body").split("\n"),
-        name=ctx.person.display_name or "",
-        agency=agency.name if agency else "",
-        date_text=thai_date(ctx.content, ctx.lang, finished),
-        skills=skills,
-        footer=ctx.t("certificate.footer"),
-        skills_heading=ctx.t("certificate.skills_heading"),
-    )
+    spec = {
+        "title": ctx.t("certificate.title"),
+        "body_lines": ctx.t("certificate.body").split("\n"),
+        "name": ctx.person.display_name or "",
+        "agency": agency.name if agency else "",
+        "date_text": ctx.date_text(finished),
+        "skills": skills,
+        "footer": ctx.t("certificate.footer"),
+        "skills_heading": ctx.t("certificate.skills_heading"),
+    }
+    return Render("certificate", spec, as_document=True)
 
 
 async def send_certificate(ctx: Ctx, journey: Journey) -> None:
@@ -73,10 +71,11 @@ async def send_certificate(ctx: Ctx, journey: Journey) -> None:
     issued = await ctx.session.exec(select(Certificate).where(Certificate.journey_id == journey.id))
     if issued.first() is not None:
         return
+    certificate = await certificate_for(ctx, journey)
     try:
-        pdf = await certificate_for(ctx, journey)
+        pdf = await asyncio.to_thread(render, certificate.kind, certificate.spec)
     except Exception:  # noqa: BLE001 - the congratulation has been said already
-        log.exception("could not render the certificate of journey %s", journey.id)
+        log.exception("could not draw the certificate of journey %s", journey.id)
         return
     ctx.send_document(ctx.t("completion.certificate"), pdf, CERTIFICATE_NAME)
     ctx.session.add(Certificate(journey_id=journey.id, person_id=ctx.person.id, issued_at=ctx.now))
@@ -103,12 +102,10 @@ async def notify_working_group(ctx: Ctx, journey: Journey) -> None:
         unit=unit.name if unit else ctx.content.t("admin.no_unit", chat.lang),
         round=journey.round_no,
     )
-    await push_to_chat(
-        ctx.session,
+    ctx.post_to_chat(
         chat.channel,
         chat.chat_id,
         [Reply(text=text, essential=False)],
         kind="push",
-        now=ctx.now,
         dedupe_key=f"done-{journey.id}",
     )

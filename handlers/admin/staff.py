@@ -2,67 +2,46 @@
 opinions and suggestions (/idea), and answers to an admin's feedback (the
 "reply" button on the feedback message, or /reply).
 
-Each is a one-question detour: the person's place in the journey is kept in
-`_return` and the question they were on is asked again afterwards.
+Each is a one-question detour (see the table in `handlers.flow`): the person
+comes back to the question they were on afterwards.
 """
 
 from __future__ import annotations
 
 from sqlmodel import select
 
-from handlers.admin.outbound import push_to_people
 from handlers.common import free_text
 from handlers.context import Answer, Ctx
+from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
+from storage.accounts import reachable
 from storage.models import Feedback, Idea, Person
 
-IDEA_STATE = "idea.text"
-REPLY_STATE = "feedback.reply"
-BROADCAST_STATE = "admin.broadcast"
-OWN_STATES = {IDEA_STATE, REPLY_STATE, BROADCAST_STATE}
 CANCEL = "x:cancel"
 
 
-def back(ctx: Ctx) -> str:
-    """The state the person was in before the detour."""
-    return str(ctx.data.get("_return") or "menu")
-
-
-def enter_detour(ctx: Ctx, **data: object) -> None:
-    """Remember where to come back to (unless already on a detour), and the detour's data."""
-    assert ctx.conv is not None
-    if ctx.conv.state not in OWN_STATES:
-        ctx.set_data(_return=ctx.conv.state)
-    ctx.set_data(**data)
-
-
-def _cancel_choice(ctx: Ctx) -> Choice:
+def cancel_choice(ctx: Ctx) -> Choice:
     return Choice(CANCEL, ctx.t("admin.cancel"))
 
 
 # ---- /idea -------------------------------------------------------------------------------
 
 
-async def cmd_idea(ctx: Ctx, argument: str) -> None:
+async def cmd_idea(ctx: Ctx, argument: str) -> Next:
     """/idea TEXT sends an opinion or suggestion to the working group; /idea alone asks for it."""
-    from handlers.flow import goto, reask
-
     assert ctx.person is not None
     if ctx.person.agency_id is None:
         ctx.say(ctx.t("idea.need_agency"))
-        await reask(ctx)
-        return
+        return REASK
     text = argument.strip()
-    if text:
-        try:
-            _save_idea(ctx, free_text(Answer(text=text)))
-        except Reprompt as problem:
-            ctx.say(ctx.t(problem.message_key, **problem.values))
-        await reask(ctx)
-        return
-    enter_detour(ctx)
-    await goto(ctx, IDEA_STATE)
+    if not text:
+        return "idea.text"
+    try:
+        _save_idea(ctx, free_text(Answer(text=text)))
+    except Reprompt as problem:
+        ctx.say(ctx.t(problem.message_key, **problem.values))
+    return REASK
 
 
 def _save_idea(ctx: Ctx, text: str) -> None:
@@ -75,15 +54,15 @@ def _save_idea(ctx: Ctx, text: str) -> None:
 
 async def ask_idea(ctx: Ctx) -> None:
     """Ask for the opinion or suggestion."""
-    ctx.ask(ctx.t("idea.ask"), [_cancel_choice(ctx)])
+    ctx.ask(ctx.t("idea.ask"), [cancel_choice(ctx)])
 
 
-async def answer_idea(ctx: Ctx, answer: Answer) -> str:
+async def answer_idea(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == CANCEL:
         ctx.say(ctx.t("admin.cancelled"))
-        return back(ctx)
+        return BACK
     _save_idea(ctx, free_text(answer, min_len=2))
-    return back(ctx)
+    return BACK
 
 
 # ---- answering an admin's feedback -----------------------------------------------------------
@@ -99,54 +78,47 @@ async def _feedback_for(ctx: Ctx, feedback_id: int | None) -> Feedback | None:
     return result.first()
 
 
-async def cmd_reply(ctx: Ctx, argument: str) -> None:
+async def cmd_reply(ctx: Ctx, argument: str) -> Next:
     """/reply TEXT answers the latest message from the working group; /reply alone asks."""
-    from handlers.flow import goto, reask
-
     original = await _feedback_for(ctx, None)
     if original is None:
         ctx.say(ctx.t("feedback.nothing_to_reply"))
-        await reask(ctx)
-        return
-    if argument.strip():
-        try:
-            await _deliver_reply(ctx, original, free_text(Answer(text=argument)))
-        except Reprompt as problem:
-            ctx.say(ctx.t(problem.message_key, **problem.values))
-        await reask(ctx)
-        return
-    enter_detour(ctx, reply_to=original.id)
-    await goto(ctx, REPLY_STATE)
+        return REASK
+    if not argument.strip():
+        ctx.set_data(reply_to=original.id)
+        return "feedback.reply"
+    try:
+        await _deliver_reply(ctx, original, free_text(Answer(text=argument)))
+    except Reprompt as problem:
+        ctx.say(ctx.t(problem.message_key, **problem.values))
+    return REASK
 
 
-async def reply_button(ctx: Ctx, choice: str) -> None:
+async def reply_button(ctx: Ctx, choice: str) -> Next:
     """The "reply" button under a feedback message (sent outside the conversation)."""
-    from handlers.flow import goto, reask
-
     raw = choice.removeprefix("fb:")
     original = await _feedback_for(ctx, int(raw)) if raw.isdigit() else None
     if original is None:
         ctx.say(ctx.t("common.stale_button"))
-        await reask(ctx)
-        return
-    enter_detour(ctx, reply_to=original.id)
-    await goto(ctx, REPLY_STATE)
+        return REASK
+    ctx.set_data(reply_to=original.id)
+    return "feedback.reply"
 
 
 async def ask_reply(ctx: Ctx) -> None:
     """Ask for the answer to the working group's message."""
-    ctx.ask(ctx.t("feedback.ask_reply"), [_cancel_choice(ctx)])
+    ctx.ask(ctx.t("feedback.ask_reply"), [cancel_choice(ctx)])
 
 
-async def answer_reply(ctx: Ctx, answer: Answer) -> str:
+async def answer_reply(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == CANCEL:
         ctx.say(ctx.t("admin.cancelled"))
-        return back(ctx)
+        return BACK
     text = free_text(answer)
     original = await _feedback_for(ctx, ctx.data.get("reply_to"))
     if original is not None:
         await _deliver_reply(ctx, original, text)
-    return back(ctx)
+    return BACK
 
 
 async def _deliver_reply(ctx: Ctx, original: Feedback, text: str) -> None:
@@ -163,20 +135,11 @@ async def _deliver_reply(ctx: Ctx, original: Feedback, text: str) -> None:
         )
     )
     admin = await ctx.session.get(Person, original.from_person_id)
-    name, number = ctx.person.display_name or "-", ctx.person.id
-    sent = []
-    if admin is not None:
-        sent = await push_to_people(
-            ctx.session,
-            [admin],
-            lambda person: [
-                Reply(
-                    text=ctx.content.t(
-                        "feedback.reply_message", person.lang, number=number, name=name, text=text
-                    )
-                )
-            ],
-            kind="feedback",
-            now=ctx.now,
+    account = (await reachable(ctx.session, [admin.id])).get(admin.id) if admin else None
+    if admin is not None and account is not None:
+        name, number = ctx.person.display_name or "-", ctx.person.id
+        message = ctx.content.t(
+            "feedback.reply_message", admin.lang, number=number, name=name, text=text
         )
-    ctx.say(ctx.t("feedback.reply_sent" if sent else "feedback.reply_kept"))
+        ctx.send_to(account, [Reply(text=message)], kind="feedback")
+    ctx.say(ctx.t("feedback.reply_sent" if account else "feedback.reply_kept"))

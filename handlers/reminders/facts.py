@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,9 +17,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
 from storage.models import (
     Agency,
-    Assessment,
-    AssessmentAnswer,
-    ChannelAccount,
     Goal,
     Journey,
     NudgeCounter,
@@ -28,6 +24,7 @@ from storage.models import (
     ReminderPreference,
     StepEntry,
 )
+from storage.progress import last_progress
 
 
 @dataclass(frozen=True)
@@ -75,35 +72,6 @@ async def _latest_journeys(session: AsyncSession, ids: list[int]) -> dict[int, A
     for journey in rows:
         latest.setdefault(journey.person_id, journey)
     return latest
-
-
-async def _max_by_journey(session: AsyncSession, column, key, journey_ids: list[int]) -> dict:  # noqa: ANN001
-    rows = await _rows(
-        session, select(key, func.max(column)).where(key.in_(journey_ids)).group_by(key)
-    )
-    return dict(rows)
-
-
-async def _progress(session: AsyncSession, journeys: dict[int, Any]) -> dict[int, datetime]:
-    """When each journey last moved: step entered, entry written, goal set, rating given."""
-    journey_ids = [j.id for j in journeys.values()]
-    moments: dict[int, list[datetime]] = {j.id: [j.step_started_at] for j in journeys.values()}
-    entries = await _max_by_journey(
-        session, StepEntry.created_at, StepEntry.journey_id, journey_ids
-    )
-    goals = await _max_by_journey(session, Goal.created_at, Goal.journey_id, journey_ids)
-    ratings = await _rows(
-        session,
-        select(Assessment.journey_id, func.max(AssessmentAnswer.answered_at))
-        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
-        .where(Assessment.journey_id.in_(journey_ids))
-        .group_by(Assessment.journey_id),
-    )
-    for found in (entries, goals, dict(ratings)):
-        for journey_id, moment in found.items():
-            if moment is not None:
-                moments[journey_id].append(moment)
-    return {jid: max(values) for jid, values in moments.items()}
 
 
 async def _goals(session: AsyncSession, journey_ids: list[int]) -> dict[int, list[GoalFact]]:
@@ -186,7 +154,7 @@ async def load_facts(
     }
     journeys = await _latest_journeys(session, ids)
     journey_ids = [j.id for j in journeys.values()]
-    progress = await _progress(session, journeys) if journeys else {}
+    progress = await last_progress(session, journey_ids)
     goals = await _goals(session, journey_ids) if journeys else {}
     facts = {}
     for person in people:
@@ -252,44 +220,3 @@ async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict
         )
         for person in people
     }
-
-
-@dataclass(frozen=True)
-class Account:
-    """Where a person's nudges go."""
-
-    id: int
-    channel: str
-    chat_id: str
-
-
-async def pick_accounts(
-    session: AsyncSession, person_ids: Sequence[int], channels: Sequence[str]
-) -> dict[int, Account]:
-    """Each person's most recently used active account on one of `channels`."""
-    rows = await _rows(
-        session,
-        select(
-            ChannelAccount.id,
-            ChannelAccount.person_id,
-            ChannelAccount.channel,
-            ChannelAccount.chat_id,
-            ChannelAccount.last_incoming_at,
-            ChannelAccount.created_at,
-        ).where(
-            ChannelAccount.person_id.in_(list(person_ids)),
-            ChannelAccount.active.is_(True),
-            ChannelAccount.channel.in_(list(channels)),
-        ),
-    )
-    best: dict[int, Any] = {}
-    for row in rows:
-        current = best.get(row.person_id)
-        if current is None or _recency(row) > _recency(current):
-            best[row.person_id] = row
-    return {pid: Account(row.id, row.channel, row.chat_id) for pid, row in best.items()}
-
-
-def _recency(row: Any) -> tuple[float, int]:
-    seen = row.last_incoming_at or row.created_at
-    return (seen.timestamp() if seen else 0.0, row.id)

@@ -9,10 +9,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from content.loader import Content
-from handlers.documents.thaidate import format_date, month_names
+from handlers.dates import date_text
 from handlers.messages import Choice, Reply
 from handlers.reminders.facts import Story
-from handlers.reminders.rules import CHECKIN, GOAL, INACTIVE, STUCK, Facts, GoalFact, Thresholds
+from handlers.reminders.rules import (
+    ADMIN,
+    CHECKIN,
+    GOAL,
+    INACTIVE,
+    STUCK,
+    Facts,
+    GoalFact,
+    Thresholds,
+)
 
 
 class Texts:
@@ -26,7 +35,7 @@ class Texts:
         return self.content.t(key, self.lang, **values)
 
     def date(self, day: date) -> str:
-        return format_date(day, self.lang, month_names(self("date.months")))
+        return date_text(self.content, self.lang, day)
 
     def skill(self, skill_id: str) -> str:
         return self.content.skill(skill_id).name.get(self.lang)
@@ -127,6 +136,20 @@ def render_nudges(
                 days=(due_at - facts.progress_at).days,
             )
         )
+    return _nudge_message(t, facts, story, parts, kinds=list(kinds), nudge_ids=nudge_ids)
+
+
+def _nudge_message(
+    t: Texts,
+    facts: Facts,
+    story: Story,
+    parts: list[str],
+    *,
+    kinds: list[str],
+    nudge_ids: list[int],
+) -> Reply:
+    """Every nudge ends the same way: the person's own plan, their next action, and
+    one tap to continue (or to change the reminders)."""
     if story.plan:
         parts.append(t("reminders.plan", plan=story.plan))
     parts.append(t("reminders.next", next=next_action(t, facts, story)))
@@ -134,5 +157,31 @@ def render_nudges(
         text="\n\n".join(parts),
         choices=nudge_choices(t),
         essential=False,
-        extra={"nudges": nudge_ids, "kinds": list(kinds)},
+        extra={"nudges": nudge_ids, "kinds": kinds},
     )
+
+
+def render_admin_nudge(
+    content: Content,
+    facts: Facts,
+    story: Story,
+    *,
+    agency_name: str,
+    idle_days: int,
+    nudge_ids: list[int],
+) -> Reply:
+    """The working group's nudge, in the reminders' own words: the person's plan and
+    next action, with the reminders' buttons (continue, reminder settings)."""
+    t = Texts(content, story.lang)
+    step = content.step(facts.step)
+    parts = [
+        t(
+            "admin.nudge",
+            name=story.name,
+            agency=agency_name,
+            step=facts.step,
+            title=step.title.get(story.lang),
+            days=idle_days,
+        )
+    ]
+    return _nudge_message(t, facts, story, parts, kinds=[ADMIN], nudge_ids=nudge_ids)

@@ -24,6 +24,9 @@ The rules, in words:
   `max_ignored` ignored ones nothing more goes until the person writes.
 - At most one message per person per slot, and never one for a slot at or
   before the last slot that was sent.
+- A nudge the working group sends with /nudge ("admin") is not in any slot:
+  it goes now, at most one a day, unless the person switched reminders off,
+  paused them, or is inside their quiet hours.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from zoneinfo import ZoneInfo
 import holidays
 
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
-KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)
+KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)  # the kinds that belong in a person's slots
+ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
 
 
@@ -315,3 +319,15 @@ def slots_between(facts: Facts, th: Thresholds, start: datetime, end: datetime) 
             continue
         found.append(evaluate(facts, th, day))
     return found
+
+
+def may_nudge_now(facts: Facts, now: datetime) -> bool:
+    """May the working group nudge this person at `now`? Their own settings still
+    rule: not switched off, not paused, not inside their quiet hours."""
+    prefs = facts.prefs
+    if prefs is None:
+        return True
+    local = now.astimezone(ZoneInfo(facts.tz))
+    if not prefs.enabled or (prefs.paused_until and local.date() <= prefs.paused_until):
+        return False
+    return not in_quiet(local.time(), prefs.quiet_start, prefs.quiet_end)

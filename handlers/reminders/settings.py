@@ -9,15 +9,13 @@ when they fall due.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
-from handlers.common import State
+from handlers.common import chosen_time, time_choices
 from handlers.context import Answer, Ctx
+from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice
-from handlers.onboarding import REMIND_TIMES, parse_time
 from handlers.reminders.rules import (
     Facts,
     Prefs,
@@ -26,14 +24,12 @@ from handlers.reminders.rules import (
     local_slot_time,
     parse_weekdays,
 )
-from handlers.steps.plan import parse_date
+from handlers.typed import parse_date, parse_range, parse_time
 from storage.models import Agency, ReminderPreference
+from storage.timeutil import to_local
 
-BACK_KEY = "_remind_back"
 PAUSE_DAYS = {"1w": 7, "2w": 14, "1m": 30}  # pause lengths; reminders return on day N
 QUIET_PRESETS = {"2207": ("22:00", "07:00"), "2106": ("21:00", "06:00"), "1213": ("12:00", "13:00")}
-# Two times joined by anything that is not a digit ("-", "to", or the Thai word for it).
-_RANGE = re.compile(r"^\s*(\d{1,2}\s*[:.]\s*\d{2})\D+?(\d{1,2}\s*[:.]\s*\d{2})")
 
 
 # ---- reading and showing the settings ---------------------------------------------
@@ -58,11 +54,6 @@ async def _agency(ctx: Ctx) -> Agency | None:
     if ctx.person.agency_id is None:
         return None
     return await ctx.session.get(Agency, ctx.person.agency_id)
-
-
-def _today(ctx: Ctx) -> date:
-    assert ctx.person is not None
-    return ctx.now.astimezone(ZoneInfo(ctx.person.timezone)).date()
 
 
 def _prefs(pref: ReminderPreference) -> Prefs:
@@ -91,7 +82,7 @@ async def next_reminder(ctx: Ctx, pref: ReminderPreference) -> datetime | None:
         holidays_ok=bool(agency and agency.nudge_on_holidays),
         journey_done=journey.completed_at is not None,
     )
-    today = _today(ctx)
+    today = ctx.today()
     for offset in range(370):
         due = due_moment(facts, today + timedelta(days=offset))
         if due is not None and due > ctx.now:
@@ -112,12 +103,6 @@ def _days_text(ctx: Ctx, days: frozenset[int]) -> str:
     return " ".join(names[d] for d in sorted(days)) or ctx.t("remind.none")
 
 
-def _date_text(ctx: Ctx, day: date) -> str:
-    """dd/mm/yyyy, in the Buddhist Era for Thai."""
-    year = day.year + 543 if ctx.lang == "th" else day.year
-    return f"{day.day:02d}/{day.month:02d}/{year}"
-
-
 def _quiet_text(ctx: Ctx, pref: ReminderPreference) -> str:
     if pref.quiet_start is None or pref.quiet_end is None:
         return ctx.t("remind.none")
@@ -125,7 +110,7 @@ def _quiet_text(ctx: Ctx, pref: ReminderPreference) -> str:
 
 
 def _paused(ctx: Ctx, pref: ReminderPreference) -> bool:
-    return pref.paused_until is not None and pref.paused_until >= _today(ctx)
+    return pref.paused_until is not None and pref.paused_until >= ctx.today()
 
 
 async def summary(ctx: Ctx, pref: ReminderPreference) -> str:
@@ -137,15 +122,17 @@ async def summary(ctx: Ctx, pref: ReminderPreference) -> str:
         assert pref.paused_until is not None
         pause = ctx.t(
             "remind.pause_value",
-            date=_date_text(ctx, pref.paused_until),
-            resume=_date_text(ctx, pref.paused_until + timedelta(days=1)),
+            date=ctx.date_text(pref.paused_until, short=True),
+            resume=ctx.date_text(pref.paused_until + timedelta(days=1), short=True),
         )
     upcoming = await next_reminder(ctx, pref)
     next_text = ctx.t("remind.none")
     if upcoming is not None:
-        local = upcoming.astimezone(ZoneInfo(ctx.person.timezone))
+        local = to_local(upcoming, ctx.person.timezone)
         next_text = ctx.t(
-            "remind.next_value", date=_date_text(ctx, local.date()), time=local.strftime("%H:%M")
+            "remind.next_value",
+            date=ctx.date_text(local.date(), short=True),
+            time=local.strftime("%H:%M"),
         )
     yes, no = ctx.t("remind.policy_yes"), ctx.t("remind.policy_no")
     return ctx.t(
@@ -166,23 +153,11 @@ async def summary(ctx: Ctx, pref: ReminderPreference) -> str:
     )
 
 
-# ---- entering and leaving --------------------------------------------------------
+# ---- the command ------------------------------------------------------------------
 
 
-async def open_settings(ctx: Ctx, back: str | None = None) -> None:
-    """Show the settings, remembering where to return to."""
-    from handlers.flow import goto
-
-    assert ctx.conv is not None
-    if not ctx.conv.state.startswith("remind."):
-        ctx.set_data(**{BACK_KEY: back or ctx.conv.state})
-    await goto(ctx, "remind.menu")
-
-
-async def cmd_remind(ctx: Ctx, argument: str) -> None:
+async def cmd_remind(ctx: Ctx, argument: str) -> Next:
     """/remind [HH:MM | off | on | resume]: change at once, or open the settings."""
-    from handlers.flow import reask
-
     word = argument.strip().casefold()
     pref = await preference(ctx)
     at = parse_time(word) if word else None
@@ -201,9 +176,8 @@ async def cmd_remind(ctx: Ctx, argument: str) -> None:
         save(ctx, pref)
         ctx.say(ctx.t("remind.turned_on"))
     else:
-        await open_settings(ctx)
-        return
-    await reask(ctx)
+        return "remind.menu"
+    return REASK
 
 
 # ---- the settings menu ----------------------------------------------------------
@@ -229,7 +203,7 @@ async def ask_menu(ctx: Ctx) -> None:
     ctx.ask(await summary(ctx, pref), choices)
 
 
-async def answer_menu(ctx: Ctx, answer: Answer) -> str:
+async def answer_menu(ctx: Ctx, answer: Answer) -> Next:
     choice = answer.choice
     pref = await preference(ctx)
     if choice in ("r:time", "r:days", "r:pause", "r:quiet"):
@@ -252,23 +226,12 @@ async def answer_menu(ctx: Ctx, answer: Answer) -> str:
         ctx.say(ctx.t("remind.turned_on"))
         return "remind.menu"
     if choice == "r:done":
-        return await _leave(ctx)
+        return BACK  # to where the person was before opening the settings
     at = parse_time(answer.text)
     if at is not None:  # a time typed straight into the menu
         _set_time(ctx, pref, at)
         return "remind.menu"
     raise Reprompt("common.pick_one")
-
-
-async def _leave(ctx: Ctx) -> str:
-    """Back to where the person was before opening the settings."""
-    from handlers.flow import entry_state
-
-    back = ctx.data.get(BACK_KEY)
-    ctx.set_data(**{BACK_KEY: None})
-    if isinstance(back, str) and back and not back.startswith("remind."):
-        return back
-    return await entry_state(ctx)
 
 
 # ---- time -------------------------------------------------------------------------
@@ -289,17 +252,12 @@ def _set_time(ctx: Ctx, pref: ReminderPreference, at: time) -> None:
 
 async def ask_time(ctx: Ctx) -> None:
     """Ask for the reminder time: presets, or type one."""
-    choices = [
-        Choice(f"t:{t.replace(':', '')}", ctx.t("onboard.time_label", time=t)) for t in REMIND_TIMES
-    ]
-    ctx.ask(ctx.t("remind.ask_time"), choices)
+    ctx.ask(ctx.t("remind.ask_time"), time_choices(ctx))
 
 
-async def answer_time(ctx: Ctx, answer: Answer) -> str:
-    if answer.choice and answer.choice.startswith("t:") and answer.choice[2:].isdigit():
-        digits = answer.choice[2:]
-        at = time(int(digits[:2]), int(digits[2:]))
-    else:
+async def answer_time(ctx: Ctx, answer: Answer) -> Next:
+    at = chosen_time(answer)
+    if at is None:
         at = parse_time(answer.text)
         if at is None:
             raise Reprompt("onboard.time_invalid")
@@ -334,7 +292,7 @@ async def ask_days(ctx: Ctx) -> None:
     ctx.ask(text, choices)
 
 
-async def answer_days(ctx: Ctx, answer: Answer) -> str:
+async def answer_days(ctx: Ctx, answer: Answer) -> Next:
     pref = await preference(ctx)
     chosen = set(parse_weekdays(pref.weekdays))
     choice = answer.choice or ""
@@ -367,8 +325,8 @@ async def ask_pause(ctx: Ctx) -> None:
     ctx.ask(ctx.t("remind.ask_pause"), choices)
 
 
-async def answer_pause(ctx: Ctx, answer: Answer) -> str:
-    today = _today(ctx)
+async def answer_pause(ctx: Ctx, answer: Answer) -> Next:
+    today = ctx.today()
     choice = answer.choice or ""
     if choice == "p:back":
         return "remind.menu"
@@ -384,25 +342,14 @@ async def answer_pause(ctx: Ctx, answer: Answer) -> str:
     ctx.say(
         ctx.t(
             "remind.paused",
-            date=_date_text(ctx, last_day),
-            resume=_date_text(ctx, last_day + timedelta(days=1)),
+            date=ctx.date_text(last_day, short=True),
+            resume=ctx.date_text(last_day + timedelta(days=1), short=True),
         )
     )
     return "remind.menu"
 
 
 # ---- quiet hours ---------------------------------------------------------------------------
-
-
-def parse_range(text: str) -> tuple[time, time] | None:
-    """'22:00-07:00', '22.00 - 6.30', '21:00 to 06:00' -> (start, end); else None."""
-    match = _RANGE.match(text)
-    if not match:
-        return None
-    start, end = parse_time(match.group(1)), parse_time(match.group(2))
-    if start is None or end is None or start == end:
-        return None
-    return start, end
 
 
 async def ask_quiet(ctx: Ctx) -> None:
@@ -415,7 +362,7 @@ async def ask_quiet(ctx: Ctx) -> None:
     ctx.ask(ctx.t("remind.ask_quiet"), choices)
 
 
-async def answer_quiet(ctx: Ctx, answer: Answer) -> str:
+async def answer_quiet(ctx: Ctx, answer: Answer) -> Next:
     pref = await preference(ctx)
     choice = answer.choice or ""
     if choice == "q:none":
@@ -440,12 +387,3 @@ async def answer_quiet(ctx: Ctx, answer: Answer) -> str:
         elif moved != pref.time_local:
             ctx.say(ctx.t("remind.time_moved", time=_hhmm(moved)))
     return "remind.menu"
-
-
-STATES: dict[str, State] = {
-    "remind.menu": State(ask_menu, answer_menu),
-    "remind.time": State(ask_time, answer_time),
-    "remind.days": State(ask_days, answer_days),
-    "remind.pause": State(ask_pause, answer_pause),
-    "remind.quiet": State(ask_quiet, answer_quiet),
-}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from handlers import assessment
+from handlers.charts import person_chart
 from handlers.common import level_text, menu_choice, skill_name
 from handlers.context import Answer, Ctx
+from handlers.conversation import Next
 from handlers.errors import Reprompt
+from handlers.journey import enter_step
 from handlers.messages import Card, CardRow, Choice
 from storage.models import Journey
 
@@ -120,7 +123,7 @@ async def ask_pre_intro(ctx: Ctx) -> None:
     )
 
 
-async def answer_pre_intro(ctx: Ctx, answer: Answer) -> str:
+async def answer_pre_intro(ctx: Ctx, answer: Answer) -> Next:
     journey = await ctx.journey()
     return await begin_rating(ctx, journey, "pre", "s2.rate")
 
@@ -130,27 +133,21 @@ async def ask_pre_rating(ctx: Ctx) -> None:
     await ask_rating(ctx, "pre")
 
 
-async def answer_pre_rating(ctx: Ctx, answer: Answer) -> str:
+async def answer_pre_rating(ctx: Ctx, answer: Answer) -> Next:
     return await answer_rating(ctx, answer, "pre", "s2.rate", "s2.result")
 
 
 async def ask_pre_result(ctx: Ctx) -> None:
     """Show the pre-assessment result and lead on to planning."""
-    from handlers.charts import person_chart
-
     journey = await ctx.journey()
     levels = await assessment.ratings(
         ctx.session, await assessment.get_assessment(ctx.session, journey, "pre")
     )
     text, card = results_card(ctx, levels, ctx.t("s2.result_title"))
     ctx.say(text, card=card)
-    chart = person_chart(ctx, levels, None)
-    if chart is not None:
-        ctx.say(ctx.t("assess.chart_caption"), image_png=chart)
+    ctx.say(ctx.t("assess.chart_caption"), image=person_chart(ctx, levels, None))
     ctx.ask(ctx.t("s2.next"), [Choice("next", ctx.t("common.next")), menu_choice(ctx)])
 
 
-async def answer_pre_result(ctx: Ctx, answer: Answer) -> str:
-    from handlers.journey import enter_step
-
+async def answer_pre_result(ctx: Ctx, answer: Answer) -> Next:
     return await enter_step(ctx, 3)

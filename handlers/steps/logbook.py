@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.common import MAX_TEXT, State, free_text, menu_choice, pick, skill_name, skill_short
+from handlers.common import MAX_TEXT, free_text, menu_choice, pick, skill_name, skill_short
 from handlers.context import Answer, Ctx
+from handlers.conversation import REASK, Next, State
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, entry_count, goals
 from handlers.messages import Choice
@@ -66,8 +67,10 @@ async def _entry(ctx: Ctx) -> StepEntry | None:
     return await ctx.session.get(StepEntry, entry_id) if entry_id else None
 
 
-def states(book: Logbook) -> dict[str, State]:
-    """The states of one logbook, for the flow's table."""
+def states(book: Logbook, *, following: str) -> dict[str, State]:
+    """The states of one logbook for the flow's table; `following` is the first
+    state of the step after it."""
+    first_field = book.state(book.fields[0].name)
 
     async def ask_menu(ctx: Ctx) -> None:
         """Show how many entries there are and what can be done next."""
@@ -81,7 +84,7 @@ def states(book: Logbook) -> dict[str, State]:
         choices.append(menu_choice(ctx))
         ctx.ask(ctx.t(f"{book.prefix}.menu", count=count), choices)
 
-    async def answer_menu(ctx: Ctx, answer: Answer) -> str:
+    async def answer_menu(ctx: Ctx, answer: Answer) -> Next:
         valid = ["log", "next", *(["res"] if book.with_resources else [])]
         choice = pick(answer, valid)
         journey = await ctx.journey()
@@ -91,12 +94,12 @@ def states(book: Logbook) -> dict[str, State]:
             return await enter_step(ctx, book.step + 1)
         if choice == "res":
             _show_resources(ctx, [g.skill_id for g in await goals(ctx, journey)])
-            return book.state("menu")
+            return REASK
         ctx.set_data(entry=None, skill=None)
         focus = await goals(ctx, journey)
         if len(focus) == 1:
             ctx.set_data(skill=focus[0].skill_id)
-            return book.state(book.fields[0].name)
+            return first_field
         return book.state("skill")
 
     async def ask_skill(ctx: Ctx) -> None:
@@ -107,21 +110,22 @@ def states(book: Logbook) -> dict[str, State]:
         choices = [Choice(f"k:{s}", skill_short(ctx, s)) for s in focus + others]
         ctx.ask(ctx.t(f"{book.prefix}.ask_skill"), choices)
 
-    async def answer_skill(ctx: Ctx, answer: Answer) -> str:
+    async def answer_skill(ctx: Ctx, answer: Answer) -> Next:
         skill_id = pick(answer, [f"k:{s.id}" for s in ctx.content.skills]).removeprefix("k:")
         ctx.set_data(skill=skill_id)
-        return book.state(book.fields[0].name)
+        return first_field
 
+    menu = book.state("menu")
     table = {
-        book.state("menu"): State(ask_menu, answer_menu),
-        book.state("skill"): State(ask_skill, answer_skill),
+        menu: State(ask_menu, answer_menu, to=(REASK, book.state("skill"), first_field, following)),
+        book.state("skill"): State(ask_skill, answer_skill, to=(first_field,)),
     }
     for index, form_field in enumerate(book.fields):
-        following = (
-            book.state(book.fields[index + 1].name) if index + 1 < len(book.fields) else None
-        )
+        then = book.state(book.fields[index + 1].name) if index + 1 < len(book.fields) else None
         table[book.state(form_field.name)] = State(
-            _asker(book, form_field), _answerer(book, form_field, index, following)
+            _asker(book, form_field),
+            _answerer(book, form_field, index, then),
+            to=(then or menu,),
         )
     return table
 
@@ -141,7 +145,7 @@ def _asker(book: Logbook, form_field: FormField):  # noqa: ANN202
 
 
 def _answerer(book: Logbook, form_field: FormField, index: int, following: str | None):  # noqa: ANN202
-    async def answer(ctx: Ctx, answer: Answer) -> str:
+    async def answer(ctx: Ctx, answer: Answer) -> Next:
         value = _field_value(ctx, book, form_field, answer)
         entry = await _entry(ctx)
         if entry is None:

@@ -3,20 +3,20 @@ level, a date and a way to learn for each, then an if-then plan sentence."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from handlers import assessment
 from handlers.common import free_text, level_text, menu_choice, pick, skill_name, skill_short
 from handlers.context import Answer, Ctx
+from handlers.conversation import Next
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, goals
 from handlers.messages import Choice
+from handlers.typed import parse_date
 from storage.models import Goal
 
 MAX_FOCUS = 3
 DATE_OPTIONS = {"1m": 30, "3m": 91, "6m": 182}
-_DATE = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*$")
 
 
 async def _pre_levels(ctx: Ctx) -> dict[str, int]:
@@ -49,7 +49,7 @@ async def ask_pick(ctx: Ctx) -> None:
     ctx.ask(ctx.t(key, gaps=gaps, count=len(chosen), max=MAX_FOCUS), choices)
 
 
-async def answer_pick(ctx: Ctx, answer: Answer) -> str:
+async def answer_pick(ctx: Ctx, answer: Answer) -> Next:
     journey = await ctx.journey()
     existing = await goals(ctx, journey)
     if answer.choice == "done" and existing:
@@ -107,7 +107,7 @@ async def ask_target(ctx: Ctx) -> None:
     )
 
 
-async def answer_target(ctx: Ctx, answer: Answer) -> str:
+async def answer_target(ctx: Ctx, answer: Answer) -> Next:
     goal = await _open_goal(ctx)
     valid = [f"lv:{lv}" for lv in range(min(goal.start_level + 1, 5), 6)]
     choice = answer.choice
@@ -118,21 +118,6 @@ async def answer_target(ctx: Ctx, answer: Answer) -> str:
     return _next_detail(await goals(ctx, await ctx.journey()))
 
 
-def parse_date(text: str, today: date) -> date | None:
-    """dd/mm/yyyy in the Buddhist Era (year > 2400) or the Common Era; must be in the future."""
-    match = _DATE.match(text)
-    if not match:
-        return None
-    day, month, year = (int(g) for g in match.groups())
-    if year > 2400:
-        year -= 543
-    try:
-        parsed = date(year, month, day)
-    except ValueError:
-        return None
-    return parsed if parsed > today else None
-
-
 async def ask_date(ctx: Ctx) -> None:
     """Ask by when the person wants to reach the target."""
     goal = await _open_goal(ctx)
@@ -140,9 +125,9 @@ async def ask_date(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s3.ask_date", skill=skill_name(ctx, goal.skill_id)), choices)
 
 
-async def answer_date(ctx: Ctx, answer: Answer) -> str:
+async def answer_date(ctx: Ctx, answer: Answer) -> Next:
     goal = await _open_goal(ctx)
-    today = ctx.now.date()
+    today = ctx.today()
     if answer.choice and answer.choice.startswith("d:") and answer.choice[2:] in DATE_OPTIONS:
         target = today + timedelta(days=DATE_OPTIONS[answer.choice[2:]])
     else:
@@ -161,7 +146,7 @@ async def ask_approach(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s3.ask_approach", skill=skill_name(ctx, goal.skill_id)), choices)
 
 
-async def answer_approach(ctx: Ctx, answer: Answer) -> str:
+async def answer_approach(ctx: Ctx, answer: Answer) -> Next:
     goal = await _open_goal(ctx)
     ids = [f"a:{a.id}" for a in ctx.content.groups.approaches]
     goal.approach = pick(answer, ids).removeprefix("a:")
@@ -176,7 +161,7 @@ async def ask_plan(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s3.ask_plan", skills=names), [menu_choice(ctx)])
 
 
-async def answer_plan(ctx: Ctx, answer: Answer) -> str:
+async def answer_plan(ctx: Ctx, answer: Answer) -> Next:
     plan = free_text(answer, min_len=8, max_len=500)
     await add_entry(ctx, "plan", plan)
     journey = await ctx.journey()
@@ -189,9 +174,7 @@ async def answer_plan(ctx: Ctx, answer: Answer) -> str:
                 skill=skill_name(ctx, goal.skill_id),
                 start=goal.start_level,
                 target=goal.target_level,
-                date=goal.target_date.strftime("%d/%m/") + str(goal.target_date.year + 543)
-                if ctx.lang == "th" and goal.target_date
-                else (goal.target_date.isoformat() if goal.target_date else "-"),
+                date=ctx.date_text(goal.target_date, short=True) if goal.target_date else "-",
                 approach=approach.label.get(ctx.lang) if approach else "-",
             )
         )

@@ -8,6 +8,7 @@ from handlers.admin.completion import on_journey_completed
 from handlers.charts import person_chart
 from handlers.common import free_text, menu_choice, pick, skill_name
 from handlers.context import Answer, Ctx
+from handlers.conversation import Next
 from handlers.journey import add_entry, start_new_round
 from handlers.messages import Card, CardRow, Choice
 from handlers.steps.assess import answer_rating, ask_rating, begin_rating, skill_ids
@@ -18,7 +19,7 @@ async def ask_intro(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s6.intro"), [Choice("start", ctx.t("s2.start")), menu_choice(ctx)])
 
 
-async def answer_intro(ctx: Ctx, answer: Answer) -> str:
+async def answer_intro(ctx: Ctx, answer: Answer) -> Next:
     return await begin_rating(ctx, await ctx.journey(), "post", "s6.rate")
 
 
@@ -27,7 +28,7 @@ async def ask_post_rating(ctx: Ctx) -> None:
     await ask_rating(ctx, "post")
 
 
-async def answer_post_rating(ctx: Ctx, answer: Answer) -> str:
+async def answer_post_rating(ctx: Ctx, answer: Answer) -> Next:
     return await answer_rating(ctx, answer, "post", "s6.rate", "s6.result")
 
 
@@ -67,13 +68,11 @@ async def ask_result(ctx: Ctx) -> None:
         ),
         card=Card(title=ctx.t("s6.result_title"), rows=tuple(rows), footer=footer),
     )
-    chart = person_chart(ctx, pre, post)
-    if chart is not None:
-        ctx.say(ctx.t("assess.chart_caption"), image_png=chart)
+    ctx.say(ctx.t("assess.chart_caption"), image=person_chart(ctx, pre, post))
     ctx.ask(ctx.t("s6.next"), [Choice("next", ctx.t("common.next"))])
 
 
-async def answer_result(ctx: Ctx, answer: Answer) -> str:
+async def answer_result(ctx: Ctx, answer: Answer) -> Next:
     return "s6.reflect"
 
 
@@ -82,7 +81,7 @@ async def ask_reflect(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s6.ask_reflect"), [menu_choice(ctx)])
 
 
-async def answer_reflect(ctx: Ctx, answer: Answer) -> str:
+async def answer_reflect(ctx: Ctx, answer: Answer) -> Next:
     await add_entry(ctx, "reflection", free_text(answer, min_len=2))
     return "s6.tip"
 
@@ -92,7 +91,7 @@ async def ask_tip(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s6.ask_tip"), [menu_choice(ctx)])
 
 
-async def answer_tip(ctx: Ctx, answer: Answer) -> str:
+async def answer_tip(ctx: Ctx, answer: Answer) -> Next:
     await add_entry(ctx, "tip", free_text(answer, min_len=2))
     journey = await ctx.journey()
     journey.completed_at = ctx.now
@@ -108,6 +107,6 @@ async def ask_done(ctx: Ctx) -> None:
     ctx.ask(ctx.t("done.ask"), [Choice("new", ctx.t("done.new_round")), menu_choice(ctx)])
 
 
-async def answer_done(ctx: Ctx, answer: Answer) -> str:
+async def answer_done(ctx: Ctx, answer: Answer) -> Next:
     pick(answer, ["new"])
     return await start_new_round(ctx)

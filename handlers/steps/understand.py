@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.common import free_text, menu_choice
 from handlers.context import Answer, Ctx
+from handlers.conversation import Next
 from handlers.journey import add_entry, enter_step
 from handlers.messages import Choice
 
@@ -23,7 +24,7 @@ async def ask_intro(ctx: Ctx) -> None:
     )
 
 
-async def answer_intro(ctx: Ctx, answer: Answer) -> str:
+async def answer_intro(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice == "next" or answer.text:
         return "s1.why"
     return "s1.intro"
@@ -38,7 +39,7 @@ async def ask_why(ctx: Ctx) -> None:
     )
 
 
-async def answer_why(ctx: Ctx, answer: Answer) -> str:
+async def answer_why(ctx: Ctx, answer: Answer) -> Next:
     return "s1.reason"
 
 
@@ -48,7 +49,7 @@ async def ask_reason(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s1.ask_reason"), choices)
 
 
-async def answer_reason(ctx: Ctx, answer: Answer) -> str:
+async def answer_reason(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice and answer.choice.startswith("r:") and answer.choice[2:] in SAMPLE_REASONS:
         reason = ctx.t(f"s1.reason_{answer.choice[2:]}")
     else:

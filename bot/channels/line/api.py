@@ -1,0 +1,95 @@
+"""The Messaging API: where it is, how a request is signed and retried, and what
+its errors mean for the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+import aiohttp
+from linebot.v3.messaging import ApiException, Configuration
+from linebot.v3.messaging import Message as SdkMessage
+
+from bot.channels.base import OutboundMessage, PermanentFailure, RetryLater
+from bot.config import Settings
+
+PUBLIC_API = "https://api.line.me"
+PUBLIC_DATA_API = "https://api-data.line.me"
+REQUEST_TIMEOUT = 15.0  # seconds for a send
+QUICK_TIMEOUT = 3.0  # seconds for best-effort calls made while LINE waits for our 200
+RETRY_KEY_NAMESPACE = uuid.UUID("5b3f0c1e-8d0a-4f5e-9c61-2f1d6a7b9e40")
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def data_api_host(base_url: str) -> str:
+    """Where uploads go: api-data.line.me for the public API, else the same server
+    (the SDK's blob API would otherwise keep the public data host)."""
+    base = base_url.rstrip("/")
+    return PUBLIC_DATA_API if base == PUBLIC_API else base
+
+
+def api_configuration(settings: Settings, *, data: bool = False) -> Configuration:
+    """An SDK configuration pointed at LINE_API_BASE_URL (or its data host)."""
+    base = settings.line_api_base_url.rstrip("/")
+    return Configuration(
+        host=data_api_host(base) if data else base,
+        access_token=settings.line_channel_access_token or "",
+    )
+
+
+def verify_signature(body: bytes, signature: str | None, secret: str) -> bool:
+    """X-Line-Signature is base64(HMAC-SHA256(secret, body)); compared in constant time."""
+    if not signature or not secret:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.strip().encode("ascii", "replace"))
+
+
+def retry_key(message: OutboundMessage, part: int = 0) -> str:
+    """A UUID that is the same every time this outbox row (and batch) is retried;
+    the chat id is mixed in so a reused row id after a database reset cannot
+    collide with a key LINE still remembers for someone else."""
+    name = f"{message.retry_key}|{message.chat_id}" + (f"|{part}" if part else "")
+    return str(uuid.uuid5(RETRY_KEY_NAMESPACE, name))
+
+
+def sdk_messages(batch: list[dict[str, Any]]) -> list[SdkMessage]:
+    return [SdkMessage.from_dict(item) for item in batch]
+
+
+def error_message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return str(exc.body or "")
+    return str(body.get("message", "")) if isinstance(body, dict) else str(body)
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    value = (exc.headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def delivery_error(exc: ApiException, what: str) -> Exception:
+    """LINE's status -> what the outbox should do: 429 and 5xx wait, other 4xx give up."""
+    detail = f"{what} {exc.status}: {error_message(exc)[:300]}"
+    if exc.status == 429:
+        return RetryLater(detail, _retry_after(exc))
+    if exc.status is None or exc.status >= 500:
+        return RetryLater(detail)
+    return PermanentFailure(detail)
+
+
+def short(exc: BaseException) -> str:
+    """A log line's worth of an error."""
+    if isinstance(exc, ApiException):
+        return f"{exc.status} {error_message(exc)[:200]}"
+    return repr(exc)[:200]

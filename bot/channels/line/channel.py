@@ -1,0 +1,282 @@
+"""The LINE channel: signed webhooks in, replies (free) before pushes (counted).
+
+In: `POST /webhooks/line` checks `X-Line-Signature` over the exact body bytes,
+turns the events the coach acts on into `Incoming` (see `webhook.py`) and
+hands them to the core, which dedupes by `webhookEventId`. While a person's
+answer is prepared, LINE shows its loading dots.
+
+Out: `send` answers with the row's reply token while it is fresh and pushes
+otherwise, with an `X-Line-Retry-Key` derived from the outbox row so that a
+retry after a lost response never delivers twice. Nudges (non-essential
+replies) wait when the month's push quota is nearly used (`quota.py`);
+replies never do. Pictures and documents go by URL (`media.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.channels.base import (
+    Channel,
+    Hub,
+    OutboundMessage,
+    Progress,
+    RetryLater,
+    no_progress,
+)
+from bot.channels.line import media
+from bot.channels.line.api import (
+    NETWORK_ERRORS,
+    QUICK_TIMEOUT,
+    REQUEST_TIMEOUT,
+    api_configuration,
+    delivery_error,
+    error_message,
+    retry_key,
+    sdk_messages,
+    short,
+    verify_signature,
+)
+from bot.channels.line.quota import QuotaMeter
+from bot.channels.line.render import batches, render
+from bot.channels.line.webhook import (
+    CHANNEL,
+    Profile,
+    ProfileCache,
+    parse_event,
+    read_body,
+    view_event,
+)
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+log = logging.getLogger(__name__)
+
+LOADING_SECONDS = 10
+
+
+class _MonthlyLimit(Exception):
+    """LINE refused a push: the month's quota is used up."""
+
+
+class LineChannel(Channel):
+    """LINE Messaging API adapter (line-bot-sdk v3, async client)."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub: Hub | None = None
+        self._client: AsyncApiClient | None = None
+        self.api: AsyncMessagingApi | None = None
+        self.profiles = ProfileCache()
+        self.quota: QuotaMeter | None = None
+
+    # ---- lifecycle ------------------------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        """Open the SDK client inside the running loop (aiohttp needs it)."""
+        self.hub = hub
+        self.quota = QuotaMeter(hub.clock, self.settings.dlcoach_line_quota_share)
+        if self._client is None:
+            self._client = AsyncApiClient(api_configuration(self.settings))
+            self.api = AsyncMessagingApi(self._client)
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        self._client = self.api = None
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/webhooks/line", self.webhook, methods=["POST"]),
+            Route("/media/{media_id}/{filename}", self.media, methods=["GET", "HEAD"]),
+        ]
+
+    # ---- webhook --------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        """Verify, parse, hand each event to the core; 200 once all are recorded."""
+        body = await read_body(request)
+        if body is None:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        secret = self.settings.line_channel_secret or ""
+        if not verify_signature(body, request.headers.get("x-line-signature"), secret):
+            log.warning("rejected a LINE webhook with a missing or wrong signature")
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": "malformed JSON"}, status_code=400)
+        events = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(events, list):
+            return JSONResponse({"error": "no events list"}, status_code=400)
+        if self.hub is None or self.api is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
+        failed = 0
+        for raw in events:
+            try:
+                await self._handle_event(raw)
+            except Exception:
+                failed += 1
+                # Type and id only: the event itself may carry what the person wrote.
+                kind = raw.get("type") if isinstance(raw, dict) else None
+                event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
+                log.exception("LINE %s event %s could not be handled", kind, event_id)
+        # A 500 makes LINE redeliver (when enabled); handled events are deduped then.
+        return JSONResponse({"ok": not failed}, status_code=500 if failed else 200)
+
+    async def _handle_event(self, raw: Any) -> None:
+        event = parse_event(raw)
+        view = view_event(event) if event is not None else None
+        if view is None:
+            kind = raw.get("type") if isinstance(raw, dict) else type(raw).__name__
+            log.debug("ignoring LINE event of type %s", kind)
+            return
+        incoming = view.incoming
+        if incoming.chat_type == "private" and incoming.kind != "unfollow":
+            profile, _ = await asyncio.gather(
+                self._profile(incoming.user_id),
+                self._show_loading(incoming.chat_id) if view.wants_loading else _nothing(),
+            )
+            if profile is not None:
+                incoming = replace(
+                    incoming, display_name=profile.display_name, lang_hint=profile.language
+                )
+        assert self.hub is not None
+        await self.hub.handle(incoming)
+
+    async def _profile(self, user_id: str) -> Profile | None:
+        """The person's LINE name and language (best effort, cached)."""
+        cached = self.profiles.get(user_id)
+        if cached is not None:
+            return cached
+        assert self.api is not None
+        try:
+            found = await self.api.get_profile(user_id, _request_timeout=QUICK_TIMEOUT)
+        except (ApiException, *NETWORK_ERRORS) as exc:
+            log.info("no LINE profile for a user: %s", short(exc))
+            return None
+        profile = Profile(found.display_name or None, found.language or None)
+        self.profiles.put(user_id, profile)
+        return profile
+
+    async def _show_loading(self, chat_id: str) -> None:
+        """LINE's typing dots until our answer arrives (best effort: never blocks the answer)."""
+        assert self.api is not None
+        request = ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=LOADING_SECONDS)
+        try:
+            await self.api.show_loading_animation(request, _request_timeout=QUICK_TIMEOUT)
+        except (ApiException, *NETWORK_ERRORS) as exc:
+            log.warning("LINE loading animation failed: %s", short(exc))
+
+    async def media(self, request: Request) -> Response:
+        """GET /media/{id}/{name}: a published chart or document."""
+        return await media.serve(self.hub.media if self.hub else None, request)
+
+    # ---- sending ---------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
+        """Reply while the token is fresh, push the rest; see the module docstring.
+
+        A row that needs more than one request (over 5 messages) reports each
+        request that went out, so a retry resumes after it instead of repeating it.
+        """
+        if self.api is None or self.hub is None or self.quota is None:
+            raise RetryLater("the LINE channel is not started")
+        done = message.sent_parts
+        token_fresh = done == 0 and self._reply_token_fresh(message)
+        if not token_fresh and not any(r.essential for r in message.replies):
+            await self.quota.guard(self.api, message)
+        links = await media.publish(
+            self.hub.media,
+            self.settings.dlcoach_public_url,
+            self.settings.line_channel_secret or "",
+            message,
+        )
+        parts = batches(
+            render(message.replies, partial(self.hub.content.t, lang=message.lang), links)
+        )
+        for number in range(done, len(parts)):
+            replied = False
+            if number == 0 and token_fresh and message.reply_token:
+                replied = await self._reply(message.reply_token, parts[0])
+                if not replied:
+                    log.info("outbox %s: reply token no longer valid, pushing", message.outbox_id)
+            if not replied:
+                await self._push_part(message, parts[number], number)
+            if number + 1 < len(parts):
+                await progress(number + 1)
+
+    def _reply_token_fresh(self, message: OutboundMessage) -> bool:
+        if not message.reply_token or message.reply_token_expires_at is None:
+            return False
+        assert self.hub is not None
+        return message.reply_token_expires_at > self.hub.clock.now()
+
+    async def _reply(self, token: str, batch: list[dict[str, Any]]) -> bool:
+        """Send by reply token; False when LINE says the token is unusable (expired, used)."""
+        assert self.api is not None
+        request = ReplyMessageRequest(reply_token=token, messages=sdk_messages(batch))
+        try:
+            await self.api.reply_message(request, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 400 and "reply token" in error_message(exc).lower():
+                return False
+            raise delivery_error(exc, "reply") from exc
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(f"reply: {short(exc)}") from exc
+        return True
+
+    async def _push_part(
+        self, message: OutboundMessage, batch: list[dict[str, Any]], part: int
+    ) -> None:
+        assert self.api is not None and self.quota is not None
+        try:
+            await self._push(message, batch, part)
+        except _MonthlyLimit as exc:
+            raise await self.quota.used_up(self.api, message) from exc
+
+    async def _push(self, message: OutboundMessage, batch: list[dict[str, Any]], part: int) -> None:
+        """Push with a retry key: a 409 means LINE already has this batch, which is success."""
+        assert self.api is not None and self.quota is not None
+        request = PushMessageRequest(to=message.chat_id, messages=sdk_messages(batch))
+        try:
+            await self.api.push_message(
+                request,
+                x_line_retry_key=retry_key(message, part),
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                log.info("outbox %s: LINE had already accepted this push", message.outbox_id)
+                return
+            if exc.status == 429 and "monthly limit" in error_message(exc).lower():
+                raise _MonthlyLimit() from exc
+            raise delivery_error(exc, "push") from exc
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(f"push: {short(exc)}") from exc
+        self.quota.pushed()
+
+
+async def _nothing() -> None:
+    return None

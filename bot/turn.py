@@ -1,0 +1,222 @@
+"""The turn: one incoming message as one unit of work.
+
+Dedupe by the platform's event id, load the person and their conversation
+state, run the conversation engine, then write the state changes, the
+replies and every message queued for someone else in one transaction.
+Nothing is said that was not done: if anything fails, nothing is written
+and the person gets an apology instead of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from content.loader import Content
+from handlers import engine
+from handlers.clock import Clock
+from handlers.context import Ctx
+from handlers.engine import Flow
+from handlers.messages import Incoming, Reply
+from handlers.policy import Policy
+from storage.db import transaction
+from storage.models import ChannelAccount, ConversationState, Person, ProcessedEvent
+from storage.outbox import NewMessage, enqueue
+
+log = logging.getLogger(__name__)
+
+# LINE reply tokens live about a minute; answer well inside it or push instead.
+REPLY_TOKEN_TTL = timedelta(seconds=50)
+ATTEMPTS = 3  # a turn that meets a locked or busy database is tried this often
+
+
+class Turn:
+    """Runs incoming messages through the engine, each in its own transaction."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        policy: Policy,
+        clock: Clock,
+        flow: Flow,
+        *,
+        sqlite: bool,
+        written: Callable[[], None],
+        nudges_due: Callable[[list[int]], Awaitable[object]],
+    ) -> None:
+        self.sessions, self.content, self.policy, self.clock, self.flow = (
+            sessions,
+            content,
+            policy,
+            clock,
+            flow,
+        )
+        self.written = written  # tells delivery that outbox rows were committed
+        self.nudges_due = nudges_due  # settles nudges a turn queued (e.g. /nudge)
+        # SQLite has one writer: serialise turns inside this process instead of
+        # letting two transactions collide on the file lock.
+        self._sqlite_lock = asyncio.Lock() if sqlite else None
+
+    async def handle(self, incoming: Incoming) -> list[int]:
+        """Process one incoming message; returns the ids of the outbox rows written."""
+        for attempt in range(ATTEMPTS):
+            try:
+                if self._sqlite_lock is not None:
+                    async with self._sqlite_lock:
+                        ctx, written = await self._once(incoming)
+                else:
+                    ctx, written = await self._once(incoming)
+            except OperationalError as exc:  # lock or serialization trouble: try again
+                log.warning("retrying %s after database error: %s", incoming.event_id, exc)
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
+            except Exception:
+                log.exception("handler failed for %s/%s", incoming.channel, incoming.event_id)
+                return await self._apologise(incoming)
+            if written:
+                self.written()
+            if ctx is not None and ctx.due_nudges:
+                await self.nudges_due(ctx.due_nudges)
+            return written
+        return await self._apologise(incoming)
+
+    async def _once(self, incoming: Incoming) -> tuple[Ctx | None, list[int]]:
+        now = self.clock.now()
+        async with transaction(self.sessions) as session:
+            if incoming.event_id and not await self._first_time(session, incoming, now):
+                log.info("skipping redelivered event %s/%s", incoming.channel, incoming.event_id)
+                return None, []
+            ctx = await self._context(session, incoming, now)
+            await engine.run(ctx, self.flow)
+            if ctx.conv is not None:  # None once the person erased their data
+                session.add(ctx.conv)
+            return ctx, await self._write(session, ctx, now)
+
+    async def _first_time(self, session: AsyncSession, incoming: Incoming, now: datetime) -> bool:
+        """Record the event id; False when it was already processed (a redelivery)."""
+        exists = await session.get(ProcessedEvent, (incoming.channel, incoming.event_id))
+        if exists is not None:
+            return False
+        try:
+            async with session.begin_nested():
+                session.add(
+                    ProcessedEvent(
+                        channel=incoming.channel, event_id=incoming.event_id, processed_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _context(self, session: AsyncSession, incoming: Incoming, now: datetime) -> Ctx:
+        """Load the person behind `incoming` (if they consented) and their state."""
+        result = await session.exec(
+            select(ChannelAccount).where(
+                ChannelAccount.channel == incoming.channel,
+                ChannelAccount.external_id == incoming.user_id,
+            )
+        )
+        account = result.first()
+        person = conv = None
+        lang = self._guess_lang(incoming)
+        if account is not None:
+            person = await session.get(Person, account.person_id)
+            conv_query = select(ConversationState).where(
+                ConversationState.person_id == account.person_id
+            )
+            if session.bind.dialect.name == "postgresql":
+                conv_query = conv_query.with_for_update()
+            conv = (await session.exec(conv_query)).first()
+            if conv is None:
+                conv = ConversationState(person_id=account.person_id, state="onboard.name")
+            if person is not None:
+                lang = person.lang
+        return self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
+
+    def _ctx(
+        self, session: AsyncSession, incoming: Incoming, now: datetime, lang: str, **who: Any
+    ) -> Ctx:
+        return Ctx(
+            session=session,
+            content=self.content,
+            now=now,
+            incoming=incoming,
+            lang=lang,
+            policy=self.policy,
+            **who,
+        )
+
+    def _guess_lang(self, incoming: Incoming) -> str:
+        hint = (incoming.lang_hint or "").lower()
+        if hint.startswith("en"):
+            return "en"
+        if hint.startswith("th"):
+            return "th"
+        return self.policy.lang
+
+    async def _write(self, session: AsyncSession, ctx: Ctx, now: datetime) -> list[int]:
+        """Every message the handlers queued for others, then the replies as one outbox
+        row for the chat they answer; returns the ids written, in that order."""
+        # Messages to others first: when one of them goes to this same chat (an
+        # admin's own copy of a broadcast), it arrives before the confirmation.
+        messages = [
+            NewMessage(
+                channel=out.channel,
+                chat_id=out.chat_id,
+                account_id=out.account_id,
+                kind=out.kind,
+                payload=[r.to_json() for r in out.replies],
+                dedupe_key=out.dedupe_key,
+            )
+            for out in ctx.outgoing
+        ]
+        incoming = ctx.incoming
+        if ctx.replies:
+            messages.append(
+                NewMessage(
+                    channel=incoming.channel,
+                    chat_id=incoming.chat_id,
+                    # A group's reply belongs to no one's account: a failed send to
+                    # the group must not deactivate the private account of whoever wrote.
+                    account_id=ctx.account.id
+                    if ctx.account and incoming.chat_type != "group"
+                    else None,
+                    kind="reply",
+                    payload=[r.to_json() for r in ctx.replies],
+                    reply_token=incoming.reply_token,
+                    reply_token_expires_at=now + REPLY_TOKEN_TTL if incoming.reply_token else None,
+                )
+            )
+        if not messages:
+            return []
+        written = await enqueue(session, messages, now)
+        return [written[i] for i in sorted(written)]
+
+    async def _apologise(self, incoming: Incoming) -> list[int]:
+        """A bug must not leave the person in silence: record the event and say sorry."""
+        now = self.clock.now()
+        lang = self._guess_lang(incoming)
+        try:
+            async with transaction(self.sessions) as session:
+                if incoming.event_id and not await self._first_time(session, incoming, now):
+                    return []
+                if incoming.kind == "unfollow":
+                    return []
+                ctx = self._ctx(session, incoming, now, lang)
+                ctx.replies.append(Reply(text=self.content.t("common.error", lang)))
+                written = await self._write(session, ctx, now)
+        except Exception:
+            log.exception("could not even apologise for %s", incoming.event_id)
+            return []
+        if written:
+            self.written()
+        return written

@@ -1,0 +1,39 @@
+"""Dates as Thai documents write them: Buddhist Era years, Thai month names.
+
+The one date formatter of the project: chat messages, reports and
+certificates all call `format_date`. The month names come from the content
+files (`date.months`), so nothing language-specific is written here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+BUDDHIST_ERA_OFFSET = 543
+
+
+def buddhist_year(d: date) -> int:
+    """The year of `d` in the Buddhist Era (CE + 543): 2026 -> 2569."""
+    return d.year + BUDDHIST_ERA_OFFSET
+
+
+def month_names(text: str) -> list[str]:
+    """Split the comma-separated `date.months` message into its 12 names."""
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 12 or not all(names):
+        raise ValueError(f"expected 12 comma-separated month names, got {len(names)}")
+    return names
+
+
+def format_date(d: date, lang: str, month_names: list[str], *, short: bool = False) -> str:
+    """ "21 <month> 2569" in Thai (Buddhist Era), "21 November 2026" in English;
+    `short` gives "21/11/2569" and "21/11/2026" (for typed answers and tight lines).
+
+    As everywhere in the content, any language other than "en" is Thai.
+    """
+    if len(month_names) != 12:
+        raise ValueError(f"expected 12 month names, got {len(month_names)}")
+    year = d.year if lang == "en" else buddhist_year(d)
+    if short:
+        return f"{d.day:02d}/{d.month:02d}/{year}"
+    return f"{d.day} {month_names[d.month - 1]} {year}"

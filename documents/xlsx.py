@@ -1,0 +1,71 @@
+"""Excel workbooks (XLSX) from plain sheet descriptions, with openpyxl.
+
+A sheet is a dict, so it can travel in an outbox row and be drawn at delivery:
+`title`, `intro` (lines above the table: [text, size, bold]), `header` (the
+column headings), `rows` (values: text, numbers or None), `widths` (column
+widths) and `freeze_columns` (how many columns stay in view when scrolling
+sideways; the header always stays in view). Every cell uses a Sarabun-family
+font; the header is bold on a light fill.
+
+Written in openpyxl's write-only mode, so memory and time grow with the rows
+written, not with their square.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+FONT_NAME = "TH Sarabun New"
+FONT_SIZE = 14
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F0")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+
+
+def workbook(sheets: Sequence[dict[str, Any]]) -> bytes:
+    """The XLSX bytes of `sheets`, in order."""
+    book = Workbook(write_only=True)
+    for spec in sheets:
+        _write_sheet(book, spec)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_sheet(book: Workbook, spec: dict[str, Any]) -> None:
+    sheet = book.create_sheet(str(spec["title"])[:31])
+    for index, width in enumerate(spec.get("widths", []), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    intro = spec.get("intro", [])
+    header_row = len(intro) + (2 if intro else 1)
+    freeze = int(spec.get("freeze_columns", 0))
+    sheet.freeze_panes = f"{get_column_letter(freeze + 1)}{header_row + 1}"
+    plain, bold = (
+        Font(name=FONT_NAME, size=FONT_SIZE),
+        Font(name=FONT_NAME, size=FONT_SIZE, bold=True),
+    )
+    for text, size, is_bold in intro:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = Font(name=FONT_NAME, size=size, bold=bool(is_bold))
+        sheet.append([cell])
+    if intro:
+        sheet.append([])
+    heads = []
+    for value in spec["header"]:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.font, cell.fill, cell.alignment = bold, HEADER_FILL, HEADER_ALIGNMENT
+        heads.append(cell)
+    sheet.append(heads)
+    for row in spec["rows"]:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.font = plain
+            cells.append(cell)
+        sheet.append(cells)

@@ -1,0 +1,24 @@
+"""The deployment's choices that handlers act on, typed and built once.
+
+`bot.config.Settings.policy()` builds it from the environment; handlers read
+`ctx.policy` and never see the raw settings (nor copy their defaults).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+
+from handlers.reminders.rules import Thresholds
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the handlers need to know about the deployment."""
+
+    timezone: str = "Asia/Bangkok"  # of people and agencies that name none
+    lang: str = "th"  # of people who have not chosen one
+    inactive_days: int = 14  # /inactive and /nudge without an argument
+    weekly_day: int = 4  # the weekly summary: Monday is 0, so 4 is Friday
+    weekly_time: time = time(15, 0)
+    nudges: Thresholds = field(default_factory=Thresholds)

@@ -1,0 +1,159 @@
+"""The working group's figures, computed from the report read model.
+
+Everything here is about each person's latest journey round (as
+`storage.reports.person_rows` returns it): a person who starts a new round
+counts at that round's step. Growth per skill is averaged over the people who
+rated that skill both before (step 2) and after (step 6), so before and after
+always describe the same people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.progress import last_progress
+from storage.reports import PersonRow
+from storage.timeutil import as_utc
+
+STEPS = (1, 2, 3, 4, 5, 6)
+
+
+@dataclass
+class Tally:
+    """Head counts for a set of people: enrolled, completed, and in progress per step."""
+
+    enrolled: int = 0
+    completed: int = 0
+    by_step: dict[int, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
+
+    def add(self, row: PersonRow) -> None:
+        self.enrolled += 1
+        if row.completed_at is not None:
+            self.completed += 1
+        else:
+            self.by_step[row.current_step] = self.by_step.get(row.current_step, 0) + 1
+
+    @property
+    def in_progress(self) -> int:
+        return self.enrolled - self.completed
+
+    @property
+    def percent_completed(self) -> int:
+        return round(100 * self.completed / self.enrolled) if self.enrolled else 0
+
+
+@dataclass(frozen=True)
+class SkillFigures:
+    """One skill: how many rated it before, their average, and the paired before/after."""
+
+    skill_id: str
+    rated_pre: int
+    average_pre: float | None
+    paired: int
+    paired_pre: float | None
+    paired_post: float | None
+
+    @property
+    def growth(self) -> float | None:
+        if self.paired_pre is None or self.paired_post is None:
+            return None
+        return self.paired_post - self.paired_pre
+
+
+@dataclass
+class AgencySummary:
+    """The figures of /summary, the weekly post and the report's summary sheet."""
+
+    total: Tally
+    by_unit: dict[str, Tally]  # unit name ("" for people without a unit)
+    by_group: dict[str, Tally]  # personnel group id ("" when not given)
+    skills: list[SkillFigures]
+
+    @property
+    def any_growth(self) -> bool:
+        return any(s.paired for s in self.skills)
+
+
+def _mean(values: list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarise(
+    rows: Iterable[PersonRow], skill_ids: list[str], group_ids: list[str]
+) -> AgencySummary:
+    """Figures of `rows`; units sorted by name (no unit last), groups in content order."""
+    rows = list(rows)
+    total = Tally()
+    units: dict[str, Tally] = {}
+    groups: dict[str, Tally] = {g: Tally() for g in group_ids}
+    for row in rows:
+        total.add(row)
+        units.setdefault(row.unit, Tally()).add(row)
+        groups.setdefault(row.personnel_group, Tally()).add(row)
+    skills = []
+    for skill in skill_ids:
+        pre = [r.pre[skill] for r in rows if skill in r.pre]
+        pairs = [(r.pre[skill], r.post[skill]) for r in rows if skill in r.pre and skill in r.post]
+        skills.append(
+            SkillFigures(
+                skill_id=skill,
+                rated_pre=len(pre),
+                average_pre=_mean(pre),
+                paired=len(pairs),
+                paired_pre=_mean([a for a, _ in pairs]),
+                paired_post=_mean([b for _, b in pairs]),
+            )
+        )
+    ordered_units = dict(sorted(units.items(), key=lambda item: (item[0] == "", item[0])))
+    return AgencySummary(total=total, by_unit=ordered_units, by_group=groups, skills=skills)
+
+
+# ---- people -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Growth:
+    """One person's change between their before and after self-ratings."""
+
+    total: int
+    grown: int  # skills rated higher after than before
+    rated: int  # skills rated both times
+
+    @property
+    def average(self) -> float:
+        return self.total / self.rated if self.rated else 0.0
+
+
+def person_growth(row: PersonRow) -> Growth:
+    diffs = [row.post[s] - row.pre[s] for s in row.post if s in row.pre]
+    return Growth(total=sum(diffs), grown=sum(1 for d in diffs if d > 0), rated=len(diffs))
+
+
+def exemplary(rows: Iterable[PersonRow], limit: int = 10) -> list[tuple[PersonRow, Growth]]:
+    """People who completed their round, largest total growth first (then more skills grown,
+    then who finished first)."""
+    done = [(row, person_growth(row)) for row in rows if row.completed_at is not None]
+    done.sort(key=lambda pair: (-pair[1].total, -pair[1].grown, as_utc(pair[0].completed_at)))
+    return done[:limit]
+
+
+async def lagging(
+    session: AsyncSession, rows: list[PersonRow], now: datetime, days: int
+) -> list[tuple[PersonRow, int]]:
+    """People still on their round who have not moved on for `days` days or more,
+    with the number of idle days; by unit (no unit last), then longest idle first."""
+    moved = await last_progress(session, [r.journey_id for r in rows])
+    found = []
+    for row in rows:
+        if row.completed_at is not None:
+            continue
+        since = moved.get(row.journey_id) or as_utc(row.started_at or now)
+        idle = now - since
+        if idle >= timedelta(days=days):
+            found.append((row, idle.days))
+    found.sort(key=lambda pair: (pair[0].unit == "", pair[0].unit, -pair[1], pair[0].person_id))
+    return found

@@ -1,0 +1,200 @@
+"""The agency summary as the working group reads it: text, a card and charts
+(described here, drawn at delivery).
+
+Built from content and a language only (no conversation), so /summary and the
+weekly post to the working-group chat say exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from content.loader import Content
+from handlers.dates import date_text
+from handlers.messages import Card, CardRow, Render, Reply
+from handlers.reports.figures import STEPS, AgencySummary, Tally, summarise
+from storage.models import Agency
+from storage.reports import PersonRow, person_rows
+
+
+def group_label(content: Content, lang: str, group_id: str) -> str:
+    option = content.group(group_id) if group_id else None
+    return option.label.get(lang) if option else content.t("admin.no_group", lang)
+
+
+def unit_label(content: Content, lang: str, unit: str) -> str:
+    return unit or content.t("admin.no_unit", lang)
+
+
+async def agency_summary(
+    session: AsyncSession, content: Content, agency: Agency
+) -> tuple[list[PersonRow], AgencySummary]:
+    """The agency's people (latest round each) and their figures."""
+    rows = await person_rows(session, agency.code)
+    figures = summarise(
+        rows,
+        [s.id for s in content.skills],
+        [g.id for g in content.groups.personnel_groups],
+    )
+    return rows, figures
+
+
+def _steps_line(content: Content, lang: str, tally: Tally) -> str:
+    return " · ".join(
+        content.t("admin.step_count", lang, step=step, count=tally.by_step.get(step, 0))
+        for step in STEPS
+    )
+
+
+def _tally_line(content: Content, lang: str, name: str, tally: Tally) -> str:
+    return content.t(
+        "admin.tally_line",
+        lang,
+        name=name,
+        enrolled=tally.enrolled,
+        completed=tally.completed,
+        in_progress=tally.in_progress,
+        percent=tally.percent_completed,
+    )
+
+
+def _growth_lines(content: Content, lang: str, figures: AgencySummary) -> str:
+    lines = []
+    for skill in figures.skills:
+        if not skill.paired:
+            continue
+        lines.append(
+            content.t(
+                "admin.growth_line",
+                lang,
+                skill=content.skill(skill.skill_id).short.get(lang),
+                pre=f"{skill.paired_pre:.1f}",
+                post=f"{skill.paired_post:.1f}",
+                growth=f"{skill.growth:+.1f}",
+                count=skill.paired,
+            )
+        )
+    return "\n".join(lines) if lines else content.t("admin.growth_none", lang)
+
+
+def summary_text(
+    content: Content, lang: str, agency: Agency, figures: AgencySummary, day: date
+) -> str:
+    """The whole summary as one plain-text message."""
+    total = figures.total
+    units = [
+        _tally_line(content, lang, unit_label(content, lang, name), tally)
+        for name, tally in figures.by_unit.items()
+    ]
+    groups = [
+        _tally_line(content, lang, group_label(content, lang, gid), tally)
+        for gid, tally in figures.by_group.items()
+        if tally.enrolled
+    ]
+    return content.t(
+        "admin.summary",
+        lang,
+        agency=agency.name,
+        date=date_text(content, lang, day),
+        enrolled=total.enrolled,
+        completed=total.completed,
+        percent=total.percent_completed,
+        steps=_steps_line(content, lang, total),
+        units="\n".join(units) or content.t("admin.nobody", lang),
+        groups="\n".join(groups) or content.t("admin.nobody", lang),
+        growth=_growth_lines(content, lang, figures),
+        disclaimer=content.skills_file.disclaimer.get(lang),
+    )
+
+
+def summary_card(content: Content, lang: str, agency: Agency, figures: AgencySummary) -> Card:
+    """Enrolment and steps as bars (for platforms that draw cards)."""
+    total = figures.total
+    top = max(total.enrolled, 1)
+    rows = [
+        CardRow(
+            content.t("admin.card_step", lang, step=step),
+            str(total.by_step.get(step, 0)),
+            total.by_step.get(step, 0) / top,
+        )
+        for step in STEPS
+    ]
+    rows.append(
+        CardRow(
+            content.t("admin.card_completed", lang), str(total.completed), total.completed / top
+        )
+    )
+    return Card(
+        title=content.t("admin.card_title", lang, agency=agency.name),
+        rows=tuple(rows),
+        footer=content.t(
+            "admin.card_footer",
+            lang,
+            enrolled=total.enrolled,
+            completed=total.completed,
+            percent=total.percent_completed,
+        ),
+    )
+
+
+def agency_charts(content: Content, lang: str, figures: AgencySummary) -> list[Render]:
+    """Charts, drawn at delivery: people per step, and (once anyone re-rated)
+    before and after per skill."""
+    total = figures.total
+    categories = [content.t("admin.card_step", lang, step=step) for step in STEPS]
+    categories.append(content.t("admin.card_completed", lang))
+    counts = [float(total.by_step.get(step, 0)) for step in STEPS] + [float(total.completed)]
+    charts = [
+        Render(
+            "bar",
+            {
+                "categories": categories,
+                "series": {content.t("admin.chart_people", lang): counts},
+                "title": content.t("admin.chart_steps_title", lang),
+                "y_label": content.t("admin.chart_people", lang),
+            },
+        )
+    ]
+    paired = [s for s in figures.skills if s.paired]
+    if paired:
+        charts.append(
+            Render(
+                "bar",
+                {
+                    "categories": [content.skill(s.skill_id).short.get(lang) for s in paired],
+                    "series": {
+                        content.t("chart.pre", lang): [round(s.paired_pre or 0, 2) for s in paired],
+                        content.t("chart.post", lang): [
+                            round(s.paired_post or 0, 2) for s in paired
+                        ],
+                    },
+                    "title": content.t("admin.chart_growth_title", lang),
+                    "y_label": content.t("chart.level_axis", lang),
+                },
+            )
+        )
+    return charts
+
+
+def summary_replies(
+    content: Content,
+    lang: str,
+    agency: Agency,
+    figures: AgencySummary,
+    day: date,
+    *,
+    heading: str = "",
+) -> list[Reply]:
+    """The summary message (with its card) followed by its charts."""
+    text = summary_text(content, lang, agency, figures, day)
+    replies = [
+        Reply(
+            text=f"{heading}\n{text}" if heading else text,
+            card=summary_card(content, lang, agency, figures),
+        )
+    ]
+    for chart in agency_charts(content, lang, figures):
+        replies.append(Reply(text=content.t("admin.chart_caption", lang), render=chart))
+    return replies

@@ -1,0 +1,204 @@
+"""The report for OCSC as the sheets of an Excel workbook.
+
+Three sheets: a summary by unit and personnel group, one row per person (with
+each skill's before and after self-rating), and one row per skill. Headings
+come from content (Thai or English) and dates are written as Buddhist Era
+text (day, Thai month name, year + 543, so Excel and LibreOffice show them
+the same). The sheets are plain data for `documents.xlsx`, which draws them
+off the turn: /export sends the workbook in chat, `dlcoach report` writes the
+same bytes to a file.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from content.loader import Content
+from handlers.dates import date_text
+from handlers.messages import Render
+from handlers.reports.figures import STEPS, AgencySummary, Tally, person_growth
+from handlers.reports.summary import group_label, unit_label
+from storage.models import Agency
+from storage.reports import PersonRow
+from storage.timeutil import to_local
+
+TITLE_SIZE, NOTE_SIZE, TEXT_SIZE = 18, 12, 14
+Sheet = dict[str, Any]
+
+
+def report_name(agency: Agency) -> str:
+    return f"dlcoach-report-{agency.code}.xlsx"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+class _Report:
+    """The sheets of one agency's report in one language."""
+
+    def __init__(self, content: Content, lang: str, agency: Agency, day: date) -> None:
+        self.content, self.lang, self.agency, self.day = content, lang, agency, day
+
+    def t(self, key: str, **values: object) -> str:
+        return self.content.t(key, self.lang, **values)
+
+    def date_text(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return date_text(self.content, self.lang, to_local(moment, self.agency.timezone).date())
+
+    def _intro(self, title: str) -> list[list[Any]]:
+        as_of = self.t(
+            "report.as_of",
+            agency=self.agency.name,
+            date=date_text(self.content, self.lang, self.day),
+        )
+        return [
+            [title, TITLE_SIZE, True],
+            [as_of, TEXT_SIZE, False],
+            [self.t("report.note"), NOTE_SIZE, False],
+        ]
+
+    # ---- sheet 1: summary ----
+
+    def summary(self, figures: AgencySummary) -> Sheet:
+        rows = [self._tally(self.t("report.level_agency"), self.agency.name, figures.total)]
+        for unit, tally in figures.by_unit.items():
+            name = unit_label(self.content, self.lang, unit)
+            rows.append(self._tally(self.t("report.level_unit"), name, tally))
+        for group_id, tally in figures.by_group.items():
+            name = group_label(self.content, self.lang, group_id)
+            rows.append(self._tally(self.t("report.level_group"), name, tally))
+        return {
+            "title": self.t("report.sheet_summary"),
+            "intro": self._intro(self.t("report.title")),
+            "header": [
+                self.t("report.col_level"),
+                self.t("report.col_name"),
+                self.t("report.col_enrolled"),
+                *[self.t("report.col_step", step=step) for step in STEPS],
+                self.t("report.col_completed"),
+                self.t("report.col_percent"),
+            ],
+            "rows": rows,
+            "widths": [18, 38, 14, *[10] * len(STEPS), 14, 14],
+        }
+
+    def _tally(self, level: str, name: str, tally: Tally) -> list[Any]:
+        return [
+            level,
+            name,
+            tally.enrolled,
+            *[tally.by_step.get(step, 0) for step in STEPS],
+            tally.completed,
+            tally.percent_completed,
+        ]
+
+    # ---- sheet 2: people ----
+
+    def people(self, rows: list[PersonRow], *, names: bool) -> Sheet:
+        skills = self.content.skills
+        lines = []
+        for row in rows:
+            growth = person_growth(row)
+            lines.append(
+                [
+                    row.person_id,
+                    row.name if names else "",
+                    unit_label(self.content, self.lang, row.unit),
+                    group_label(self.content, self.lang, row.personnel_group),
+                    row.round_no,
+                    row.current_step,
+                    self.t("report.status_done" if row.completed_at else "report.status_active"),
+                    self.date_text(row.started_at),
+                    self.date_text(row.completed_at),
+                    row.learning_entries,
+                    row.evidence_entries,
+                    growth.total if growth.rated else None,
+                    *[row.pre.get(s.id) for s in skills],
+                    *[row.post.get(s.id) for s in skills],
+                ]
+            )
+        return {
+            "title": self.t("report.sheet_people"),
+            "intro": self._intro(self.t("report.people_title")),
+            "header": [
+                self.t("report.col_number"),
+                self.t("report.col_person"),
+                self.t("report.col_unit"),
+                self.t("report.col_group"),
+                self.t("report.col_round"),
+                self.t("report.col_current_step"),
+                self.t("report.col_status"),
+                self.t("report.col_started"),
+                self.t("report.col_finished"),
+                self.t("report.col_learning"),
+                self.t("report.col_evidence"),
+                self.t("report.col_growth"),
+                *[self.t("report.col_pre", skill=s.short.get(self.lang)) for s in skills],
+                *[self.t("report.col_post", skill=s.short.get(self.lang)) for s in skills],
+            ],
+            "rows": lines,
+            "widths": [8, 28, 30, 26, 8, 10, 14, 20, 20, 12, 12, 12, *[12] * (2 * len(skills))],
+            "freeze_columns": 2,  # keep number and name in view
+        }
+
+    # ---- sheet 3: skills ----
+
+    def skills(self, figures: AgencySummary) -> Sheet:
+        dimensions = {d.id: d.name.get(self.lang) for d in self.content.skills_file.dimensions}
+        rows = []
+        for item in figures.skills:
+            skill = self.content.skill(item.skill_id)
+            rows.append(
+                [
+                    skill.name.get(self.lang),
+                    dimensions.get(skill.dimension, skill.dimension),
+                    item.rated_pre,
+                    _round(item.average_pre),
+                    item.paired,
+                    _round(item.paired_pre),
+                    _round(item.paired_post),
+                    _round(item.growth),
+                ]
+            )
+        return {
+            "title": self.t("report.sheet_skills"),
+            "intro": self._intro(self.t("report.skills_title")),
+            "header": [
+                self.t("report.col_skill"),
+                self.t("report.col_dimension"),
+                self.t("report.col_rated_pre"),
+                self.t("report.col_average_pre"),
+                self.t("report.col_paired"),
+                self.t("report.col_paired_pre"),
+                self.t("report.col_paired_post"),
+                self.t("report.col_change"),
+            ],
+            "rows": rows,
+            "widths": [40, 16, 14, 14, 18, 16, 16, 16],
+            "freeze_columns": 1,
+        }
+
+
+def report_sheets(
+    content: Content,
+    lang: str,
+    agency: Agency,
+    rows: list[PersonRow],
+    figures: AgencySummary,
+    day: date,
+    *,
+    names: bool = True,
+) -> list[Sheet]:
+    """The workbook's sheets. `names=False` leaves the name column empty (numbers only),
+    for copies that leave the agency where individuals need not be named."""
+    report = _Report(content, lang, agency, day)
+    return [report.summary(figures), report.people(rows, names=names), report.skills(figures)]
+
+
+def workbook_render(sheets: list[Sheet], failed_text: str | None = None) -> Render:
+    """The workbook of `sheets`, to be drawn at delivery (or by an export)."""
+    return Render("xlsx", {"sheets": sheets}, as_document=True, failed_text=failed_text)

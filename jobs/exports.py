@@ -1,0 +1,76 @@
+"""Report files for the working group and OCSC, written from the database
+(`dlcoach report`): the CSV table of everyone, or one agency's XLSX workbook.
+
+The same builders as /export in chat (`handlers.reports`), drawn by the same
+renderers (`documents`), in a worker thread so a large agency does not hold
+up anything else; every export leaves a row in the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from content.loader import Content
+from documents.table import csv_bytes
+from documents.xlsx import workbook
+from handlers.clock import Clock
+from handlers.reports.summary import agency_summary
+from handlers.reports.table import csv_header, csv_row
+from handlers.reports.workbook import report_sheets
+from storage import audit
+from storage.db import transaction
+from storage.models import Agency
+from storage.reports import person_rows
+from storage.timeutil import to_local
+
+
+async def export_report(
+    sessions: async_sessionmaker[AsyncSession],
+    content: Content,
+    clock: Clock,
+    out: Path,
+    fmt: str,
+    agency_code: str | None,
+    lang: str,
+    *,
+    names: bool = True,
+) -> int | None:
+    """Write the CSV or XLSX report to `out` and audit the export; returns the number of
+    people, or None when `agency_code` names no agency."""
+    now = clock.now()
+    async with transaction(sessions) as session:
+        agency = None
+        if agency_code:
+            agency = (await session.exec(select(Agency).where(Agency.code == agency_code))).first()
+            if agency is None:
+                return None
+        if fmt == "xlsx":
+            assert agency is not None
+            rows, figures = await agency_summary(session, content, agency)
+            day = to_local(now, agency.timezone).date()
+            sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
+            data = await asyncio.to_thread(workbook, sheets)
+        else:
+            rows = await person_rows(session, agency_code)
+            if not names:
+                rows = [dataclasses.replace(row, name="") for row in rows]
+            lines = [csv_row(content, row) for row in rows]
+            data = await asyncio.to_thread(csv_bytes, csv_header(content), lines)
+        await asyncio.to_thread(out.write_bytes, data)
+        audit.record(
+            session,
+            now,
+            "report.export",
+            agency=agency_code or "*",
+            format=fmt,
+            people=len(rows),
+            names=names,
+            via="cli",
+        )
+    return len(rows)

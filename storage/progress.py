@@ -1,0 +1,46 @@
+"""When a person last moved on in a journey round: the one rule.
+
+Moving on is entering a step, writing an entry (a reason, a plan, a learning
+or evidence entry, a reflection, a tip), setting a goal, or giving a rating.
+The working group's /inactive list and the "stuck" nudge both ask this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Assessment, AssessmentAnswer, Goal, Journey, StepEntry
+from storage.timeutil import as_utc
+
+
+async def last_progress(session: AsyncSession, journey_ids: Iterable[int]) -> dict[int, datetime]:
+    """journey id -> the last moment the person moved on in that round (aware UTC)."""
+    ids = sorted(set(journey_ids))
+    if not ids:
+        return {}
+    queries = (
+        select(Journey.id, Journey.step_started_at).where(Journey.id.in_(ids)),
+        select(StepEntry.journey_id, func.max(StepEntry.created_at))
+        .where(StepEntry.journey_id.in_(ids))
+        .group_by(StepEntry.journey_id),
+        select(Goal.journey_id, func.max(Goal.created_at))
+        .where(Goal.journey_id.in_(ids))
+        .group_by(Goal.journey_id),
+        select(Assessment.journey_id, func.max(AssessmentAnswer.answered_at))
+        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
+        .where(Assessment.journey_id.in_(ids))
+        .group_by(Assessment.journey_id),
+    )
+    latest: dict[int, datetime] = {}
+    for query in queries:
+        for journey_id, moment in (await session.exec(query)).all():
+            if moment is None:
+                continue
+            moment = as_utc(moment)
+            if journey_id not in latest or moment > latest[journey_id]:
+                latest[journey_id] = moment
+    return latest
