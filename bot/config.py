@@ -12,8 +12,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.policy import Policy
-from handlers.reminders.rules import Thresholds
+from handlers.policy import Policy, Thresholds
 
 DEFAULT_SQLITE_FILE = "dlcoach.db"
 

@@ -7,9 +7,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 
-from handlers.reminders.rules import Thresholds
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The tunable numbers of the reminder rules (see `handlers.reminders.rules`)."""
+
+    stuck_days: int = 7
+    inactive_days: int = 3
+    max_ignored: int = 3
+    goal_days_before: int = 3
+    backoff_days: int = 2
+    grace: timedelta = timedelta(minutes=120)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.policy import Thresholds
 from handlers.reminders.facts import load_facts
-from handlers.reminders.rules import Facts, Thresholds, slots_between
+from handlers.reminders.rules import Facts, slots_between
 from storage import nudges as queries
 from storage.accounts import reachable_clause
 from storage.models import Person, ReminderPreference

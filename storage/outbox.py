@@ -240,7 +240,7 @@ async def claim(
 async def mark_sent_many(
     session: AsyncSession, row_ids: list[int], worker: str, now: datetime
 ) -> None:
-    """`mark_sent` for many rows in one statement (a delivery wave)."""
+    """Mark rows this worker sent as sent, in one statement (a delivery wave)."""
     await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == worker)

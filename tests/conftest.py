@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from content.loader import load_content
 from handlers.clock import FakeClock
 from storage.db import async_url
-from tests.support import POSTGRES_ENV, POSTGRES_URL, START, RecordingChannel, make_app
+from tests.drivers.chat import POSTGRES_ENV, POSTGRES_URL, START, RecordingChannel, make_app
 
 
 @pytest.fixture(scope="session")

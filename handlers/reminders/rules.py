@@ -39,22 +39,12 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from handlers.policy import Thresholds
+
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
 KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)  # the kinds that belong in a person's slots
 ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The tunable numbers of the rules (from Settings)."""
-
-    stuck_days: int = 7
-    inactive_days: int = 3
-    max_ignored: int = 3
-    goal_days_before: int = 3
-    backoff_days: int = 2
-    grace: timedelta = timedelta(minutes=120)
 
 
 @dataclass(frozen=True)

@@ -73,10 +73,6 @@ class AgencySummary:
     by_group: dict[str, Tally]  # personnel group id ("" when not given)
     skills: list[SkillFigures]
 
-    @property
-    def any_growth(self) -> bool:
-        return any(s.paired for s in self.skills)
-
 
 def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
