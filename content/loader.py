@@ -76,6 +76,9 @@ class Content:
     def approach(self, approach_id: str) -> Option | None:
         return next((a for a in self.groups.approaches if a.id == approach_id), None)
 
+    def outcome(self, outcome_id: str) -> Option | None:
+        return next((o for o in self.groups.outcomes if o.id == outcome_id), None)
+
     def resources_for(self, skill_id: str) -> list[Resource]:
         return [r for r in self.resources if r.skill == skill_id]
 

@@ -135,6 +135,7 @@ class Option(Strict):
 class GroupsFile(Strict):
     personnel_groups: list[Option]
     approaches: list[Option]
+    outcomes: list[Option]
 
     @field_validator("personnel_groups")
     @classmethod

@@ -51,7 +51,7 @@ STATES: dict[str, State] = {
     "s3.plan": State(plan.ask_plan, plan.answer_plan, to=("s4.menu",)),
     # step 4: learn (s4.menu, s4.skill, s4.what, s4.minutes, s4.learned)
     **logbook_states(LEARN, following="s5.menu"),
-    # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result)
+    # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result, s5.outcome)
     **logbook_states(APPLY, following="s6.intro"),
     # step 6: review and share (post)
     "s6.intro": State(review.ask_intro, review.answer_intro, to=("s6.rate",)),

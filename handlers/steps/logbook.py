@@ -1,6 +1,11 @@
 """Steps 4 and 5 keep a logbook: learning activities, and evidence of applying a
 skill at work. Both are the same shape (a menu, which skill, then a few
 fields), so one small form engine serves both; each answer is stored as given.
+
+Evidence also records which outcome of the OCSC guideline the use served
+(faster work, saved resources, higher-value work, better public service): a
+tapped result is one of them, and after a result in the person's own words
+the bot asks which one it was closest to.
 """
 
 from __future__ import annotations
@@ -16,14 +21,22 @@ from handlers.messages import Choice
 from storage.models import StepEntry
 
 
+OUTCOME = "outcome"  # StepEntry.data key: the id of the outcome an evidence entry served
+OTHER = "other"  # an outcome outside the guideline's four
+
+
 @dataclass(frozen=True)
 class FormField:
     """One question of a logbook entry. `options` are example answers as buttons
-    (message keys); `minutes` fields take a number."""
+    (message keys); `minutes` fields take a number; `outcomes` fields offer the
+    guideline's outcomes (content/groups.yaml) as examples; the `ask_outcome`
+    field is asked only when the entry has no outcome yet."""
 
     name: str
     options: tuple[str, ...] = ()
     minutes: bool = False
+    outcomes: bool = False
+    ask_outcome: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,8 @@ APPLY = Logbook(
     fields=(
         FormField("task"),
         FormField("tool"),
-        FormField("result", options=("time", "quality", "service", "cost")),
+        FormField("result", outcomes=True),
+        FormField(OUTCOME, ask_outcome=True),
     ),
 )
 
@@ -125,45 +139,83 @@ def states(book: Logbook, *, following: str) -> dict[str, State]:
         table[book.state(form_field.name)] = State(
             _asker(book, form_field),
             _answerer(book, form_field, index, then),
-            to=(then or menu,),
+            to=(then or menu,) if not form_field.ask_outcome else (menu,),
         )
     return table
 
 
+def _outcome_choices(ctx: Ctx, *, other: bool) -> list[Choice]:
+    choices = [Choice(f"o:{o.id}", o.label.get(ctx.lang)) for o in ctx.content.groups.outcomes]
+    if other:
+        choices.append(Choice(f"o:{OTHER}", ctx.t("s5.outcome_other")))
+    return choices
+
+
+async def _finish(ctx: Ctx, book: Logbook) -> Next:
+    """The entry is complete: say so, and back to the logbook's menu."""
+    journey = await ctx.journey()
+    count = await entry_count(ctx, journey, book.kind)
+    ctx.say(ctx.t(f"{book.prefix}.saved", count=count))
+    ctx.set_data(entry=None, skill=None)
+    return book.state("menu")
+
+
 def _asker(book: Logbook, form_field: FormField):  # noqa: ANN202
-    async def ask(ctx: Ctx) -> None:
+    async def ask(ctx: Ctx) -> Next | None:
         """Ask one field of the entry, with example answers as buttons."""
+        if form_field.ask_outcome:
+            entry = await _entry(ctx)
+            if entry is not None and entry.data.get(OUTCOME):
+                return await _finish(ctx, book)  # the tapped result named it already
         skill = ctx.data.get("skill")
         key = f"{book.prefix}.ask_{form_field.name}"
         choices = [
             Choice(f"o:{opt}", ctx.t(f"{book.prefix}.{form_field.name}_{opt}"))
             for opt in form_field.options
         ]
+        if form_field.outcomes or form_field.ask_outcome:
+            choices = _outcome_choices(ctx, other=form_field.ask_outcome)
         ctx.ask(ctx.t(key, skill=skill_name(ctx, skill) if skill else ""), choices)
+        return None
 
     return ask
 
 
 def _answerer(book: Logbook, form_field: FormField, index: int, following: str | None):  # noqa: ANN202
     async def answer(ctx: Ctx, answer: Answer) -> Next:
-        value = _field_value(ctx, book, form_field, answer)
+        values = _field_values(ctx, book, form_field, answer)
         entry = await _entry(ctx)
         if entry is None:
             entry = await add_entry(ctx, book.kind, "", skill_id=ctx.data.get("skill"))
             ctx.set_data(entry=entry.id)
-        entry.data = {**entry.data, form_field.name: value}
+        entry.data = {**entry.data, **values}
         if index == 0:
-            entry.text = str(value)
+            entry.text = str(values[form_field.name])
         ctx.session.add(entry)
         if following is not None:
             return following
-        journey = await ctx.journey()
-        count = await entry_count(ctx, journey, book.kind)
-        ctx.say(ctx.t(f"{book.prefix}.saved", count=count))
-        ctx.set_data(entry=None, skill=None)
-        return book.state("menu")
+        return await _finish(ctx, book)
 
     return answer
+
+
+def _field_values(
+    ctx: Ctx, book: Logbook, form_field: FormField, answer: Answer
+) -> dict[str, str | int]:
+    """What one answer stores: a tapped example, a number of minutes, free text,
+    or an outcome (with its id)."""
+    option = answer.choice[2:] if answer.choice and answer.choice.startswith("o:") else None
+    if form_field.ask_outcome:
+        valid = {o.id for o in ctx.content.groups.outcomes} | {OTHER}
+        if option not in valid:
+            raise Reprompt("common.pick_one")
+        return {OUTCOME: option}  # type: ignore[dict-item]
+    if form_field.outcomes and option is not None:
+        outcome = ctx.content.outcome(option)
+        if outcome is None:
+            raise Reprompt("common.pick_one")
+        return {form_field.name: outcome.label.get(ctx.lang), OUTCOME: outcome.id}
+    return {form_field.name: _field_value(ctx, book, form_field, answer)}
 
 
 def _field_value(ctx: Ctx, book: Logbook, form_field: FormField, answer: Answer) -> str | int:

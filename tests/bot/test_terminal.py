@@ -67,7 +67,7 @@ def script(lang: str, name: str) -> list[str]:
         t("s5.log", lang),
         "รายงานงบประมาณ" if lang == "th" else "Budget report",
         "Excel",
-        t("s5.result_time", lang),
+        CONTENT.outcome("faster").label.get(lang),
         t("s5.finish", lang),
         t("s2.start", lang),
         *[level(n, lang) for n in POST],

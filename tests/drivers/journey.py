@@ -56,7 +56,7 @@ async def step5(person: Person) -> None:
     await person.tap("k:word")
     await person.say("หนังสือเวียนประจำเดือน")
     await person.say("Microsoft Word")
-    await person.tap("o:time")
+    await person.tap("o:faster")
     await person.tap("next")
 
 

@@ -26,6 +26,7 @@ from tests.drivers.journey import (
     step1,
     step2,
     step3,
+    step4,
     step5,
     whole_journey,
 )
@@ -210,10 +211,42 @@ async def test_step4_and_step5_logbooks(app, channel):
     assert evidence.data == {
         "task": "หนังสือเวียนประจำเดือน",
         "tool": "Microsoft Word",
-        "result": t(app, "s5.result_time"),
+        "result": app.content.outcome("faster").label.get("th"),
+        "outcome": "faster",
     }
     [journey] = await rows(app, Journey)
     assert journey.current_step == 6
+
+
+async def test_a_result_in_own_words_is_asked_which_outcome_it_served(app, channel):
+    person = Person(app, channel)
+    await onboard(person)
+    await step1(person)
+    await step2(person)
+    await step3(person)
+    await step4(person)
+    await person.tap("log")
+    await person.tap("k:sheet")
+    await person.say("รายงานผลเบิกจ่ายประจำไตรมาส")
+    await person.say("Excel")
+    replies = await person.say("ลดเวลาจากสองวันเหลือครึ่งวัน")
+    assert replies[-1].text == t(app, "s5.ask_outcome")
+    assert [c.id for c in replies[-1].choices] == [
+        "o:faster",
+        "o:resources",
+        "o:value",
+        "o:service",
+        "o:other",
+    ]
+    replies = await person.say("อะไรก็ได้")  # not one of them: asked again
+    assert replies[0].text == t(app, "common.pick_one")
+    await person.tap("o:service")
+    [evidence] = await rows(app, StepEntry, StepEntry.kind == "evidence")
+    assert evidence.skill_id == "sheet"
+    assert evidence.data["result"] == "ลดเวลาจากสองวันเหลือครึ่งวัน"
+    assert evidence.data["outcome"] == "service"
+    assert t(app, "s5.saved", count=1) in person.text()
+    assert person.question.text.startswith(t(app, "s5.menu", count=1)[:20])
 
 
 async def test_step6_growth_reflection_tip_and_new_round(app, channel):
