@@ -20,7 +20,6 @@ from handlers.journey import add_entry, enter_step, entry_count, goals
 from handlers.messages import Choice
 from storage.models import StepEntry
 
-
 OUTCOME = "outcome"  # StepEntry.data key: the id of the outcome an evidence entry served
 OTHER = "other"  # an outcome outside the guideline's four
 
