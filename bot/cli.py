@@ -194,6 +194,12 @@ def report(
     names: Annotated[
         bool, typer.Option("--names/--no-names", help="Include names, or numbers only.")
     ] = True,
+    fiscal_year: Annotated[
+        str | None,
+        typer.Option(
+            "--fiscal-year", help="Thai fiscal year, e.g. 2570 (default: the current one)."
+        ),
+    ] = None,
 ) -> None:
     """Write the report for OCSC: CSV (one row per person) or XLSX (summary by unit and
     personnel group, per person, per skill; Thai headings, Buddhist Era dates)."""
@@ -205,6 +211,13 @@ def report(
         raise typer.BadParameter("--agency is required for xlsx (the report is per agency)")
     if lang not in (None, "th", "en"):
         raise typer.BadParameter("--lang must be th or en")
+    year = None
+    if fiscal_year is not None:
+        from handlers.reports.period import parse_fiscal_year
+
+        year = parse_fiscal_year(fiscal_year)
+        if year is None:
+            raise typer.BadParameter("--fiscal-year must look like 2570 (or 2027)")
 
     async def work(app: App) -> int | None:
         return await export_report(
@@ -215,6 +228,8 @@ def report(
             format,
             agency,
             lang or app.policy.lang,
+            year=year,
+            timezone=app.policy.timezone,
             names=names,
         )
 

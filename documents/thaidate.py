@@ -37,3 +37,16 @@ def format_date(d: date, lang: str, month_names: list[str], *, short: bool = Fal
     if short:
         return f"{d.day:02d}/{d.month:02d}/{year}"
     return f"{d.day} {month_names[d.month - 1]} {year}"
+
+
+def fiscal_year(d: date) -> int:
+    """The Thai government fiscal year of `d`, in the Buddhist Era: it runs from
+    1 October to 30 September and is named by the year it ends in
+    (1 October 2026 to 30 September 2027 is fiscal year 2570)."""
+    return buddhist_year(d) + (1 if d.month >= 10 else 0)
+
+
+def fiscal_year_days(year_be: int) -> tuple[date, date]:
+    """The first day of fiscal year `year_be` and the first day of the next one."""
+    end_ce = year_be - BUDDHIST_ERA_OFFSET
+    return date(end_ce - 1, 10, 1), date(end_ce, 10, 1)

@@ -7,7 +7,7 @@ from sqlmodel import func, select
 
 from handlers.common import progress_bar
 from handlers.context import Ctx
-from storage.models import Goal, Journey, StepEntry
+from storage.models import Goal, Journey, JourneyStep, StepEntry
 
 ONBOARDING = "onboard.name"  # where someone who has not finished onboarding picks up
 # The first state of each step, and where /continue goes back to.
@@ -28,6 +28,7 @@ async def enter_step(ctx: Ctx, number: int) -> str:
         journey.current_step = number
         journey.step_started_at = ctx.now
         ctx.session.add(journey)
+    await _log_step(ctx, journey, number)
     step = ctx.content.step(number)
     ctx.say(
         ctx.t(
@@ -40,6 +41,22 @@ async def enter_step(ctx: Ctx, number: int) -> str:
     )
     ctx.clear_scratch()  # a new step starts with no scratch answers
     return STEP_ENTRY[number]
+
+
+async def _log_step(ctx: Ctx, journey: Journey, number: int) -> None:
+    """Remember when the round first entered step `number` (reports of past periods use it)."""
+    found = await ctx.session.exec(
+        select(JourneyStep.id).where(
+            JourneyStep.journey_id == journey.id, JourneyStep.step == number
+        )
+    )
+    if found.first() is None:
+        assert ctx.person is not None
+        ctx.session.add(
+            JourneyStep(
+                journey_id=journey.id, person_id=ctx.person.id, step=number, entered_at=ctx.now
+            )
+        )
 
 
 def resume_state(journey: Journey, onboarded: bool = True) -> str:

@@ -20,6 +20,7 @@ from content.loader import Content
 from documents.table import csv_bytes
 from documents.xlsx import workbook
 from handlers.clock import Clock
+from handlers.reports.period import current_fiscal_year, fiscal_period
 from handlers.reports.summary import agency_summary
 from handlers.reports.table import csv_header, csv_row
 from handlers.reports.workbook import report_sheets
@@ -39,10 +40,13 @@ async def export_report(
     agency_code: str | None,
     lang: str,
     *,
+    year: int | None = None,
+    timezone: str = "Asia/Bangkok",
     names: bool = True,
 ) -> int | None:
-    """Write the CSV or XLSX report to `out` and audit the export; returns the number of
-    people, or None when `agency_code` names no agency."""
+    """Write the CSV or XLSX report of fiscal year `year` (Buddhist Era; the current one
+    by default) to `out` and audit the export; returns the number of people, or None
+    when `agency_code` names no agency."""
     now = clock.now()
     async with transaction(sessions) as session:
         agency = None
@@ -50,14 +54,16 @@ async def export_report(
             agency = (await session.exec(select(Agency).where(Agency.code == agency_code))).first()
             if agency is None:
                 return None
+        tz = agency.timezone if agency else timezone
+        year = year or current_fiscal_year(now, tz)
         if fmt == "xlsx":
             assert agency is not None
-            rows, figures = await agency_summary(session, content, agency)
+            rows, figures = await agency_summary(session, content, agency, year)
             day = to_local(now, agency.timezone).date()
             sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
             data = await asyncio.to_thread(workbook, sheets)
         else:
-            rows = await person_rows(session, agency_code)
+            rows = await person_rows(session, agency_code, fiscal_period(year, tz))
             if not names:
                 rows = [dataclasses.replace(row, name="") for row in rows]
             lines = [csv_row(content, row) for row in rows]
@@ -69,6 +75,7 @@ async def export_report(
             "report.export",
             agency=agency_code or "*",
             format=fmt,
+            fiscal_year=year,
             people=len(rows),
             names=names,
             via="cli",

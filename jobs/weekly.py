@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.clock import Clock
 from handlers.policy import Policy
+from handlers.reports.period import current_fiscal_year
 from handlers.reports.summary import agency_summary, summary_replies
 from storage.db import transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
@@ -110,7 +111,8 @@ class WeeklyPosts:
                 )
                 if found.first() is not None:
                     return False
-                _, figures = await agency_summary(session, self.content, agency)
+                year = current_fiscal_year(now, agency.timezone)
+                _, figures = await agency_summary(session, self.content, agency, year)
                 day = to_local(now, agency.timezone).date()
                 replies = summary_replies(
                     self.content,

@@ -1,9 +1,25 @@
-"""Read models for reports: one row per person, from the database only."""
+"""Read models for reports: one row per person for a period, from the database only.
+
+A person is in a period's report when a round of theirs was under way during
+it: begun before its end, and not finished before its start. Each row keeps
+two rounds apart, so a finished round is never hidden by the next one:
+
+- `current`, the latest round begun before the period's end, at the step it
+  had reached by then (from the step log), open unless it was completed by then;
+- `completed`, the latest round completed within the period (possibly the
+  same round).
+
+Logs (learning and evidence entries) count when they were written within the
+period, whatever their round. Every query selects by agency with a join, never
+with a list of ids, so the size of an agency does not matter to the database.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -13,104 +29,304 @@ from storage.models import (
     Agency,
     Assessment,
     AssessmentAnswer,
+    Goal,
     Journey,
+    JourneyStep,
     Person,
     StepEntry,
     Unit,
 )
+from storage.timeutil import as_utc
+
+
+@dataclass(frozen=True)
+class Period:
+    """The span a report covers: from `start` (inclusive) to `end` (exclusive), aware UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= as_utc(moment) < self.end
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    """A focus skill of a round: where the person started, the target, the date, the way."""
+
+    skill_id: str
+    start_level: int
+    target_level: int | None
+    target_date: date | None
+    approach: str | None
+
+
+@dataclass
+class RoundRow:
+    """One round as the report sees it at the end of the period."""
+
+    journey_id: int
+    round_no: int
+    step: int
+    started_at: datetime
+    completed_at: datetime | None  # None: not completed by the end of the period
+    pre: dict[str, int] = field(default_factory=dict)
+    post: dict[str, int] = field(default_factory=dict)
+    goals: list[GoalRow] = field(default_factory=list)
+
+    def reached(self, goal: GoalRow) -> bool | None:
+        """Was the goal's target reached at the re-assessment? None before it."""
+        if goal.skill_id not in self.post or goal.target_level is None:
+            return None
+        return self.post[goal.skill_id] >= goal.target_level
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One use of a skill at work, as the person logged it in step 5."""
+
+    person_id: int
+    round_no: int
+    skill_id: str | None
+    task: str
+    tool: str
+    result: str
+    outcome: str | None  # an outcome id from content/groups.yaml, "other", or None (unknown)
+    created_at: datetime
 
 
 @dataclass
 class PersonRow:
-    """A person's latest journey round, as the working group reports it."""
+    """A person in a period's report (see the module docstring)."""
 
     person_id: int
-    journey_id: int
     name: str
     agency_code: str
     unit: str
     personnel_group: str
-    round_no: int
-    current_step: int
-    pre: dict[str, int] = field(default_factory=dict)
-    post: dict[str, int] = field(default_factory=dict)
+    current: RoundRow
+    completed: RoundRow | None = None
     learning_entries: int = 0
+    learning_minutes: int = 0
     evidence_entries: int = 0
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
+    evidence: list[EvidenceRow] = field(default_factory=list)
     timezone: str = "Asia/Bangkok"  # the agency's, for showing dates
 
+    @property
+    def is_open(self) -> bool:
+        """A round is under way at the end of the period."""
+        return self.current.completed_at is None
 
-async def person_rows(session: AsyncSession, agency_code: str | None = None) -> list[PersonRow]:
-    """Every onboarded person (of one agency, if given) with their latest round."""
-    latest = (
-        select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
-        .group_by(Journey.person_id)
-        .subquery()
-    )
-    query = (
-        select(Person, Agency, Unit, Journey)
-        .join(Agency, Agency.id == Person.agency_id)
-        .join(Unit, Unit.id == Person.unit_id, isouter=True)
-        .join(latest, latest.c.person_id == Person.id)
-        .join(
-            Journey,
-            (Journey.person_id == Person.id) & (Journey.round_no == latest.c.round_no),
-        )
-        .order_by(Agency.code, Person.id)
+    @property
+    def reported(self) -> RoundRow:
+        """The round whose ratings stand for the person: the completed one, if any."""
+        return self.completed or self.current
+
+    @property
+    def pre(self) -> dict[str, int]:
+        return self.reported.pre
+
+    @property
+    def post(self) -> dict[str, int]:
+        return self.reported.post
+
+    @property
+    def completed_at(self) -> datetime | None:
+        return self.completed.completed_at if self.completed else None
+
+    @property
+    def journey_id(self) -> int:
+        return self.current.journey_id
+
+    @property
+    def round_no(self) -> int:
+        return self.current.round_no
+
+    @property
+    def current_step(self) -> int:
+        return self.current.step
+
+    @property
+    def started_at(self) -> datetime:
+        return self.current.started_at
+
+
+def _in_agency(query: Any, agency_code: str | None, person_column: Any) -> Any:
+    """Limit `query` to the people of one agency (by a join on the person's agency)."""
+    query = query.join(Person, Person.id == person_column).join(
+        Agency, Agency.id == Person.agency_id
     )
     if agency_code:
         query = query.where(Agency.code == agency_code)
+    return query.where(Person.onboarded_at.is_not(None))  # type: ignore[union-attr]
+
+
+async def _all(session: AsyncSession, query: Any) -> list[Any]:
+    return list((await session.exec(query)).all())
+
+
+async def person_rows(
+    session: AsyncSession, agency_code: str | None, period: Period
+) -> list[PersonRow]:
+    """Everyone (of one agency, if given) who took part during `period`, by agency and id."""
+    people_query = (
+        select(Person, Agency, Unit)
+        .select_from(Person)
+        .join(Agency, Agency.id == Person.agency_id)
+        .join(Unit, Unit.id == Person.unit_id, isouter=True)
+        .where(Person.onboarded_at.is_not(None))  # type: ignore[union-attr]
+        .order_by(Agency.code, Person.id)
+    )
+    if agency_code:
+        people_query = people_query.where(Agency.code == agency_code)
+    people = await _all(session, people_query)
+    journeys = await _all(
+        session,
+        _in_agency(select(Journey), agency_code, Journey.person_id)
+        .where(Journey.started_at < period.end)
+        .order_by(Journey.person_id, Journey.round_no),
+    )
+    by_person: dict[int, list[Journey]] = defaultdict(list)
+    for journey in journeys:
+        by_person[journey.person_id].append(journey)
+    steps = await _steps_by(session, agency_code, period)
     rows: list[PersonRow] = []
-    for person, agency, unit, journey in (await session.exec(query)).all():
+    rounds: dict[int, RoundRow] = {}
+    for person, agency, unit in people:
+        own = by_person.get(person.id, [])
+        if not own:
+            continue
+        current = _round(own[-1], period, steps)
+        done = [j for j in own if j.completed_at is not None and j.completed_at in period]
+        completed = _round(done[-1], period, steps) if done else None
+        if completed is not None and completed.journey_id == current.journey_id:
+            completed = current
+        if completed is None and current.completed_at is not None:
+            continue  # finished before the period began, and nothing since
+        for item in (current, completed):
+            if item is not None:
+                rounds[item.journey_id] = item
         rows.append(
             PersonRow(
                 person_id=person.id,
-                journey_id=journey.id,
                 name=person.display_name or "",
                 agency_code=agency.code,
                 unit=unit.name if unit else "",
                 personnel_group=person.personnel_group or "",
-                round_no=journey.round_no,
-                current_step=journey.current_step,
-                started_at=journey.started_at,
-                completed_at=journey.completed_at,
+                current=current,
+                completed=completed,
                 timezone=agency.timezone,
             )
         )
-    await _fill_details(session, rows)
+    await _fill_rounds(session, agency_code, rounds)
+    await _fill_logs(session, agency_code, period, {r.person_id: r for r in rows})
     return rows
 
 
-async def _fill_details(session: AsyncSession, rows: list[PersonRow]) -> None:
-    """Ratings and entry counts of the rows' journeys, in two queries."""
-    by_journey = {r.journey_id: r for r in rows}
-    if not by_journey:
+def _round(journey: Journey, period: Period, steps: dict[int, int]) -> RoundRow:
+    """A round as it stood at the end of the period."""
+    completed = journey.completed_at
+    if completed is not None and as_utc(completed) >= period.end:
+        completed = None  # finished only after the period
+    step = 6 if completed is not None else steps.get(journey.id, journey.current_step)
+    return RoundRow(
+        journey_id=journey.id,  # type: ignore[arg-type]
+        round_no=journey.round_no,
+        step=step,
+        started_at=journey.started_at,
+        completed_at=completed,
+    )
+
+
+async def _steps_by(
+    session: AsyncSession, agency_code: str | None, period: Period
+) -> dict[int, int]:
+    """journey id -> the highest step it had entered before the period's end."""
+    query = _in_agency(
+        select(JourneyStep.journey_id, func.max(JourneyStep.step)),
+        agency_code,
+        JourneyStep.person_id,
+    ).where(JourneyStep.entered_at < period.end)
+    return dict(await _all(session, query.group_by(JourneyStep.journey_id)))
+
+
+async def _fill_rounds(
+    session: AsyncSession, agency_code: str | None, rounds: dict[int, RoundRow]
+) -> None:
+    """The ratings and goals of the rounds the rows report."""
+    if not rounds:
         return
-    answers = (
+    answers = _in_agency(
         select(
             Assessment.journey_id,
             Assessment.kind,
             AssessmentAnswer.skill_id,
             AssessmentAnswer.level,
-        )
-        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
-        .where(Assessment.journey_id.in_(list(by_journey)))
+        ).join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id),
+        agency_code,
+        Assessment.person_id,
     )
-    for journey_id, kind, skill_id, level in (await session.exec(answers)).all():
-        row = by_journey[journey_id]
-        (row.pre if kind == "pre" else row.post)[skill_id] = level
-    counts = (
-        select(StepEntry.journey_id, StepEntry.kind, func.count())
+    for journey_id, kind, skill_id, level in await _all(session, answers):
+        if journey_id in rounds:
+            item = rounds[journey_id]
+            (item.pre if kind == "pre" else item.post)[skill_id] = level
+    goals = _in_agency(select(Goal), agency_code, Goal.person_id).order_by(Goal.id)
+    for goal in await _all(session, goals):
+        if goal.journey_id in rounds:
+            rounds[goal.journey_id].goals.append(
+                GoalRow(
+                    goal.skill_id,
+                    goal.start_level,
+                    goal.target_level,
+                    goal.target_date,
+                    goal.approach,
+                )
+            )
+
+
+def _minutes(data: dict[str, Any]) -> int:
+    value = data.get("minutes")
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+async def _fill_logs(
+    session: AsyncSession, agency_code: str | None, period: Period, rows: dict[int, PersonRow]
+) -> None:
+    """Learning and evidence entries written within the period."""
+    if not rows:
+        return
+    query = (
+        _in_agency(
+            select(StepEntry, Journey.round_no).join(Journey, Journey.id == StepEntry.journey_id),
+            agency_code,
+            StepEntry.person_id,
+        )
         .where(
-            StepEntry.journey_id.in_(list(by_journey)),
-            StepEntry.kind.in_(["learning", "evidence"]),
+            StepEntry.kind.in_(["learning", "evidence"]),  # type: ignore[attr-defined]
+            StepEntry.created_at >= period.start,
+            StepEntry.created_at < period.end,
         )
-        .group_by(StepEntry.journey_id, StepEntry.kind)
+        .order_by(StepEntry.id)
     )
-    for journey_id, kind, count in (await session.exec(counts)).all():
-        row = by_journey[journey_id]
-        if kind == "learning":
-            row.learning_entries = count
-        else:
-            row.evidence_entries = count
+    for entry, round_no in await _all(session, query):
+        row = rows.get(entry.person_id)
+        if row is None:
+            continue
+        data = entry.data or {}
+        if entry.kind == "learning":
+            row.learning_entries += 1
+            row.learning_minutes += _minutes(data)
+            continue
+        row.evidence_entries += 1
+        row.evidence.append(
+            EvidenceRow(
+                person_id=entry.person_id,
+                round_no=round_no,
+                skill_id=entry.skill_id,
+                task=str(data.get("task", entry.text)),
+                tool=str(data.get("tool", "")),
+                result=str(data.get("result", "")),
+                outcome=data.get("outcome"),
+                created_at=entry.created_at,
+            )
+        )

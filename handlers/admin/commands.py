@@ -26,6 +26,7 @@ from handlers.messages import Choice, Reply
 from handlers.reminders.facts import load_facts
 from handlers.reminders.rules import ADMIN, may_nudge_now
 from handlers.reports.figures import exemplary, lagging
+from handlers.reports.period import current_fiscal_year, parse_fiscal_year
 from handlers.reports.summary import agency_summary, summary_replies, unit_label
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
 from storage import nudges as nudge_queries
@@ -104,9 +105,27 @@ async def _redeem(ctx: Ctx, code: str) -> None:
 # ---- seeing progress -------------------------------------------------------------------------
 
 
+def _year(ctx: Ctx, seat: Seat, argument: str) -> int:
+    """The fiscal year an admin asked for (2570, or 2027 for the year it ends in);
+    the current one when none is given."""
+    if not argument.strip():
+        return current_fiscal_year(ctx.now, seat.agency.timezone)
+    year = parse_fiscal_year(argument)
+    if year is None:
+        raise Reprompt("admin.year_invalid")
+    return year
+
+
+async def _rows(ctx: Ctx, seat: Seat, year: int | None = None):  # noqa: ANN202
+    """The agency's people and figures in fiscal year `year` (the current one by default)."""
+    year = year or current_fiscal_year(ctx.now, seat.agency.timezone)
+    return await agency_summary(ctx.session, ctx.content, seat.agency, year)
+
+
 async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/summary: enrolment, steps, units, personnel groups, completion and growth, with charts."""
-    rows, figures = await agency_summary(ctx.session, ctx.content, seat.agency)
+    """/summary [fiscal year]: enrolment, steps, units, personnel groups, completion and
+    growth, with charts."""
+    rows, figures = await _rows(ctx, seat, _year(ctx, seat, argument))
     ctx.replies.extend(
         summary_replies(
             ctx.content, ctx.lang, seat.agency, figures, ctx.today(seat.agency.timezone)
@@ -126,7 +145,7 @@ def _days(ctx: Ctx, argument: str) -> int:
 
 
 async def _lagging(ctx: Ctx, seat: Seat, days: int) -> list[tuple[PersonRow, int]]:
-    rows, _ = await agency_summary(ctx.session, ctx.content, seat.agency)
+    rows, _ = await _rows(ctx, seat)
     return await lagging(ctx.session, rows, ctx.now, days)
 
 
@@ -163,7 +182,7 @@ async def inactive(ctx: Ctx, seat: Seat, argument: str) -> None:
 
 async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/exemplary: who completed with the largest growth, for the agency's recognition."""
-    rows, _ = await agency_summary(ctx.session, ctx.content, seat.agency)
+    rows, _ = await _rows(ctx, seat)
     best = exemplary(rows, EXEMPLARY_COUNT)
     if not best:
         ctx.say(ctx.t("admin.exemplary_none"))
@@ -219,8 +238,8 @@ async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
 
 
 async def export(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/export: the OCSC report (XLSX) as a document, drawn at delivery."""
-    rows, figures = await agency_summary(ctx.session, ctx.content, seat.agency)
+    """/export [fiscal year]: the OCSC report (XLSX) as a document, drawn at delivery."""
+    rows, figures = await _rows(ctx, seat, _year(ctx, seat, argument))
     day = ctx.today(seat.agency.timezone)
     sheets = report_sheets(ctx.content, ctx.lang, seat.agency, rows, figures, day)
     workbook = workbook_render(sheets, failed_text=ctx.t("admin.export_failed"))

@@ -1,10 +1,12 @@
 """The working group's figures, computed from the report read model.
 
-Everything here is about each person's latest journey round (as
-`storage.reports.person_rows` returns it): a person who starts a new round
-counts at that round's step. Growth per skill is averaged over the people who
-rated that skill both before (step 2) and after (step 6), so before and after
-always describe the same people.
+A person counts as completed when they completed a round within the period,
+and as in progress, at their step, when a round of theirs is under way; a
+person who completed a round and began the next is both, so a new round never
+takes a completion away. Ratings are those of the person's reported round (the
+completed one, if any); growth per skill is averaged over the people who rated
+that skill both before (step 2) and after (step 6), so before and after always
+describe the same people.
 """
 
 from __future__ import annotations
@@ -28,18 +30,16 @@ class Tally:
 
     enrolled: int = 0
     completed: int = 0
+    in_progress: int = 0
     by_step: dict[int, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
 
     def add(self, row: PersonRow) -> None:
         self.enrolled += 1
-        if row.completed_at is not None:
+        if row.completed is not None:
             self.completed += 1
-        else:
+        if row.is_open:
+            self.in_progress += 1
             self.by_step[row.current_step] = self.by_step.get(row.current_step, 0) + 1
-
-    @property
-    def in_progress(self) -> int:
-        return self.enrolled - self.completed
 
     @property
     def percent_completed(self) -> int:
@@ -72,6 +72,7 @@ class AgencySummary:
     by_unit: dict[str, Tally]  # unit name ("" for people without a unit)
     by_group: dict[str, Tally]  # personnel group id ("" when not given)
     skills: list[SkillFigures]
+    year: int = 0  # the fiscal year (Buddhist Era) the figures are of
 
 
 def _mean(values: list[int]) -> float | None:
@@ -125,14 +126,15 @@ class Growth:
 
 
 def person_growth(row: PersonRow) -> Growth:
+    """Growth in the person's reported round (the completed one, if any)."""
     diffs = [row.post[s] - row.pre[s] for s in row.post if s in row.pre]
     return Growth(total=sum(diffs), grown=sum(1 for d in diffs if d > 0), rated=len(diffs))
 
 
 def exemplary(rows: Iterable[PersonRow], limit: int = 10) -> list[tuple[PersonRow, Growth]]:
-    """People who completed their round, largest total growth first (then more skills grown,
+    """People who completed a round, largest total growth first (then more skills grown,
     then who finished first)."""
-    done = [(row, person_growth(row)) for row in rows if row.completed_at is not None]
+    done = [(row, person_growth(row)) for row in rows if row.completed is not None]
     done.sort(key=lambda pair: (-pair[1].total, -pair[1].grown, as_utc(pair[0].completed_at)))
     return done[:limit]
 
@@ -140,13 +142,12 @@ def exemplary(rows: Iterable[PersonRow], limit: int = 10) -> list[tuple[PersonRo
 async def lagging(
     session: AsyncSession, rows: list[PersonRow], now: datetime, days: int
 ) -> list[tuple[PersonRow, int]]:
-    """People still on their round who have not moved on for `days` days or more,
+    """People with a round under way who have not moved on for `days` days or more,
     with the number of idle days; by unit (no unit last), then longest idle first."""
-    moved = await last_progress(session, [r.journey_id for r in rows])
+    open_rows = [r for r in rows if r.is_open]
+    moved = await last_progress(session, [r.journey_id for r in open_rows])
     found = []
-    for row in rows:
-        if row.completed_at is not None:
-            continue
+    for row in open_rows:
         since = moved.get(row.journey_id) or as_utc(row.started_at or now)
         idle = now - since
         if idle >= timedelta(days=days):

@@ -15,6 +15,7 @@ from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Card, CardRow, Render, Reply
 from handlers.reports.figures import STEPS, AgencySummary, Tally, summarise
+from handlers.reports.period import fiscal_period, fiscal_year_label
 from storage.models import Agency
 from storage.reports import PersonRow, person_rows
 
@@ -29,15 +30,16 @@ def unit_label(content: Content, lang: str, unit: str) -> str:
 
 
 async def agency_summary(
-    session: AsyncSession, content: Content, agency: Agency
+    session: AsyncSession, content: Content, agency: Agency, year: int
 ) -> tuple[list[PersonRow], AgencySummary]:
-    """The agency's people (latest round each) and their figures."""
-    rows = await person_rows(session, agency.code)
+    """The agency's people in fiscal year `year` (Buddhist Era) and their figures."""
+    rows = await person_rows(session, agency.code, fiscal_period(year, agency.timezone))
     figures = summarise(
         rows,
         [s.id for s in content.skills],
         [g.id for g in content.groups.personnel_groups],
     )
+    figures.year = year
     return rows, figures
 
 
@@ -97,6 +99,7 @@ def summary_text(
         "admin.summary",
         lang,
         agency=agency.name,
+        fiscal_year=fiscal_year_label(content, lang, figures.year),
         date=date_text(content, lang, day),
         enrolled=total.enrolled,
         completed=total.completed,

@@ -1,7 +1,8 @@
-"""The CSV table: one row per person (their latest round), for any spreadsheet.
+"""The CSV table: one row per person of a fiscal year, for any spreadsheet.
 
 Column names are stable identifiers (not translated), so scripts can read the
-file; dates are ISO days in the agency's own time zone.
+file; dates are ISO days in the agency's own time zone. A round completed in
+the year stays in its columns after the person begins the next one.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ def csv_header(content: Content) -> list[str]:
         "agency",
         "unit",
         "personnel_group",
-        "round",
+        "completed_round",
+        "completed_date",
+        "current_round",
         "current_step",
+        "started_date",
         *[f"pre_{s}" for s in skills],
         *[f"post_{s}" for s in skills],
         "learning_entries",
+        "learning_minutes",
         "evidence_entries",
-        "started_date",
-        "completed_date",
     ]
 
 
@@ -44,12 +47,14 @@ def csv_row(content: Content, row: PersonRow) -> list[str | int]:
         row.agency_code,
         row.unit,
         row.personnel_group,
-        row.round_no,
-        "done" if row.completed_at else row.current_step,
+        row.completed.round_no if row.completed else "",
+        _day(row.completed_at, row.timezone),
+        row.current.round_no if row.is_open else "",
+        row.current.step if row.is_open else "",
+        _day(row.current.started_at, row.timezone) if row.is_open else "",
         *[row.pre.get(s, "") for s in skills],
         *[row.post.get(s, "") for s in skills],
         row.learning_entries,
+        row.learning_minutes,
         row.evidence_entries,
-        _day(row.started_at, row.timezone),
-        _day(row.completed_at, row.timezone),
     ]

@@ -1,7 +1,11 @@
-"""The report for OCSC as the sheets of an Excel workbook.
+"""The report for OCSC as the sheets of an Excel workbook, for one fiscal year.
 
-Three sheets: a summary by unit and personnel group, one row per person (with
-each skill's before and after self-rating), and one row per skill. Headings
+Five sheets: a summary by unit and personnel group; one row per person (the
+round they completed and the round under way, their logs, each skill's before
+and after self-rating); one row per focus skill of each round (target, date,
+way of learning, and whether the target was reached at the re-assessment);
+one row per use of a skill at work (task, tool, result, and which outcome of
+the guideline it served); and one row per skill. Headings
 come from content (Thai or English) and dates are written as Buddhist Era
 text (day, Thai month name, year + 543, so Excel and LibreOffice show them
 the same). The sheets are plain data for `documents.xlsx`, which draws them
@@ -18,9 +22,10 @@ from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Render
 from handlers.reports.figures import STEPS, AgencySummary, Tally, person_growth
+from handlers.reports.period import fiscal_year_label
 from handlers.reports.summary import group_label, unit_label
 from storage.models import Agency
-from storage.reports import PersonRow
+from storage.reports import GoalRow, PersonRow, RoundRow
 from storage.timeutil import to_local
 
 TITLE_SIZE, NOTE_SIZE, TEXT_SIZE = 18, 12, 14
@@ -38,8 +43,8 @@ def _round(value: float | None) -> float | None:
 class _Report:
     """The sheets of one agency's report in one language."""
 
-    def __init__(self, content: Content, lang: str, agency: Agency, day: date) -> None:
-        self.content, self.lang, self.agency, self.day = content, lang, agency, day
+    def __init__(self, content: Content, lang: str, agency: Agency, day: date, year: int) -> None:
+        self.content, self.lang, self.agency, self.day, self.year = content, lang, agency, day, year
 
     def t(self, key: str, **values: object) -> str:
         return self.content.t(key, self.lang, **values)
@@ -53,6 +58,7 @@ class _Report:
         as_of = self.t(
             "report.as_of",
             agency=self.agency.name,
+            fiscal_year=fiscal_year_label(self.content, self.lang, self.year),
             date=date_text(self.content, self.lang, self.day),
         )
         return [
@@ -98,6 +104,11 @@ class _Report:
 
     # ---- sheet 2: people ----
 
+    def _status(self, row: PersonRow) -> str:
+        if row.completed is None:
+            return self.t("report.status_active")
+        return self.t("report.status_again" if row.is_open else "report.status_done")
+
     def people(self, rows: list[PersonRow], *, names: bool) -> Sheet:
         skills = self.content.skills
         lines = []
@@ -109,12 +120,14 @@ class _Report:
                     row.name if names else "",
                     unit_label(self.content, self.lang, row.unit),
                     group_label(self.content, self.lang, row.personnel_group),
-                    row.round_no,
-                    row.current_step,
-                    self.t("report.status_done" if row.completed_at else "report.status_active"),
-                    self.date_text(row.started_at),
+                    self._status(row),
+                    row.completed.round_no if row.completed else None,
                     self.date_text(row.completed_at),
+                    row.current.round_no if row.is_open else None,
+                    row.current.step if row.is_open else None,
+                    self.date_text(row.current.started_at) if row.is_open else "",
                     row.learning_entries,
+                    row.learning_minutes,
                     row.evidence_entries,
                     growth.total if growth.rated else None,
                     *[row.pre.get(s.id) for s in skills],
@@ -129,23 +142,122 @@ class _Report:
                 self.t("report.col_person"),
                 self.t("report.col_unit"),
                 self.t("report.col_group"),
-                self.t("report.col_round"),
-                self.t("report.col_current_step"),
                 self.t("report.col_status"),
-                self.t("report.col_started"),
+                self.t("report.col_completed_round"),
                 self.t("report.col_finished"),
+                self.t("report.col_open_round"),
+                self.t("report.col_current_step"),
+                self.t("report.col_started"),
                 self.t("report.col_learning"),
+                self.t("report.col_minutes"),
                 self.t("report.col_evidence"),
                 self.t("report.col_growth"),
                 *[self.t("report.col_pre", skill=s.short.get(self.lang)) for s in skills],
                 *[self.t("report.col_post", skill=s.short.get(self.lang)) for s in skills],
             ],
             "rows": lines,
-            "widths": [8, 28, 30, 26, 8, 10, 14, 20, 20, 12, 12, 12, *[12] * (2 * len(skills))],
+            "widths": [8, 28, 30, 26, 22, 10, 20, 10, 10, 20, 12, 12, 12, 12]
+            + [12] * (2 * len(skills)),
             "freeze_columns": 2,  # keep number and name in view
         }
 
-    # ---- sheet 3: skills ----
+    # ---- sheet 3: goals ----
+
+    def _reached(self, item: RoundRow, goal: GoalRow) -> str:
+        reached = item.reached(goal)
+        if reached is None:
+            return self.t("report.reached_pending")
+        return self.t("report.reached_yes" if reached else "report.reached_no")
+
+    def goals(self, rows: list[PersonRow], *, names: bool) -> Sheet:
+        lines = []
+        for row in rows:
+            rounds = [r for r in (row.completed, row.current if row.is_open else None) if r]
+            for item in {r.journey_id: r for r in rounds}.values():
+                for goal in item.goals:
+                    approach = self.content.approach(goal.approach or "")
+                    lines.append(
+                        [
+                            row.person_id,
+                            row.name if names else "",
+                            item.round_no,
+                            self.content.skill(goal.skill_id).name.get(self.lang),
+                            goal.start_level,
+                            goal.target_level,
+                            date_text(self.content, self.lang, goal.target_date)
+                            if goal.target_date
+                            else "",
+                            approach.label.get(self.lang) if approach else "",
+                            self._reached(item, goal),
+                        ]
+                    )
+        return {
+            "title": self.t("report.sheet_goals"),
+            "intro": self._intro(self.t("report.goals_title")),
+            "header": [
+                self.t("report.col_number"),
+                self.t("report.col_person"),
+                self.t("report.col_round"),
+                self.t("report.col_skill_goal"),
+                self.t("report.col_start_level"),
+                self.t("report.col_target_level"),
+                self.t("report.col_target_date"),
+                self.t("report.col_approach"),
+                self.t("report.col_reached"),
+            ],
+            "rows": lines,
+            "widths": [8, 28, 8, 36, 12, 12, 20, 22, 22],
+            "freeze_columns": 2,
+        }
+
+    # ---- sheet 4: applied at work ----
+
+    def _outcome(self, outcome_id: str | None) -> str:
+        outcome = self.content.outcome(outcome_id or "")
+        if outcome is not None:
+            return outcome.label.get(self.lang)
+        return self.t("report.outcome_other" if outcome_id else "report.outcome_unknown")
+
+    def evidence(self, rows: list[PersonRow], *, names: bool) -> Sheet:
+        lines = []
+        for row in rows:
+            for item in row.evidence:
+                skill = self.content.skill(item.skill_id) if item.skill_id else None
+                lines.append(
+                    [
+                        row.person_id,
+                        row.name if names else "",
+                        unit_label(self.content, self.lang, row.unit),
+                        item.round_no,
+                        self.date_text(item.created_at),
+                        skill.name.get(self.lang) if skill else "",
+                        item.task,
+                        item.tool,
+                        item.result,
+                        self._outcome(item.outcome),
+                    ]
+                )
+        return {
+            "title": self.t("report.sheet_evidence"),
+            "intro": self._intro(self.t("report.evidence_title")),
+            "header": [
+                self.t("report.col_number"),
+                self.t("report.col_person"),
+                self.t("report.col_unit"),
+                self.t("report.col_round"),
+                self.t("report.col_date"),
+                self.t("report.col_skill"),
+                self.t("report.col_task"),
+                self.t("report.col_tool"),
+                self.t("report.col_result"),
+                self.t("report.col_outcome"),
+            ],
+            "rows": lines,
+            "widths": [8, 28, 30, 8, 20, 34, 40, 24, 40, 24],
+            "freeze_columns": 2,
+        }
+
+    # ---- sheet 5: skills ----
 
     def skills(self, figures: AgencySummary) -> Sheet:
         dimensions = {d.id: d.name.get(self.lang) for d in self.content.skills_file.dimensions}
@@ -195,8 +307,14 @@ def report_sheets(
 ) -> list[Sheet]:
     """The workbook's sheets. `names=False` leaves the name column empty (numbers only),
     for copies that leave the agency where individuals need not be named."""
-    report = _Report(content, lang, agency, day)
-    return [report.summary(figures), report.people(rows, names=names), report.skills(figures)]
+    report = _Report(content, lang, agency, day, figures.year)
+    return [
+        report.summary(figures),
+        report.people(rows, names=names),
+        report.goals(rows, names=names),
+        report.evidence(rows, names=names),
+        report.skills(figures),
+    ]
 
 
 def workbook_render(sheets: list[Sheet], failed_text: str | None = None) -> Render:

@@ -113,6 +113,19 @@ class Journey(SQLModel, table=True):
     completed_at: datetime | None = None
 
 
+class JourneyStep(SQLModel, table=True):
+    """When a round entered each step, so a report for a past period shows the step
+    a person was at then, not the one they are at today."""
+
+    __table_args__ = (UniqueConstraint("journey_id", "step", name="uq_journeystep_journey_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey_id: int = Field(foreign_key="journey.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    step: int
+    entered_at: datetime = Field(default_factory=utcnow)
+
+
 class StepEntry(SQLModel, table=True):
     """Something a person wrote in a step: a reason, a plan, a learning log,
     evidence of applying a skill at work, a reflection or a tip to share."""

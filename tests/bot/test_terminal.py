@@ -132,12 +132,13 @@ def test_whole_journey_in_the_terminal_then_csv(tmp_path, lang, name):
     assert row["name"] == name
     assert row["unit"] == ""
     assert row["personnel_group"] == "g4"
-    assert row["current_step"] == "done"
+    assert row["completed_round"] == "1" and row["current_round"] == row["current_step"] == ""
     skills = [s.id for s in CONTENT.skills]
     assert [int(row[f"pre_{s}"]) for s in skills] == PRE
     assert [int(row[f"post_{s}"]) for s in skills] == POST
     assert row["learning_entries"] == "2" and row["evidence_entries"] == "1"
-    assert row["completed_date"] == row["started_date"] != ""
+    assert row["learning_minutes"] == "70"  # 40 typed, 30 tapped
+    assert row["completed_date"] != "" and row["started_date"] == ""  # no round under way
 
 
 def test_resume_after_restart_and_eof_is_clean(tmp_path):

@@ -22,6 +22,7 @@ from storage.models import (
     ConversationState,
     Goal,
     Journey,
+    JourneyStep,
     NudgeCounter,
     Person,
     ReminderPreference,
@@ -108,6 +109,18 @@ async def add_person(session: AsyncSession, spec: Seeded) -> int:
     )
     session.add(journey)
     await session.flush()
+    session.add(
+        JourneyStep(journey_id=journey.id, person_id=person.id, step=1, entered_at=spec.started_at)
+    )
+    if spec.step > 1:
+        session.add(
+            JourneyStep(
+                journey_id=journey.id,
+                person_id=person.id,
+                step=spec.step,
+                entered_at=spec.step_started_at,
+            )
+        )
     state = "done" if spec.completed else STEP_ENTRY[spec.step]
     session.add(
         ConversationState(person_id=person.id, flow_version=FLOW_VERSION, state=state, data={})

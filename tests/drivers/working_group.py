@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.app import App
 from handlers.admin.access import create_invite
 from handlers.messages import Incoming, Reply
+from handlers.reports.period import fiscal_period
 from storage.db import transaction
 from storage.models import (
     Agency,
@@ -24,6 +25,9 @@ from storage.models import (
 from tests.drivers.chat import Person, RecordingChannel
 from tests.drivers.journey import onboard
 from tests.drivers.seed import Seeded, add_person
+
+FISCAL_YEAR = 2570  # the fake clock's (START, 23 November 2026) fiscal year
+THIS_YEAR = fiscal_period(FISCAL_YEAR, "Asia/Bangkok")
 
 
 async def invite(app: App, role: str = "head", agency_code: str = "DEMO", hours: int = 72) -> str:

@@ -8,6 +8,7 @@ from storage.db import async_url
 from storage.reports import person_rows
 from tests.drivers.chat import Person, RecordingChannel, make_app
 from tests.drivers.journey import POST, PRE, whole_journey
+from tests.drivers.working_group import THIS_YEAR
 
 
 async def test_whole_journey_and_report_rows(database_url, clock):
@@ -19,7 +20,7 @@ async def test_whole_journey_and_report_rows(database_url, clock):
     await whole_journey(second)
     await second.tap("new")  # second person starts round 2
     async with app.sessions() as session:
-        rows = await person_rows(session, "DEMO")
+        rows = await person_rows(session, "DEMO", THIS_YEAR)
     await app.close()
     assert [r.round_no for r in rows] == [1, 2]
     done, fresh = rows
@@ -37,7 +38,12 @@ async def test_whole_journey_and_report_rows(database_url, clock):
     assert [done.pre[s] for s in skills] == PRE and [done.post[s] for s in skills] == POST
     assert (done.learning_entries, done.evidence_entries) == (1, 1)
     assert done.completed_at is not None and done.personnel_group == "g3"
-    assert fresh.current_step == 1 and fresh.pre == {} and fresh.completed_at is None
+    assert not done.is_open and done.completed.round_no == 1
+    # A new round does not hide the completed one: both are in the row.
+    assert fresh.is_open and fresh.current_step == 1 and fresh.current.pre == {}
+    assert fresh.completed is not None and fresh.completed.round_no == 1
+    assert fresh.completed_at is not None
+    assert [fresh.pre[s] for s in skills] == PRE and [fresh.post[s] for s in skills] == POST
 
 
 @pytest.mark.parametrize(

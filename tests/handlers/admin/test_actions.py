@@ -21,6 +21,7 @@ from storage.reports import person_rows
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard, step1, step2, whole_journey
 from tests.drivers.working_group import (
+    THIS_YEAR,
     Staff,
     audit_rows,
     in_group,
@@ -312,11 +313,15 @@ async def test_export_sends_the_xlsx_report_as_a_document(app, channel):
     assert book.sheetnames == [
         t(app, "report.sheet_summary"),
         t(app, "report.sheet_people"),
+        t(app, "report.sheet_goals"),
+        t(app, "report.sheet_evidence"),
         t(app, "report.sheet_skills"),
     ]
     assert book.worksheets[1]["B6"].value == "หัวหน้าคณะทำงาน"
     [exported] = await audit_rows(app, "admin.export")
     assert exported.detail == {"agency": "DEMO", "format": "xlsx", "people": 1}
+    replies = await admin.say("/export twenty")
+    assert replies[0].text == t(app, "admin.year_invalid")
 
 
 # ---- the working-group chat ---------------------------------------------------------------------
@@ -390,7 +395,7 @@ async def test_agency_charts_are_the_right_size_and_not_blank(app):
         ],
     )
     async with app.sessions() as session:
-        rows = await person_rows(session, "CHART")
+        rows = await person_rows(session, "CHART", THIS_YEAR)
     content = app.content
     figures = summarise(rows, [s.id for s in content.skills], ["g3"])
     steps, growth = [render(c.kind, c.spec) for c in agency_charts(content, "th", figures)]

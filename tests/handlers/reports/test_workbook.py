@@ -8,7 +8,7 @@ import csv
 import io
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -21,8 +21,8 @@ from handlers.reports.summary import agency_summary
 from handlers.reports.workbook import report_sheets
 from storage.models import Agency, InviteCode
 from tests.drivers.chat import Person, t
-from tests.drivers.journey import onboard
-from tests.drivers.working_group import fixture_agency, in_group, inbox, outbox_rows
+from tests.drivers.journey import onboard, whole_journey
+from tests.drivers.working_group import FISCAL_YEAR, fixture_agency, in_group, inbox, outbox_rows
 
 TODAY = "23 พฤศจิกายน 2569"  # the fake clock's day, Buddhist Era
 YESTERDAY = "22 พฤศจิกายน 2569"
@@ -32,7 +32,7 @@ async def fixture_workbook(app, *, names: bool = True, lang: str = "th"):
     ids = await fixture_agency(app)
     async with app.sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        rows, figures = await agency_summary(session, app.content, agency)
+        rows, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
     sheets = report_sheets(
         app.content, lang, agency, rows, figures, date(2026, 11, 23), names=names
     )
@@ -53,7 +53,13 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
     _, book = await fixture_workbook(app)
     sheet = book[t(app, "report.sheet_summary")]
     assert sheet["A1"].value == t(app, "report.title")
-    assert sheet["A2"].value == t(app, "report.as_of", agency="กรมตัวอย่าง", date=TODAY)
+    assert sheet["A2"].value == t(
+        app,
+        "report.as_of",
+        agency="กรมตัวอย่าง",
+        fiscal_year="ปีงบประมาณ 2570 (ตุลาคม 2569 ถึงกันยายน 2570)",
+        date=TODAY,
+    )
     assert sheet["A3"].value == t(app, "report.note")
     assert values(sheet, 5) == [
         "จำแนกตาม",
@@ -86,52 +92,57 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
     sheet = book[t(app, "report.sheet_people")]
     header = values(sheet, 5)
     skills = app.content.skills
-    assert header[:12] == [
+    assert header[:14] == [
         "หมายเลข",
         "ชื่อ-สกุล",
         "หน่วยงานย่อย",
         "กลุ่มบุคลากร",
-        "รอบที่",
-        "ขั้นปัจจุบัน",
         "สถานะ",
-        "วันที่เริ่ม",
+        "รอบที่ทำครบ",
         "วันที่ทำครบ",
+        "รอบที่กำลังทำ",
+        "ขั้นปัจจุบัน",
+        "วันที่เริ่ม",
         "บันทึกการเรียนรู้",
+        "เวลาเรียนรู้ (นาที)",
         "บันทึกการนำไปใช้",
         "ระดับที่เพิ่มขึ้นรวม",
     ]
-    assert header[12] == "ก่อน: " + skills[0].short.get("th")
-    assert header[12 + len(skills)] == "หลัง: " + skills[0].short.get("th")
+    assert header[14] == "ก่อน: " + skills[0].short.get("th")
+    assert header[14 + len(skills)] == "หลัง: " + skills[0].short.get("th")
     first = values(sheet, 6)
-    assert first[:12] == [
+    assert first[:14] == [
         ids[0],
         "ก",
         "กองหนึ่ง",
         "บุคลากรด้านนโยบายและวิชาการ",
-        1,
-        6,
         "ทำครบ",
-        YESTERDAY,
+        1,
         TODAY,
+        None,
+        None,
+        None,
+        0,
         0,
         0,
         2,
     ]
-    pre, post = first[12 : 12 + len(skills)], first[12 + len(skills) :]
+    pre, post = first[14 : 14 + len(skills)], first[14 + len(skills) :]
     assert pre[:3] == [2, 3, None] and post[:3] == [4, 3, None]
     second = values(sheet, 7)
-    assert second[:9] == [
+    assert second[:10] == [
         ids[1],
         "ข",
         "กองหนึ่ง",
         "บุคลากรด้านบริการ",
+        "กำลังทำ",
+        None,
+        None,
         1,
         3,
-        "กำลังทำ",
         "2 พฤศจิกายน 2569",
-        None,
     ]
-    assert second[11] is None  # never re-rated: no growth figure
+    assert second[13] is None  # never re-rated: no growth figure
     no_unit = values(sheet, 9)
     assert no_unit[2] == "ไม่ระบุหน่วยงานย่อย" and no_unit[3] == "ผู้เชี่ยวชาญเทคโนโลยีดิจิทัล"
     assert sheet.max_row == 10
@@ -178,10 +189,119 @@ async def test_skills_sheet_before_and_after(app):
 
 async def test_english_headings_and_numbers_only(app):
     _, book = await fixture_workbook(app, names=False, lang="en")
-    assert book.sheetnames == ["Summary", "People", "Skills"]
+    assert book.sheetnames == ["Summary", "People", "Goals", "Applied at work", "Skills"]
+    assert book["Summary"]["A2"].value.startswith(
+        "กรมตัวอย่าง · Fiscal year 2570 (October 2026 to September 2027) · as of"
+    )
     people = book["People"]
     assert people["B5"].value == "Name" and people["B6"].value is None
-    assert people["H6"].value == "22 November 2026"
+    assert people["G6"].value == "23 November 2026"  # completed on
+    assert people["J7"].value == "2 November 2026"  # the round under way began
+
+
+async def journey_workbook(app, channel, *, new_round: bool = False):
+    person = Person(app, channel)
+    await whole_journey(person)
+    if new_round:
+        await person.tap("new")
+    async with app.sessions() as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
+        rows, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
+    sheets = report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23))
+    return rows, figures, load_workbook(io.BytesIO(workbook(sheets)))
+
+
+async def test_goals_and_what_was_applied_at_work_are_in_the_workbook(app, channel):
+    rows, _, book = await journey_workbook(app, channel)
+    [row] = rows
+    goals = book[t(app, "report.sheet_goals")]
+    assert values(goals, 5) == [
+        "หมายเลข",
+        "ชื่อ-สกุล",
+        "รอบที่",
+        "ทักษะที่มุ่งพัฒนา",
+        "ระดับตั้งต้น",
+        "ระดับเป้าหมาย",
+        "วันที่ตั้งเป้า",
+        "วิธีเรียนรู้",
+        "ผลเมื่อประเมินซ้ำ",
+    ]
+    on_the_job = app.content.approach("onthejob").label.get("th")
+    # word: 1 -> target 3, re-rated 3 (reached); media: 1 -> target 3, re-rated 2
+    assert values(goals, 6) == [
+        row.person_id,
+        "สมชาย ใจดี",
+        1,
+        "โปรแกรมประมวลผลคำ",
+        1,
+        3,
+        "22 กุมภาพันธ์ 2570",
+        on_the_job,
+        "ถึงเป้าหมาย",
+    ]
+    assert values(goals, 7)[3] == "การสร้างสื่อและตกแต่งภาพดิจิทัล"
+    assert values(goals, 7)[8] == "ยังไม่ถึงเป้าหมาย"
+    assert goals.max_row == 7
+    applied = book[t(app, "report.sheet_evidence")]
+    assert values(applied, 5) == [
+        "หมายเลข",
+        "ชื่อ-สกุล",
+        "หน่วยงานย่อย",
+        "รอบที่",
+        "วันที่บันทึก",
+        "ทักษะ",
+        "งานที่นำไปใช้",
+        "เครื่องมือ",
+        "ผลที่ได้",
+        "ตอบเป้าหมายด้าน",
+    ]
+    faster = app.content.outcome("faster").label.get("th")
+    assert values(applied, 6) == [
+        row.person_id,
+        "สมชาย ใจดี",
+        "กองบริหารทรัพยากรบุคคล",
+        1,
+        TODAY,
+        "โปรแกรมประมวลผลคำ",
+        "หนังสือเวียนประจำเดือน",
+        "Microsoft Word",
+        faster,
+        faster,
+    ]
+    assert applied.max_row == 6
+    people = book[t(app, "report.sheet_people")]
+    assert values(people, 6)[10:13] == [1, 30, 1]  # one learning log of 30 minutes, one use
+
+
+async def test_a_new_round_keeps_the_completed_one_in_the_report(app, channel):
+    rows, figures, book = await journey_workbook(app, channel, new_round=True)
+    assert (figures.total.enrolled, figures.total.completed, figures.total.percent_completed) == (
+        1,
+        1,
+        100,
+    )
+    assert figures.total.by_step[1] == 1 and figures.total.in_progress == 1
+    people = book[t(app, "report.sheet_people")]
+    assert values(people, 6)[4:10] == ["ทำครบแล้ว และเริ่มรอบใหม่", 1, TODAY, 2, 1, TODAY]
+    summary = book[t(app, "report.sheet_summary")]
+    assert values(summary, 6)[2:] == [1, 1, 0, 0, 0, 0, 0, 1, 100]
+
+
+async def test_the_fiscal_year_decides_who_is_in_the_report(app, channel, clock):
+    rows, _, _ = await journey_workbook(app, channel)  # completed in November 2026: FY 2570
+    async with app.sessions() as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
+        last_year, _ = await agency_summary(session, app.content, agency, 2569)
+        next_year, _ = await agency_summary(session, app.content, agency, 2571)
+    assert last_year == [] and next_year == []  # began in FY 2570, finished in FY 2570
+    clock.set(datetime(2027, 10, 5, 3, 0, tzinfo=UTC))  # FY 2571 began on 1 October 2027
+    person = Person(app, channel)
+    await onboard(person, name="ปีหน้า")
+    async with app.sessions() as session:
+        this_year, figures = await agency_summary(session, app.content, agency, 2571)
+        before, _ = await agency_summary(session, app.content, agency, 2570)
+    assert [r.name for r in this_year] == ["ปีหน้า"] and figures.total.completed == 0
+    assert [r.name for r in before] == ["สมชาย ใจดี"]
 
 
 # ---- the command line ------------------------------------------------------------------------
@@ -211,6 +331,18 @@ async def test_report_command_writes_xlsx_and_csv(app, sqlite_url, tmp_path):
     rows = list(csv.reader(out_csv.read_text(encoding="utf-8-sig").splitlines()))
     assert [r[0] for r in rows[1:]] == [str(i) for i in ids]
     assert all(r[1] == "" for r in rows[1:])
+    result = await invoke(
+        cli,
+        ["report", "--agency", "FIX", "--out", str(out_csv), "--fiscal-year", "2569"],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 0 and "wrote 0 people" in result.stdout  # all began in 2570
+    result = await invoke(
+        cli,
+        ["report", "--agency", "FIX", "--out", str(out_csv), "--fiscal-year", "next"],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 2 and "--fiscal-year" in result.output
 
     result = await invoke(
         cli, ["report", "--format", "xlsx", "--out", str(out)], env={"DATABASE_URL": sqlite_url}
@@ -225,7 +357,8 @@ async def test_report_command_writes_xlsx_and_csv(app, sqlite_url, tmp_path):
     from tests.drivers.working_group import audit_rows
 
     exports = await audit_rows(app, "report.export")
-    assert [e.detail["format"] for e in exports] == ["xlsx", "csv"]
+    assert [e.detail["format"] for e in exports] == ["xlsx", "csv", "csv"]
+    assert [e.detail["fiscal_year"] for e in exports] == [2570, 2570, 2569]
 
 
 async def test_admin_invite_command_then_redeem_in_chat(app, channel, clock, sqlite_url):
@@ -269,7 +402,7 @@ async def test_libreoffice_opens_the_report_with_thai_intact(app, tmp_path):
     ids = await fixture_agency(app)
     async with app.sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        rows, figures = await agency_summary(session, app.content, agency)
+        rows, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
     path = tmp_path / "fix.xlsx"
     sheets = report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23))
     path.write_bytes(workbook(sheets))
