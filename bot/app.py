@@ -30,6 +30,7 @@ from handlers.messages import Incoming
 from handlers.policy import Policy
 from jobs.nudges import NudgeJobs, NudgeTuning
 from jobs.weekly import WeeklyPosts
+from storage.agencies import new_join_code
 from storage.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import Agency, Unit
@@ -100,6 +101,8 @@ class App:
                 code=DEMO_CODE,
                 name=self.content.t("demo.agency_name", lang),
                 timezone=self.policy.timezone,
+                join_code=new_join_code(),
+                open_join=True,  # anyone may try the coach in the demo agency
             )
             session.add(agency)
             await session.flush()

@@ -125,30 +125,161 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+def _join_instructions(join_code: str) -> str:
+    from storage.agencies import shown
+
+    return (
+        f"join code: {shown(join_code)}\n"
+        f"staff type it when the bot asks for their agency; in Telegram an invite link "
+        f"does it for them: https://t.me/<your bot>?start={join_code}"
+    )
+
+
 @agency_cli.command("create")
 def agency_create(
     code: Annotated[str, typer.Option(help="Short code, e.g. OCSC.")],
     name: Annotated[str, typer.Option(help="The agency's full name.")],
     timezone: Annotated[str, typer.Option(help="Time zone of its staff.")] = "Asia/Bangkok",
 ) -> None:
-    """Create an agency."""
+    """Create an agency and print the join code its staff need."""
     from sqlmodel import select
 
+    from storage.agencies import new_join_code
     from storage.db import transaction
     from storage.models import Agency
 
-    async def work(app: App) -> int:
+    async def work(app: App) -> str | None:
         async with transaction(app.sessions) as session:
             found = (await session.exec(select(Agency).where(Agency.code == code))).first()
             if found is not None:
-                return 1
-            session.add(Agency(code=code, name=name, timezone=timezone))
-            return 0
+                return None
+            join_code = new_join_code()
+            session.add(Agency(code=code, name=name, timezone=timezone, join_code=join_code))
+            return join_code
 
-    if _with_app(work):
+    join_code = _with_app(work)
+    if join_code is None:
         typer.echo(f"agency {code} already exists", err=True)
         raise typer.Exit(1)
     typer.echo(f"created agency {code}")
+    typer.echo(_join_instructions(join_code))
+
+
+@agency_cli.command("join-code")
+def agency_join_code(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    renew: Annotated[
+        bool, typer.Option("--renew", help="Replace the join code (the old one stops working).")
+    ] = False,
+) -> None:
+    """Show an agency's join code, or replace it with --renew."""
+    from sqlmodel import select
+
+    from storage import audit
+    from storage.agencies import new_join_code
+    from storage.db import transaction
+    from storage.models import Agency
+
+    async def work(app: App) -> str | None:
+        async with transaction(app.sessions) as session:
+            agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
+            if agency is None:
+                return None
+            if renew or not agency.join_code:
+                agency.join_code = new_join_code()
+                session.add(agency)
+                audit.record(session, app.clock.now(), "agency.join_code_renewed", agency=code)
+            return agency.join_code
+
+    join_code = _with_app(work)
+    if join_code is None:
+        typer.echo(f"no agency with code {code}", err=True)
+        raise typer.Exit(1)
+    typer.echo(_join_instructions(join_code))
+
+
+@agency_cli.command("headcount")
+def agency_headcount(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    count: Annotated[int | None, typer.Option(help="How many staff (omit to list).")] = None,
+    unit: Annotated[str | None, typer.Option(help="The unit (omit for none).")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Personnel group: g1..g6 or 1..6 (omit for none).")
+    ] = None,
+) -> None:
+    """Record how many staff a unit and personnel group has, or list the headcount."""
+    from sqlmodel import select
+
+    from jobs.staff_list import group_id, set_headcount
+    from storage.db import transaction
+    from storage.models import Agency
+    from storage.reports import headcounts
+
+    if count is not None and count < 0:
+        raise typer.BadParameter("--count must be 0 or more")
+
+    async def work(app: App) -> list | None:
+        async with transaction(app.sessions) as session:
+            agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
+            if agency is None:
+                return None
+            if count is not None:
+                try:
+                    wanted = group_id(app.content, group or "")
+                except ValueError:
+                    raise typer.BadParameter(f"unknown personnel group {group!r}") from None
+                await set_headcount(session, agency, unit, wanted, count)
+            return await headcounts(session, agency.id)  # type: ignore[arg-type]
+
+    cells = _with_app(work)
+    if cells is None:
+        typer.echo(f"no agency with code {code}", err=True)
+        raise typer.Exit(1)
+    for cell in sorted(cells, key=lambda c: (c.unit, c.personnel_group)):
+        typer.echo(f"{cell.unit or '-'}\t{cell.personnel_group or '-'}\t{cell.count}")
+    typer.echo(f"total\t\t{sum(c.count for c in cells)}")
+
+
+@agency_cli.command("staff")
+def agency_staff(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    import_file: Annotated[
+        Path,
+        typer.Option(
+            "--import",
+            help="XLSX or CSV with the columns unit, group and (optional) staff code.",
+        ),
+    ],
+) -> None:
+    """Import the agency's staff list (replacing the last one and the headcount)."""
+    from sqlmodel import select
+
+    from jobs.staff_list import StaffListError, import_staff_list, read_staff_list
+    from storage import audit
+    from storage.db import transaction
+    from storage.models import Agency
+
+    async def work(app: App) -> int | None:
+        lines = read_staff_list(import_file, app.content)
+        async with transaction(app.sessions) as session:
+            agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
+            if agency is None:
+                return None
+            imported = await import_staff_list(session, agency, lines)
+            audit.record(
+                session, app.clock.now(), "agency.staff_imported", agency=code, lines=imported
+            )
+            return imported
+
+    try:
+        imported = _with_app(work)
+    except StaffListError as exc:
+        typer.echo(f"staff list error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if imported is None:
+        typer.echo(f"no agency with code {code}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"imported {imported} staff into {code}; the headcount now follows the list")
 
 
 @agency_cli.command("units")

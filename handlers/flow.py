@@ -31,7 +31,14 @@ REMIND_STATES = ("remind.menu", "remind.time", "remind.days", "remind.pause", "r
 STATES: dict[str, State] = {
     # onboarding (after consent)
     "onboard.name": State(onboarding.ask_name, onboarding.answer_name, to=("onboard.agency",)),
-    "onboard.agency": State(onboarding.ask_agency, onboarding.answer_agency, to=("onboard.unit",)),
+    "onboard.agency": State(
+        onboarding.ask_agency, onboarding.answer_agency, to=("onboard.staff", "onboard.unit")
+    ),
+    "onboard.staff": State(
+        onboarding.ask_staff,
+        onboarding.answer_staff,
+        to=("onboard.unit", "onboard.group", "onboard.remind"),
+    ),
     "onboard.unit": State(onboarding.ask_unit, onboarding.answer_unit, to=("onboard.group",)),
     "onboard.group": State(onboarding.ask_group, onboarding.answer_group, to=("onboard.remind",)),
     "onboard.remind": State(onboarding.ask_remind, onboarding.answer_remind, to=("s1.intro",)),

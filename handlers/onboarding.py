@@ -1,11 +1,17 @@
-"""First contact: the privacy notice and consent, then name, agency, unit,
-personnel group and preferred reminder time.
+"""First contact: the privacy notice and consent, then name, agency (by its join
+code), staff code (when the agency imported a staff list), unit, personnel
+group and preferred reminder time.
 
 Nothing about a person is stored before they accept the notice; a refusal
 is kept only as a hash of their account, so the bot can be polite next time.
+A join code that came with the first message (a Telegram invite link opens
+the chat with "/start CODE") rides on the consent buttons, and is used as
+soon as the person has agreed.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -16,7 +22,9 @@ from handlers.errors import Reprompt
 from handlers.journey import ONBOARDING, enter_step
 from handlers.messages import Choice, Incoming
 from handlers.typed import parse_time
+from storage import agencies, audit
 from storage.accounts import account_hash
+from storage.codes import normalise_code
 from storage.models import (
     Agency,
     ChannelAccount,
@@ -24,26 +32,42 @@ from storage.models import (
     ConversationState,
     Person,
     ReminderPreference,
+    StaffMember,
     Unit,
 )
 
 CONSENT_VERSION = "2026-11"
+CODE_FAILED = "onboard.code_failed"  # audit action of a wrong join or staff code
+MAX_WRONG_CODES = 5  # per hour, before the bot asks the person to wait
 
 
 # ---- consent (before any person exists) ---------------------------------------
 
 
-def consent_choices(ctx: Ctx) -> list[Choice]:
+def _carried(code: str | None) -> str:
+    return f":{code}" if code else ""
+
+
+def consent_choices(ctx: Ctx, code: str | None = None) -> list[Choice]:
     other = "en" if ctx.lang == "th" else "th"
     return [
-        Choice(f"consent:y:{ctx.lang}", ctx.t("consent.accept")),
+        Choice(f"consent:y:{ctx.lang}{_carried(code)}", ctx.t("consent.accept")),
         Choice(f"consent:n:{ctx.lang}", ctx.t("consent.decline")),
-        Choice(f"consent:lang:{other}", ctx.content.t("lang.switch_to", other)),
+        Choice(f"consent:lang:{other}{_carried(code)}", ctx.content.t("lang.switch_to", other)),
     ]
 
 
-def show_privacy_notice(ctx: Ctx) -> None:
-    ctx.ask(ctx.t("consent.notice", version=CONSENT_VERSION), consent_choices(ctx))
+def show_privacy_notice(ctx: Ctx, code: str | None = None) -> None:
+    ctx.ask(ctx.t("consent.notice", version=CONSENT_VERSION), consent_choices(ctx, code))
+
+
+def _code_from_start(text: str) -> str | None:
+    """The payload of "/start CODE" (a Telegram invite link), as a canonical code."""
+    head, _, rest = text.strip().partition(" ")
+    if head.split("@", 1)[0].casefold() != "/start":
+        return None
+    code = normalise_code(rest)[:16]
+    return code or None
 
 
 def _consent_choice_from_text(ctx: Ctx, text: str) -> str | None:
@@ -61,12 +85,14 @@ async def stranger(ctx: Ctx) -> Next:
     """Someone with no person record: show the notice, or act on their answer to it."""
     incoming = ctx.incoming
     choice = incoming.choice or _consent_choice_from_text(ctx, incoming.text)
+    parts = (choice or "").split(":")  # consent, y|n|lang, th|en[, join code]
+    code = parts[3] if len(parts) > 3 else None
     if choice and choice.startswith("consent:lang:"):
-        ctx.lang = "en" if choice.endswith(":en") else "th"
-        show_privacy_notice(ctx)
+        ctx.lang = "en" if parts[2] == "en" else "th"
+        show_privacy_notice(ctx, code)
         return END
     if choice and choice.startswith("consent:n"):
-        ctx.lang = choice.rsplit(":", 1)[-1]
+        ctx.lang = "en" if parts[2:3] == ["en"] else "th"
         ctx.session.add(
             ConsentRefusal(
                 account_hash=account_hash(incoming.channel, incoming.user_id), refused_at=ctx.now
@@ -75,11 +101,13 @@ async def stranger(ctx: Ctx) -> Next:
         ctx.say(ctx.t("consent.declined"))
         return END
     if choice and choice.startswith("consent:y"):
-        ctx.lang = choice.rsplit(":", 1)[-1]
+        ctx.lang = "en" if parts[2:3] == ["en"] else "th"
         await _create_person(ctx, incoming)
+        if code:
+            ctx.set_data(join_code=code)
         ctx.say(ctx.t("consent.thanks"))
         return ONBOARDING
-    show_privacy_notice(ctx)
+    show_privacy_notice(ctx, _code_from_start(incoming.text))
     return END
 
 
@@ -135,38 +163,93 @@ async def answer_name(ctx: Ctx, answer: Answer) -> str:
     return "onboard.agency"
 
 
-# ---- agency -------------------------------------------------------------------
+# ---- agency (by its join code) and staff code ----------------------------------
 
 
-async def _agencies(ctx: Ctx) -> list[Agency]:
-    result = await ctx.session.exec(select(Agency).order_by(Agency.id))
-    return list(result.all())
-
-
-async def ask_agency(ctx: Ctx) -> None:
-    """Ask which agency the person works for."""
-    agencies = await _agencies(ctx)
-    ctx.ask(ctx.t("onboard.ask_agency"), [Choice(f"ag:{a.id}", a.name) for a in agencies[:30]])
-
-
-async def answer_agency(ctx: Ctx, answer: Answer) -> str:
-    agencies = await _agencies(ctx)
-    chosen = None
-    if answer.choice and answer.choice.startswith("ag:"):
-        chosen = next((a for a in agencies if f"ag:{a.id}" == answer.choice), None)
-    elif answer.text:
-        typed = answer.text.strip().casefold()
-        chosen = next(
-            (a for a in agencies if typed in (a.code.casefold(), a.name.casefold())), None
-        )
-    if chosen is None:
-        raise Reprompt("onboard.agency_unknown")
+async def _wrong_code(ctx: Ctx) -> None:
+    """Count a wrong code; past the limit, ask the person to wait (slows down guessing)."""
     assert ctx.person is not None
-    ctx.person.agency_id = chosen.id
-    ctx.person.timezone = chosen.timezone
+    ctx.audit(CODE_FAILED)
+    since = ctx.now - timedelta(hours=1)
+    if await audit.count_since(ctx.session, ctx.person.id, CODE_FAILED, since) >= MAX_WRONG_CODES:  # type: ignore[arg-type]
+        raise Reprompt("onboard.code_wait")
+
+
+async def _join(ctx: Ctx, agency: Agency) -> Next:
+    """Make the person a member of `agency`, with the next number of its people."""
+    assert ctx.person is not None
+    if ctx.person.agency_id != agency.id:
+        ctx.person.agency_id = agency.id
+        ctx.person.agency_number = await agencies.take_number(ctx.session, agency.id)  # type: ignore[arg-type]
+    ctx.person.timezone = agency.timezone
     ctx.person.unit_id = None
     ctx.session.add(ctx.person)
+    ctx.set_data(join_code=None)
+    ctx.say(ctx.t("onboard.joined", agency=agency.name))
+    if await agencies.has_staff_codes(ctx.session, agency.id):  # type: ignore[arg-type]
+        return "onboard.staff"
     return "onboard.unit"
+
+
+async def ask_agency(ctx: Ctx) -> Next | None:
+    """Ask for the agency's join code (open agencies, like the demo, are also buttons);
+    a code that came with an invite link is used at once."""
+    carried = ctx.data.get("join_code")
+    if carried:
+        agency = await agencies.by_join_code(ctx.session, carried)
+        if agency is not None:
+            return await _join(ctx, agency)
+        ctx.set_data(join_code=None)
+        ctx.say(ctx.t("onboard.code_unknown"))
+    open_ones = await agencies.open_agencies(ctx.session)
+    ctx.ask(ctx.t("onboard.ask_agency"), [Choice(f"ag:{a.id}", a.name) for a in open_ones[:30]])
+    return None
+
+
+async def answer_agency(ctx: Ctx, answer: Answer) -> Next:
+    open_ones = await agencies.open_agencies(ctx.session)
+    chosen = None
+    if answer.choice and answer.choice.startswith("ag:"):
+        chosen = next((a for a in open_ones if f"ag:{a.id}" == answer.choice), None)
+    elif answer.text:
+        chosen = await agencies.by_join_code(ctx.session, answer.text)
+        typed = answer.text.strip().casefold()
+        chosen = chosen or next((a for a in open_ones if typed == a.code.casefold()), None)
+    if chosen is None:
+        await _wrong_code(ctx)
+        raise Reprompt("onboard.code_unknown")
+    return await _join(ctx, chosen)
+
+
+async def ask_staff(ctx: Ctx) -> None:
+    """Ask for the person's staff code, so the working group sees who has joined."""
+    ctx.ask(ctx.t("onboard.ask_staff"), [Choice("s:skip", ctx.t("onboard.staff_skip"))])
+
+
+async def answer_staff(ctx: Ctx, answer: Answer) -> Next:
+    assert ctx.person is not None
+    if answer.choice == "s:skip":
+        return "onboard.unit"
+    code = normalise_code(answer.text)
+    found = await ctx.session.exec(
+        select(StaffMember).where(
+            StaffMember.agency_id == ctx.person.agency_id,
+            StaffMember.staff_code == code,
+            StaffMember.person_id.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    member = found.first() if code else None
+    if member is None:
+        await _wrong_code(ctx)
+        raise Reprompt("onboard.staff_unknown")
+    member.person_id = ctx.person.id
+    ctx.session.add(member)
+    ctx.person.unit_id = member.unit_id
+    ctx.person.personnel_group = member.personnel_group or ctx.person.personnel_group
+    ctx.session.add(ctx.person)
+    if member.personnel_group:
+        return "onboard.remind"  # the staff list says where the person works
+    return "onboard.group"
 
 
 # ---- unit ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditLog
@@ -30,3 +31,13 @@ def record(
             at=at, actor_person_id=actor, action=action, subject_person_id=subject, detail=detail
         )
     )
+
+
+async def count_since(session: AsyncSession, actor: int, action: str, since: datetime) -> int:
+    """How often `actor` did `action` since `since` (e.g. wrong codes, to slow guessing)."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.actor_person_id == actor, AuditLog.action == action, AuditLog.at >= since)
+    )
+    return int(result.one())

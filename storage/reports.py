@@ -30,9 +30,11 @@ from storage.models import (
     Assessment,
     AssessmentAnswer,
     Goal,
+    Headcount,
     Journey,
     JourneyStep,
     Person,
+    StaffMember,
     StepEntry,
     Unit,
 )
@@ -100,6 +102,7 @@ class PersonRow:
     """A person in a period's report (see the module docstring)."""
 
     person_id: int
+    number: int | None  # the person's number in their agency (what admins read and type)
     name: str
     agency_code: str
     unit: str
@@ -209,6 +212,7 @@ async def person_rows(
         rows.append(
             PersonRow(
                 person_id=person.id,
+                number=person.agency_number,
                 name=person.display_name or "",
                 agency_code=agency.code,
                 unit=unit.name if unit else "",
@@ -282,6 +286,56 @@ async def _fill_rounds(
                     goal.approach,
                 )
             )
+
+
+@dataclass(frozen=True)
+class HeadcountCell:
+    """How many staff one unit and personnel group has ("" where the cell names none)."""
+
+    unit: str
+    personnel_group: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StaffLineRow:
+    """A line of the staff list that no person has claimed yet."""
+
+    staff_code: str
+    unit: str
+    personnel_group: str
+
+
+async def headcounts(session: AsyncSession, agency_id: int) -> list[HeadcountCell]:
+    """The agency's recorded headcount, cell by cell (empty when none is recorded)."""
+    query = (
+        select(Headcount, Unit)
+        .join(Unit, Unit.id == Headcount.unit_id, isouter=True)
+        .where(Headcount.agency_id == agency_id)
+    )
+    return [
+        HeadcountCell(unit.name if unit else "", cell.personnel_group or "", cell.count)
+        for cell, unit in await _all(session, query)
+    ]
+
+
+async def not_joined(session: AsyncSession, agency_id: int) -> list[StaffLineRow] | None:
+    """Lines of the staff list with a staff code nobody has claimed, by unit and code;
+    None when the agency's staff list gives no staff codes (nobody can be named)."""
+    query = (
+        select(StaffMember, Unit)
+        .join(Unit, Unit.id == StaffMember.unit_id, isouter=True)
+        .where(StaffMember.agency_id == agency_id, StaffMember.staff_code.is_not(None))  # type: ignore[union-attr]
+    )
+    lines = await _all(session, query)
+    if not lines:
+        return None
+    rows = [
+        StaffLineRow(member.staff_code, unit.name if unit else "", member.personnel_group or "")
+        for member, unit in lines
+        if member.person_id is None
+    ]
+    return sorted(rows, key=lambda r: (r.unit == "", r.unit, r.staff_code))
 
 
 def _minutes(data: dict[str, Any]) -> int:

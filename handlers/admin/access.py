@@ -7,23 +7,21 @@ conversation), so a role removed from the database takes effect at once.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import func, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.context import Ctx
 from storage import audit
 from storage.accounts import account_hash
-from storage.models import AdminRole, Agency, AuditLog, InviteCode
+from storage.codes import new_code, normalise_code
+from storage.models import AdminRole, Agency, InviteCode
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, ROLES
 
-# No 0/O, 1/I/L: codes are read aloud and typed on phones.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
 # Wrong codes allowed per person per hour before redemption is refused for a while.
 MAX_FAILED_REDEMPTIONS = 5
@@ -74,19 +72,8 @@ async def require(ctx: Ctx, command: str, needed: str = ROLE_MEMBER) -> Seat | N
 # ---- invite codes -------------------------------------------------------------------
 
 
-def normalise_code(text: str) -> str:
-    """What people type ("abcd-efgh 23") -> the canonical code ("ABCDEFGH23")."""
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
 def hash_code(code: str) -> str:
     return hashlib.sha256(normalise_code(code).encode("ascii", "ignore")).hexdigest()
-
-
-def new_code() -> str:
-    """A random code, shown grouped for reading: ABCDE-FGH23."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
 
 
 async def create_invite(
@@ -95,7 +82,7 @@ async def create_invite(
     """Store a new invite (hashed) and return the code, which is shown once and never kept."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    code = new_code()
+    code = new_code(CODE_LENGTH)
     session.add(
         InviteCode(
             code_hash=hash_code(code),
@@ -120,16 +107,8 @@ async def create_invite(
 async def recent_failures(ctx: Ctx) -> int:
     """Wrong codes this person typed in the last hour (slows down guessing)."""
     assert ctx.person is not None
-    result = await ctx.session.exec(
-        select(func.count())
-        .select_from(AuditLog)
-        .where(
-            AuditLog.actor_person_id == ctx.person.id,
-            AuditLog.action == "admin.invite_failed",
-            AuditLog.at >= ctx.now - timedelta(hours=1),
-        )
-    )
-    return int(result.one())
+    since = ctx.now - timedelta(hours=1)
+    return await audit.count_since(ctx.session, ctx.person.id, "admin.invite_failed", since)  # type: ignore[arg-type]
 
 
 async def redeem(ctx: Ctx, code: str) -> Seat | None:

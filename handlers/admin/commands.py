@@ -61,7 +61,7 @@ def _date_text(ctx: Ctx, seat: Seat, moment: datetime) -> str:
 
 
 def _person_line(ctx: Ctx, row: PersonRow, **extra: object) -> str:
-    return ctx.t("admin.person_line", number=row.person_id, name=row.name or "-", **extra)
+    return ctx.t("admin.person_line", number=row.number, name=row.name or "-", **extra)
 
 
 # ---- /admin: redeem an invite, or see the admin commands -----------------------------------
@@ -227,7 +227,7 @@ async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
             ctx.t(
                 "admin.idea_line",
                 date=_date_text(ctx, seat, idea.created_at),
-                number=person.id,
+                number=person.agency_number,
                 name=person.display_name or "-",
                 text=idea.text,
             )
@@ -385,6 +385,14 @@ async def answer_broadcast(ctx: Ctx, answer: Answer) -> Next:
 _PERSON_AND_TEXT = re.compile(r"^#?(\d{1,9})\s+(.+)$", re.S)
 
 
+async def person_numbered(ctx: Ctx, seat: Seat, number: int) -> Person | None:
+    """The person with `number` in the admin's agency (numbers are per agency)."""
+    result = await ctx.session.exec(
+        select(Person).where(Person.agency_id == seat.agency.id, Person.agency_number == number)
+    )
+    return result.first()
+
+
 async def feedback(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/feedback NUMBER TEXT: a message to one person of the agency, who can answer back."""
     match = _PERSON_AND_TEXT.match(argument.strip())
@@ -395,12 +403,12 @@ async def feedback(ctx: Ctx, seat: Seat, argument: str) -> None:
     if len(text) > MAX_TEXT:
         ctx.say(ctx.t("common.too_long", max=MAX_TEXT))
         return
-    target = await ctx.session.get(Person, number)
-    if target is None or target.agency_id != seat.agency.id:
+    target = await person_numbered(ctx, seat, number)
+    if target is None:
         ctx.audit("admin.feedback_unknown", agency=seat.agency.code, number=number)
         ctx.say(ctx.t("admin.person_unknown", number=number))
         return
-    account = (await reachable(ctx.session, [number])).get(number)
+    account = (await reachable(ctx.session, [target.id])).get(target.id)  # type: ignore[list-item]
     if account is None:
         ctx.say(ctx.t("admin.unreachable", number=number))
         return

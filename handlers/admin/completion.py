@@ -98,7 +98,7 @@ async def notify_working_group(ctx: Ctx, journey: Journey) -> None:
         "completion.notice",
         chat.lang,
         name=person.display_name or "",
-        number=person.id,
+        number=person.agency_number,
         unit=unit.name if unit else ctx.content.t("admin.no_unit", chat.lang),
         round=journey.round_no,
     )

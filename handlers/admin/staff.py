@@ -137,7 +137,7 @@ async def _deliver_reply(ctx: Ctx, original: Feedback, text: str) -> None:
     admin = await ctx.session.get(Person, original.from_person_id)
     account = (await reachable(ctx.session, [admin.id])).get(admin.id) if admin else None
     if admin is not None and account is not None:
-        name, number = ctx.person.display_name or "-", ctx.person.id
+        name, number = ctx.person.display_name or "-", ctx.person.agency_number
         message = ctx.content.t(
             "feedback.reply_message", admin.lang, number=number, name=name, text=text
         )

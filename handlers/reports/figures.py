@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.progress import last_progress
-from storage.reports import PersonRow
+from storage.reports import HeadcountCell, PersonRow, StaffLineRow
 from storage.timeutil import as_utc
 
 STEPS = (1, 2, 3, 4, 5, 6)
@@ -31,6 +31,7 @@ class Tally:
     enrolled: int = 0
     completed: int = 0
     in_progress: int = 0
+    headcount: int | None = None  # None: the agency recorded none
     by_step: dict[int, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
 
     def add(self, row: PersonRow) -> None:
@@ -44,6 +45,18 @@ class Tally:
     @property
     def percent_completed(self) -> int:
         return round(100 * self.completed / self.enrolled) if self.enrolled else 0
+
+    @property
+    def coverage(self) -> int | None:
+        """Enrolled as a percentage of the headcount (None without a headcount)."""
+        if not self.headcount:
+            return None
+        return round(100 * self.enrolled / self.headcount)
+
+    def count(self, cells: Iterable[HeadcountCell]) -> None:
+        """Add these headcount cells to the tally's headcount."""
+        for cell in cells:
+            self.headcount = (self.headcount or 0) + cell.count
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class AgencySummary:
     by_group: dict[str, Tally]  # personnel group id ("" when not given)
     skills: list[SkillFigures]
     year: int = 0  # the fiscal year (Buddhist Era) the figures are of
+    # Lines of the staff list nobody has claimed (None: the list names nobody).
+    not_joined: list[StaffLineRow] | None = None
 
 
 def _mean(values: list[int]) -> float | None:
@@ -80,10 +95,15 @@ def _mean(values: list[int]) -> float | None:
 
 
 def summarise(
-    rows: Iterable[PersonRow], skill_ids: list[str], group_ids: list[str]
+    rows: Iterable[PersonRow],
+    skill_ids: list[str],
+    group_ids: list[str],
+    headcount: Iterable[HeadcountCell] = (),
 ) -> AgencySummary:
-    """Figures of `rows`; units sorted by name (no unit last), groups in content order."""
-    rows = list(rows)
+    """Figures of `rows` against the `headcount`; units sorted by name (no unit
+    last), groups in content order. A headcount cell counts for its unit and its
+    group when it names them, and for the agency always."""
+    rows, cells = list(rows), list(headcount)
     total = Tally()
     units: dict[str, Tally] = {}
     groups: dict[str, Tally] = {g: Tally() for g in group_ids}
@@ -91,6 +111,12 @@ def summarise(
         total.add(row)
         units.setdefault(row.unit, Tally()).add(row)
         groups.setdefault(row.personnel_group, Tally()).add(row)
+    total.count(cells)
+    for cell in cells:
+        if cell.unit:
+            units.setdefault(cell.unit, Tally()).count([cell])
+        if cell.personnel_group:
+            groups.setdefault(cell.personnel_group, Tally()).count([cell])
     skills = []
     for skill in skill_ids:
         pre = [r.pre[skill] for r in rows if skill in r.pre]

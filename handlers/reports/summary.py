@@ -17,7 +17,7 @@ from handlers.messages import Card, CardRow, Render, Reply
 from handlers.reports.figures import STEPS, AgencySummary, Tally, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
 from storage.models import Agency
-from storage.reports import PersonRow, person_rows
+from storage.reports import PersonRow, headcounts, not_joined, person_rows
 
 
 def group_label(content: Content, lang: str, group_id: str) -> str:
@@ -38,9 +38,24 @@ async def agency_summary(
         rows,
         [s.id for s in content.skills],
         [g.id for g in content.groups.personnel_groups],
+        await headcounts(session, agency.id),  # type: ignore[arg-type]
     )
     figures.year = year
+    figures.not_joined = await not_joined(session, agency.id)  # type: ignore[arg-type]
     return rows, figures
+
+
+def enrolled_text(content: Content, lang: str, tally: Tally) -> str:
+    """ "12" people, or "12 of 40 (30%)" where the headcount is known."""
+    if tally.coverage is None:
+        return content.t("admin.enrolled_count", lang, enrolled=tally.enrolled)
+    return content.t(
+        "admin.enrolled_of",
+        lang,
+        enrolled=tally.enrolled,
+        headcount=tally.headcount,
+        coverage=tally.coverage,
+    )
 
 
 def _steps_line(content: Content, lang: str, tally: Tally) -> str:
@@ -55,7 +70,7 @@ def _tally_line(content: Content, lang: str, name: str, tally: Tally) -> str:
         "admin.tally_line",
         lang,
         name=name,
-        enrolled=tally.enrolled,
+        enrolled=enrolled_text(content, lang, tally),
         completed=tally.completed,
         in_progress=tally.in_progress,
         percent=tally.percent_completed,
@@ -93,7 +108,7 @@ def summary_text(
     groups = [
         _tally_line(content, lang, group_label(content, lang, gid), tally)
         for gid, tally in figures.by_group.items()
-        if tally.enrolled
+        if tally.enrolled or tally.headcount
     ]
     return content.t(
         "admin.summary",
@@ -101,7 +116,7 @@ def summary_text(
         agency=agency.name,
         fiscal_year=fiscal_year_label(content, lang, figures.year),
         date=date_text(content, lang, day),
-        enrolled=total.enrolled,
+        enrolled=enrolled_text(content, lang, total),
         completed=total.completed,
         percent=total.percent_completed,
         steps=_steps_line(content, lang, total),

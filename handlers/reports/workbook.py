@@ -84,12 +84,14 @@ class _Report:
                 self.t("report.col_level"),
                 self.t("report.col_name"),
                 self.t("report.col_enrolled"),
+                self.t("report.col_headcount"),
+                self.t("report.col_coverage"),
                 *[self.t("report.col_step", step=step) for step in STEPS],
                 self.t("report.col_completed"),
                 self.t("report.col_percent"),
             ],
             "rows": rows,
-            "widths": [18, 38, 14, *[10] * len(STEPS), 14, 14],
+            "widths": [18, 38, 14, 14, 14, *[10] * len(STEPS), 14, 14],
         }
 
     def _tally(self, level: str, name: str, tally: Tally) -> list[Any]:
@@ -97,6 +99,8 @@ class _Report:
             level,
             name,
             tally.enrolled,
+            tally.headcount,
+            tally.coverage,
             *[tally.by_step.get(step, 0) for step in STEPS],
             tally.completed,
             tally.percent_completed,
@@ -116,7 +120,7 @@ class _Report:
             growth = person_growth(row)
             lines.append(
                 [
-                    row.person_id,
+                    row.number,
                     row.name if names else "",
                     unit_label(self.content, self.lang, row.unit),
                     group_label(self.content, self.lang, row.personnel_group),
@@ -178,7 +182,7 @@ class _Report:
                     approach = self.content.approach(goal.approach or "")
                     lines.append(
                         [
-                            row.person_id,
+                            row.number,
                             row.name if names else "",
                             item.round_no,
                             self.content.skill(goal.skill_id).name.get(self.lang),
@@ -225,7 +229,7 @@ class _Report:
                 skill = self.content.skill(item.skill_id) if item.skill_id else None
                 lines.append(
                     [
-                        row.person_id,
+                        row.number,
                         row.name if names else "",
                         unit_label(self.content, self.lang, row.unit),
                         item.round_no,
@@ -255,6 +259,29 @@ class _Report:
             "rows": lines,
             "widths": [8, 28, 30, 8, 20, 34, 40, 24, 40, 24],
             "freeze_columns": 2,
+        }
+
+    # ---- sheet 6 (with a staff list): not joined ----
+
+    def not_joined(self, figures: AgencySummary) -> Sheet:
+        lines = [
+            [
+                line.staff_code,
+                unit_label(self.content, self.lang, line.unit),
+                group_label(self.content, self.lang, line.personnel_group),
+            ]
+            for line in figures.not_joined or []
+        ]
+        return {
+            "title": self.t("report.sheet_not_joined"),
+            "intro": self._intro(self.t("report.not_joined_title")),
+            "header": [
+                self.t("report.col_staff_code"),
+                self.t("report.col_unit"),
+                self.t("report.col_group"),
+            ],
+            "rows": lines,
+            "widths": [20, 36, 30],
         }
 
     # ---- sheet 5: skills ----
@@ -314,6 +341,7 @@ def report_sheets(
         report.goals(rows, names=names),
         report.evidence(rows, names=names),
         report.skills(figures),
+        *([report.not_joined(figures)] if figures.not_joined is not None else []),
     ]
 
 

@@ -20,12 +20,20 @@ from storage.timeutil import utcnow
 class Agency(SQLModel, table=True):
     """A government agency (a "suan ratchakan") that runs the coach for its staff."""
 
+    __table_args__ = (UniqueConstraint("join_code", name="uq_agency_join_code"),)
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(max_length=255)
     timezone: str = Field(default="Asia/Bangkok", max_length=64)
     nudge_on_weekends: bool = Field(default=False)
     nudge_on_holidays: bool = Field(default=False)
+    # Joining needs this code (typed, or in an invite link); an `open_join` agency
+    # (the demo) is also offered as a button.
+    join_code: str | None = Field(default=None, max_length=16)
+    open_join: bool = Field(default=False)
+    # The number the next person to join gets (people are numbered per agency).
+    next_number: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -42,11 +50,17 @@ class Unit(SQLModel, table=True):
 class Person(SQLModel, table=True):
     """A member of staff who consented to use the coach."""
 
+    __table_args__ = (
+        UniqueConstraint("agency_id", "agency_number", name="uq_person_agency_number"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     display_name: str | None = Field(default=None, max_length=200)
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     personnel_group: str | None = Field(default=None, max_length=16)
+    # The person's number in their agency's reports and admin commands (#12).
+    agency_number: int | None = None
     lang: str = Field(default="th", max_length=8)
     timezone: str = Field(default="Asia/Bangkok", max_length=64)
     consent_version: str = Field(max_length=32)
@@ -54,6 +68,41 @@ class Person(SQLModel, table=True):
     onboarded_at: datetime | None = None
     last_active_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffMember(SQLModel, table=True):
+    """One line of an agency's staff list (imported): everyone the development is for.
+
+    `person_id` is set when the member of staff joins with their staff code, so
+    the working group sees who has not joined yet.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "staff_code", name="uq_staffmember_agency_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    personnel_group: str | None = Field(default=None, max_length=16)
+    staff_code: str | None = Field(default=None, max_length=64)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Headcount(SQLModel, table=True):
+    """How many staff an agency has in one unit and personnel group (the denominator
+    of coverage). Entered by hand, or counted from an imported staff list."""
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "unit_id", "personnel_group", name="uq_headcount_cell"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    personnel_group: str | None = Field(default=None, max_length=16)
+    count: int = Field(ge=0)
 
 
 class ChannelAccount(SQLModel, table=True):

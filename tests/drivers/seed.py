@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.flow import FLOW_VERSION
 from handlers.journey import STEP_ENTRY
 from handlers.onboarding import CONSENT_VERSION
+from storage.agencies import take_number
 from storage.models import (
     Assessment,
     AssessmentAnswer,
@@ -75,6 +76,7 @@ async def add_person(session: AsyncSession, spec: Seeded) -> int:
     person = Person(
         display_name=spec.name,
         agency_id=spec.agency_id,
+        agency_number=await take_number(session, spec.agency_id),
         unit_id=spec.unit_id,
         personnel_group=spec.group,
         lang="th",

@@ -22,6 +22,7 @@ from storage.models import (
     OutboxMessage,
     Unit,
 )
+from storage.models import Person as PersonModel
 from tests.drivers.chat import Person, RecordingChannel
 from tests.drivers.journey import onboard
 from tests.drivers.seed import Seeded, add_person
@@ -201,6 +202,16 @@ FIXTURE = [
     Staff("ง", None, "g5", 1),
     Staff("จ", "กองสอง", "g4", 6, False, {"computer": 2}, {"computer": 2}),
 ]
+
+
+async def numbers(app: App, ids: list[int]) -> list[int]:
+    """The agency numbers (what admins read as #N) of the people `ids`."""
+    async with app.sessions() as session:
+        found = await session.exec(
+            select(PersonModel.id, PersonModel.agency_number).where(PersonModel.id.in_(ids))
+        )
+        by_id = dict(found.all())
+    return [by_id[i] for i in ids]
 
 
 async def fixture_agency(app) -> list[int]:

@@ -93,7 +93,7 @@ async def test_bad_onboarding_answers_are_reprompted(app, channel):
     assert replies[0].text == t(app, "common.too_long", max=100)
     await person.say("ทดสอบ 😀")
     replies = await person.say("กระทรวงที่ไม่มีจริง")
-    assert replies[0].text == t(app, "onboard.agency_unknown")
+    assert replies[0].text == t(app, "onboard.code_unknown")
     await person.say("demo")  # the agency code, typed
     await person.say("ไม่มีในรายการ")  # a button label, typed
     replies = await person.say("ผู้บริหาร?")

@@ -321,7 +321,8 @@ async def test_a_long_list_becomes_a_carousel_that_can_be_tapped(harness):
     h = harness
     async with transaction(h.app.sessions) as session:
         for i in range(20):
-            session.add(Agency(code=f"A{i:02}", name=f"Agency number {i:02} of the test ministry"))
+            name = f"Agency number {i:02} of the test ministry"
+            session.add(Agency(code=f"A{i:02}", name=name, open_join=True))
     person = LineUser(h)
     await person.follow()
     await person.tap(1)

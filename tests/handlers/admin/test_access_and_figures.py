@@ -22,6 +22,8 @@ from tests.drivers.working_group import (
     invite,
     make_admin,
     make_agency,
+    numbers,
+    outbox_rows,
     person_id,
     place,
 )
@@ -159,9 +161,13 @@ async def test_an_admin_sees_only_their_own_agency(app, channel):
     assert "คนนอก" not in summary and "กองอื่น" not in summary
     inactive = (await admin.say("/inactive 1"))[0].text
     assert "คนนอก" not in inactive
-    replies = await admin.say(f"/feedback {outsider} สวัสดี")
-    assert replies[0].text == t(app, "admin.person_unknown", number=outsider)
+    # Numbers are per agency: the outsider's number means someone else here, and a
+    # number nobody has here reaches no one anywhere.
+    replies = await admin.say("/feedback 77 สวัสดี")
+    assert replies[0].text == t(app, "admin.person_unknown", number=77)
     assert len(await audit_rows(app, "admin.feedback_unknown")) == 1
+    await admin.say("/feedback 1 สวัสดี")
+    assert [r for r in await outbox_rows(app) if r.chat_id == f"p{outsider}"] == []
     exported = next(r for r in await admin.say("/export") if r.document)
     assert b"OTHER" not in exported.document
 
@@ -224,7 +230,7 @@ async def test_summary_command_shows_the_fixture_figures_and_charts(app, channel
             app,
             "admin.tally_line",
             name="กองหนึ่ง",
-            enrolled=2,
+            enrolled="2 คน",
             completed=1,
             percent=50,
             in_progress=1,
@@ -236,7 +242,7 @@ async def test_summary_command_shows_the_fixture_figures_and_charts(app, channel
             app,
             "admin.tally_line",
             name=t(app, "admin.no_unit"),
-            enrolled=1,
+            enrolled="1 คน",
             completed=0,
             percent=0,
             in_progress=1,
@@ -281,6 +287,7 @@ async def test_invites_summary_and_nudges_on_both_databases(database_url, clock)
         assert "ลงทะเบียน 5 คน · ทำครบ 6 ขั้น 2 คน (40%)" in text
         replies = await admin.say("/nudge")
         assert replies[0].text == t(app, "admin.nudged", sent=1, lagging=1, days=14, skipped=0)
-        assert f"#{ids[1]} ข" in (await admin.say("/inactive"))[0].text
+        [number] = await numbers(app, [ids[1]])
+        assert f"#{number} ข" in (await admin.say("/inactive"))[0].text
     finally:
         await app.close()

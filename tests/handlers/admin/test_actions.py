@@ -28,6 +28,7 @@ from tests.drivers.working_group import (
     inbox,
     make_admin,
     make_agency,
+    numbers,
     outbox_rows,
     person_id,
     place,
@@ -66,8 +67,9 @@ async def test_inactive_lists_who_has_not_moved_on_by_unit(app, channel):
         lines.index(t(app, "admin.unit_heading", unit="กองข")),
     )
     assert first < second
-    assert f"#{ids[2]} นิ่งกลาง · " + t(app, "admin.idle_detail", step=3, days=15) in lines
-    assert f"#{ids[0]} นิ่งนาน · " + t(app, "admin.idle_detail", step=2, days=30) in lines
+    nums = await numbers(app, ids)
+    assert f"#{nums[2]} นิ่งกลาง · " + t(app, "admin.idle_detail", step=3, days=15) in lines
+    assert f"#{nums[0]} นิ่งนาน · " + t(app, "admin.idle_detail", step=2, days=30) in lines
     assert "เพิ่งทำ" not in text and "ทำครบ" not in text
     text = (await admin.say("/inactive 1"))[0].text
     assert "เพิ่งทำ" in text
@@ -260,7 +262,8 @@ async def test_exemplary_lists_the_largest_growth_first(app, channel):
     )
     admin = await make_admin(app, channel, "member", agency_code="STAR")
     text = (await admin.say("/exemplary"))[0].text
-    assert text.index(f"#{ids[1]} โตมาก") < text.index(f"#{ids[0]} โตน้อย")
+    nums = await numbers(app, ids)
+    assert text.index(f"#{nums[1]} โตมาก") < text.index(f"#{nums[0]} โตน้อย")
     assert "ยังไม่ครบ" not in text
     assert "+5" in text
 

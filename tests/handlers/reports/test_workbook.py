@@ -22,7 +22,15 @@ from handlers.reports.workbook import report_sheets
 from storage.models import Agency, InviteCode
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard, whole_journey
-from tests.drivers.working_group import FISCAL_YEAR, fixture_agency, in_group, inbox, outbox_rows
+from tests.drivers.working_group import (
+    FISCAL_YEAR,
+    fixture_agency,
+    in_group,
+    inbox,
+    make_admin,
+    numbers,
+    outbox_rows,
+)
 
 TODAY = "23 พฤศจิกายน 2569"  # the fake clock's day, Buddhist Era
 YESTERDAY = "22 พฤศจิกายน 2569"
@@ -65,6 +73,8 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
         "จำแนกตาม",
         "ชื่อ",
         "ลงทะเบียน (คน)",
+        "บุคลากรทั้งหมด (คน)",
+        "ร้อยละที่ลงทะเบียน",
         "ขั้นที่ 1",
         "ขั้นที่ 2",
         "ขั้นที่ 3",
@@ -75,14 +85,42 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
         "ร้อยละที่ทำครบ",
     ]
     agency, unit, group = "ทั้งหน่วยงาน", "หน่วยงานย่อย", "กลุ่มบุคลากร"
-    assert values(sheet, 6) == [agency, "กรมตัวอย่าง", 5, 1, 0, 1, 0, 0, 1, 2, 40]
-    assert values(sheet, 7) == [unit, "กองสอง", 2, 0, 0, 0, 0, 0, 1, 1, 50]
-    assert values(sheet, 8) == [unit, "กองหนึ่ง", 2, 0, 0, 1, 0, 0, 0, 1, 50]
-    assert values(sheet, 9) == [unit, "ไม่ระบุหน่วยงานย่อย", 1, 1, 0, 0, 0, 0, 0, 0, 0]
-    assert values(sheet, 10) == [group, "นักบริหารระดับสูง", 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    assert values(sheet, 12) == [group, "บุคลากรด้านนโยบายและวิชาการ", 2, 0, 0, 0, 0, 0, 0, 2, 100]
-    assert values(sheet, 13) == [group, "บุคลากรด้านบริการ", 2, 0, 0, 1, 0, 0, 1, 0, 0]
-    assert values(sheet, 14) == [group, "ผู้เชี่ยวชาญเทคโนโลยีดิจิทัล", 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert values(sheet, 6) == [agency, "กรมตัวอย่าง", 5, None, None, 1, 0, 1, 0, 0, 1, 2, 40]
+    assert values(sheet, 7) == [unit, "กองสอง", 2, None, None, 0, 0, 0, 0, 0, 1, 1, 50]
+    assert values(sheet, 8) == [unit, "กองหนึ่ง", 2, None, None, 0, 0, 1, 0, 0, 0, 1, 50]
+    assert values(sheet, 9) == [unit, "ไม่ระบุหน่วยงานย่อย", 1, None, None, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert values(sheet, 10) == [group, "นักบริหารระดับสูง", 0, None, None, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert values(sheet, 12) == [
+        group,
+        "บุคลากรด้านนโยบายและวิชาการ",
+        2,
+        None,
+        None,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        2,
+        100,
+    ]
+    assert values(sheet, 13) == [group, "บุคลากรด้านบริการ", 2, None, None, 0, 0, 1, 0, 0, 1, 0, 0]
+    assert values(sheet, 14) == [
+        group,
+        "ผู้เชี่ยวชาญเทคโนโลยีดิจิทัล",
+        1,
+        None,
+        None,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
     assert sheet.max_row == 15
     assert sheet["B6"].font.name == FONT_NAME and sheet["A5"].font.bold
 
@@ -110,9 +148,10 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
     ]
     assert header[14] == "ก่อน: " + skills[0].short.get("th")
     assert header[14 + len(skills)] == "หลัง: " + skills[0].short.get("th")
+    nums = await numbers(app, ids)
     first = values(sheet, 6)
     assert first[:14] == [
-        ids[0],
+        nums[0],
         "ก",
         "กองหนึ่ง",
         "บุคลากรด้านนโยบายและวิชาการ",
@@ -131,7 +170,7 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
     assert pre[:3] == [2, 3, None] and post[:3] == [4, 3, None]
     second = values(sheet, 7)
     assert second[:10] == [
-        ids[1],
+        nums[1],
         "ข",
         "กองหนึ่ง",
         "บุคลากรด้านบริการ",
@@ -284,7 +323,7 @@ async def test_a_new_round_keeps_the_completed_one_in_the_report(app, channel):
     people = book[t(app, "report.sheet_people")]
     assert values(people, 6)[4:10] == ["ทำครบแล้ว และเริ่มรอบใหม่", 1, TODAY, 2, 1, TODAY]
     summary = book[t(app, "report.sheet_summary")]
-    assert values(summary, 6)[2:] == [1, 1, 0, 0, 0, 0, 0, 1, 100]
+    assert values(summary, 6)[2:] == [1, None, None, 1, 0, 0, 0, 0, 0, 1, 100]
 
 
 async def test_the_fiscal_year_decides_who_is_in_the_report(app, channel, clock):
@@ -427,5 +466,101 @@ async def test_libreoffice_opens_the_report_with_thai_intact(app, tmp_path):
     [converted] = list((tmp_path / "out").glob("*.csv"))
     lines = list(csv.reader(converted.read_text(encoding="utf-8").splitlines()))
     assert lines[4][:3] == ["หมายเลข", "ชื่อ-สกุล", "หน่วยงานย่อย"]
-    assert lines[5][:4] == [str(ids[0]), "ก", "กองหนึ่ง", "บุคลากรด้านนโยบายและวิชาการ"]
-    assert lines[5][8] == TODAY
+    [number] = await numbers(app, [ids[0]])
+    assert lines[5][:4] == [str(number), "ก", "กองหนึ่ง", "บุคลากรด้านนโยบายและวิชาการ"]
+    assert lines[5][6] == TODAY
+
+
+# ---- coverage: the headcount and the staff list -----------------------------------------------
+
+
+async def test_coverage_against_an_imported_staff_list(app, channel, sqlite_url, tmp_path):
+    await fixture_agency(app)
+    staff_list = tmp_path / "staff.csv"
+    staff_list.write_text(
+        "หน่วยงานย่อย,กลุ่มบุคลากร,รหัสบุคลากร\n"
+        + "".join(f"กองหนึ่ง,{g},A-{n:02d}\n" for n, g in enumerate(["g3", "g4", "g4", "g4"]))
+        + "".join(f"กองสอง,กลุ่ม 3,B-{n:02d}\n" for n in range(6))
+        + "กองใหม่,บุคลากรด้านบริการ,\n",
+        encoding="utf-8",
+    )
+    result = await invoke(
+        cli,
+        ["agency", "staff", "--code", "FIX", "--import", str(staff_list)],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 11 staff" in result.stdout
+    async with app.sessions() as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
+        rows, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
+    assert (figures.total.enrolled, figures.total.headcount, figures.total.coverage) == (5, 11, 45)
+    assert figures.by_unit["กองหนึ่ง"].headcount == 4 and figures.by_unit["กองใหม่"].enrolled == 0
+    assert figures.by_group["g3"].headcount == 7
+    book = load_workbook(
+        io.BytesIO(
+            workbook(report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23)))
+        )
+    )
+    summary = book[t(app, "report.sheet_summary")]
+    assert values(summary, 6)[2:5] == [5, 11, 45]
+    by_name = {
+        values(summary, r)[1]: values(summary, r)[2:5] for r in range(7, summary.max_row + 1)
+    }
+    assert by_name["กองหนึ่ง"] == [2, 4, 50] and by_name["กองใหม่"] == [0, 1, 0]
+    not_joined = book[t(app, "report.sheet_not_joined")]
+    assert values(not_joined, 5) == ["รหัสบุคลากร", "หน่วยงานย่อย", "กลุ่มบุคลากร"]
+    assert values(not_joined, 6) == ["B00", "กองสอง", "บุคลากรด้านนโยบายและวิชาการ"]  # by unit
+    assert not_joined.max_row == 5 + 10  # ten lines with a code, none claimed yet
+    admin = await make_admin(app, channel, "member", agency_code="FIX")
+    text = (await admin.say("/summary"))[0].text
+    assert "ลงทะเบียน 5 จาก 11 คน (45%)" in text
+
+
+async def test_a_bad_staff_list_names_the_line_and_changes_nothing(app, sqlite_url, tmp_path):
+    await fixture_agency(app)
+    staff_list = tmp_path / "staff.csv"
+    staff_list.write_text("unit,group\nกองหนึ่ง,g3\nกองสอง,ผู้จัดการ\n", encoding="utf-8")
+    result = await invoke(
+        cli,
+        ["agency", "staff", "--code", "FIX", "--import", str(staff_list)],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 2
+    assert "line 3: unknown personnel group 'ผู้จัดการ'" in result.output
+    result = await invoke(
+        cli,
+        [
+            "agency",
+            "headcount",
+            "--code",
+            "FIX",
+            "--unit",
+            "กองหนึ่ง",
+            "--group",
+            "3",
+            "--count",
+            "9",
+        ],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 0 and "total\t\t9" in result.stdout
+    async with app.sessions() as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
+        _, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
+    assert figures.total.headcount == 9 and figures.not_joined is None
+
+
+async def test_agency_create_prints_its_join_code(sqlite_url):
+    result = await invoke(
+        cli,
+        ["agency", "create", "--code", "NEW", "--name", "กรมใหม่"],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 0
+    code = result.stdout.split("join code: ", 1)[1].split()[0]
+    assert len(code.replace("-", "")) == 8 and f"?start={code.replace('-', '')}" in result.stdout
+    result = await invoke(
+        cli, ["agency", "join-code", "--code", "NEW", "--renew"], env={"DATABASE_URL": sqlite_url}
+    )
+    assert result.exit_code == 0 and code not in result.stdout
