@@ -72,3 +72,18 @@ def chosen_time(answer: Answer) -> time | None:
     if answer.choice and answer.choice.startswith("t:") and len(digits) == 4 and digits.isdigit():
         return time(int(digits[:2]), int(digits[2:]))
     return None
+
+
+CANCEL = "x:cancel"  # the id of every "cancel" button
+
+
+def is_cancel(ctx: Ctx, answer: Answer) -> bool:
+    """The person tapped "cancel" or typed a cancel word (`common.cancel_words`)."""
+    if answer.choice == CANCEL:
+        return True
+    words = {
+        word.strip().casefold()
+        for lang in ("th", "en")
+        for word in ctx.content.t("common.cancel_words", lang).split(",")
+    }
+    return answer.choice is None and answer.text.strip().casefold() in words

@@ -30,6 +30,10 @@ REASK = Move("reask")  # ask the current question again
 BACK = Move("back")  # leave the detour: back to where the person was before it began
 RESUME = Move("resume")  # carry on where the person's journey stands
 END = Move("end")  # nothing more to ask (a stranger who declined, data just erased)
+# Ask nothing: the person's question waits until they ask for it (/continue). Inside
+# a detour, the detour ends quietly. Used after the working group's commands, so
+# an admin's answer is not followed by their own step's question.
+HOLD = Move("hold")
 
 Next = str | Move
 

@@ -34,6 +34,7 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import (
     BACK,
     END,
+    HOLD,
     REASK,
     RESUME,
     Command,
@@ -249,6 +250,8 @@ async def _apply(ctx: Ctx, flow: Flow, following: Next, skips: int = 0) -> None:
         await _enter(ctx, flow, origin, track=False, skips=skips)
     elif following is RESUME:
         await _enter(ctx, flow, await _resume_target(ctx, flow), skips=skips)
+    elif following is HOLD:
+        _hold(ctx, flow)
     elif isinstance(following, Move):
         raise FlowError(f"unknown move {following!r}")
     else:
@@ -288,6 +291,16 @@ async def _enter(ctx: Ctx, flow: Flow, name: str, *, track: bool = True, skips: 
             raise FlowError(f"questions keep skipping each other at {name!r}")
         _check(name, state.to, skipped)
         await _apply(ctx, flow, skipped, skips + 1)
+
+
+def _hold(ctx: Ctx, flow: Flow) -> None:
+    """Ask nothing; inside a detour, go back to where it began without asking that
+    question again (its buttons are of an older question now)."""
+    assert ctx.conv is not None
+    stack = _stack(ctx)
+    if ctx.conv.state in flow.states and flow.states[ctx.conv.state].detour and stack:
+        ctx.conv.state = stack[0]
+        ctx.set_data(**{STACK: []})
 
 
 def _stack(ctx: Ctx) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from handlers import commands, journey, onboarding, presence, privacy
 from handlers.admin import commands as admin
 from handlers.admin import staff
-from handlers.conversation import BACK, END, REASK, RESUME, Command, Entry, State
+from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Command, Entry, State
 from handlers.engine import Flow
 from handlers.reminders import settings as remind
 from handlers.steps import assess, plan, review, understand
@@ -85,7 +85,14 @@ STATES: dict[str, State] = {
     "privacy.confirm": State(
         privacy.ask_confirm, privacy.answer_confirm, to=(BACK, END), detour=True
     ),
-    "admin.broadcast": State(admin.ask_broadcast, admin.answer_broadcast, to=(BACK,), detour=True),
+    "admin.broadcast_text": State(
+        admin.ask_broadcast_text,
+        admin.answer_broadcast_text,
+        to=("admin.broadcast", HOLD),
+        detour=True,
+    ),
+    "admin.broadcast": State(admin.ask_broadcast, admin.answer_broadcast, to=(HOLD,), detour=True),
+    "admin.nudge": State(admin.ask_nudge, admin.answer_nudge, to=(HOLD,), detour=True),
     "idea.text": State(staff.ask_idea, staff.answer_idea, to=(BACK,), detour=True),
     "feedback.reply": State(staff.ask_reply, staff.answer_reply, to=(BACK,), detour=True),
 }
@@ -104,9 +111,9 @@ COMMANDS: dict[str, Command] = {
     "idea": Command(staff.cmd_idea, to=(REASK, "idea.text")),
     "reply": Command(staff.cmd_reply, to=(REASK, "feedback.reply")),
     # the working group (each checks the sender's role first)
-    "admin": Command(admin.cmd_admin),
+    "admin": Command(admin.cmd_admin, to=(HOLD,)),
     **{
-        name: Command(admin.private_command(name), to=(REASK, *command.leads_to))
+        name: Command(admin.private_command(name), to=(HOLD, REASK, *command.leads_to))
         for name, command in admin.ADMIN_COMMANDS.items()
     },
 }

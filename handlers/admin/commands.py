@@ -18,9 +18,10 @@ from sqlmodel import select
 
 from handlers.admin import access
 from handlers.admin.access import Seat
-from handlers.common import MAX_TEXT
+from handlers.admin.staff import cancel_choice
+from handlers.common import MAX_TEXT, free_text, is_cancel
 from handlers.context import Answer, Ctx
-from handlers.conversation import BACK, REASK, Next
+from handlers.conversation import HOLD, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
 from handlers.reminders.facts import load_facts
@@ -31,7 +32,7 @@ from handlers.reports.summary import agency_summary, summary_replies, unit_label
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
-from storage.models import Feedback, Idea, Person, WorkingGroupChat
+from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER
 from storage.models.nudges import PLANNED
 from storage.reports import PersonRow
@@ -78,7 +79,7 @@ async def cmd_admin(ctx: Ctx, argument: str) -> Next:
             ctx.say(ctx.t("admin.how_to_join"))
         else:
             ctx.say(admin_help(ctx, seat))
-    return REASK
+    return HOLD
 
 
 def admin_help(ctx: Ctx, seat: Seat) -> str:
@@ -252,34 +253,113 @@ async def export(ctx: Ctx, seat: Seat, argument: str) -> None:
 # ---- chasing ------------------------------------------------------------------------------------
 
 
-async def nudge(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/nudge [days]: a nudge now to everyone lagging, through the reminder machinery.
+NUDGE_PREVIEW = 20  # names shown in the /nudge preview, each list
 
-    Each lagging person whom the rules let be nudged now gets a planned `Nudge`
-    of kind "admin", due now, whose slot is the day: so a person gets at most
-    one working-group nudge a day however often the command is used. The
-    nudge sender settles them right after this turn, checking the rules again,
-    and renders each with the person's own plan and next action.
-    """
-    days = _days(ctx, argument)
+
+@dataclass(frozen=True)
+class NudgePlan:
+    """Who a /nudge would reach now, and who it would skip and why."""
+
+    days: int
+    lagging: int
+    going: list[tuple[PersonRow, int]]  # (person, idle days)
+    skipped: list[tuple[PersonRow, str]]  # (person, message key of the reason)
+
+
+async def _nudge_plan(ctx: Ctx, seat: Seat, days: int) -> NudgePlan:
+    """The people lagging `days` or more, split by the person's own settings (off,
+    paused, quiet hours now), whether they can be reached, and today's nudges."""
     found = await _lagging(ctx, seat, days)
     ids = [row.person_id for row, _ in found]
     facts = await load_facts(ctx.session, ids, seat.agency.timezone)
     accounts = await reachable(ctx.session, ids)
-    slot = f"{ADMIN}:{ctx.today(seat.agency.timezone).isoformat()}"
-    wanted = [
-        (row, idle)
-        for row, idle in found
-        if row.person_id in accounts and may_nudge_now(facts[row.person_id], ctx.now)
+    already = set(
+        (
+            await ctx.session.exec(
+                select(Nudge.person_id).where(
+                    Nudge.person_id.in_(ids),  # type: ignore[attr-defined]
+                    Nudge.kind == ADMIN,
+                    Nudge.slot == _nudge_slot(ctx, seat),
+                )
+            )
+        ).all()
+    )
+    going, skipped = [], []
+    for row, idle in found:
+        if row.person_id not in accounts:
+            skipped.append((row, "admin.skip_unreachable"))
+        elif row.person_id in already:
+            skipped.append((row, "admin.skip_today"))
+        elif not may_nudge_now(facts[row.person_id], ctx.now):
+            skipped.append((row, "admin.skip_settings"))
+        else:
+            going.append((row, idle))
+    return NudgePlan(days, len(found), going, skipped)
+
+
+def _nudge_slot(ctx: Ctx, seat: Seat) -> str:
+    return f"{ADMIN}:{ctx.today(seat.agency.timezone).isoformat()}"
+
+
+def _names(ctx: Ctx, rows: list[tuple[PersonRow, str]]) -> str:
+    """Up to NUDGE_PREVIEW people, one a line, with the reason (a message key) if any."""
+    lines = [
+        _person_line(ctx, row, detail=ctx.t(reason)) if reason else f"#{row.number} {row.name}"
+        for row, reason in rows[:NUDGE_PREVIEW]
     ]
-    await nudge_queries.ensure_counters(ctx.session, [row.person_id for row, _ in wanted])
+    if len(rows) > NUDGE_PREVIEW:
+        lines.append(ctx.t("admin.more", count=len(rows) - NUDGE_PREVIEW))
+    return "\n".join(lines) or ctx.t("admin.nobody")
+
+
+async def nudge(ctx: Ctx, seat: Seat, argument: str) -> Next | None:
+    """/nudge [days]: show who a nudge would reach and who it would skip, then ask to confirm."""
+    plan = await _nudge_plan(ctx, seat, _days(ctx, argument))
+    if not plan.lagging:
+        ctx.say(ctx.t("admin.inactive_none", days=plan.days))
+        return None
+    ctx.set_data(nudge_days=plan.days)
+    return "admin.nudge"
+
+
+async def ask_nudge(ctx: Ctx) -> None:
+    """The /nudge preview: the names on each side, and send or cancel."""
+    seat = await access.seat_of(ctx.session, ctx.person.id if ctx.person else None)
+    if seat is None:
+        return
+    plan = await _nudge_plan(ctx, seat, int(ctx.data.get("nudge_days") or ctx.policy.inactive_days))
+    ctx.ask(
+        ctx.t(
+            "admin.nudge_preview",
+            days=plan.days,
+            going=len(plan.going),
+            going_names=_names(ctx, [(r, "") for r, _ in plan.going]),
+            skipped=len(plan.skipped),
+            skipped_names=_names(ctx, plan.skipped),
+        ),
+        [Choice("ng:send", ctx.t("admin.nudge_send")), cancel_choice(ctx)],
+    )
+
+
+async def answer_nudge(ctx: Ctx, answer: Answer) -> Next:
+    """Send the nudges of the preview (the rules are asked again: time has passed)."""
+    if is_cancel(ctx, answer):
+        ctx.say(ctx.t("admin.cancelled"))
+        return HOLD
+    if answer.choice != "ng:send":
+        raise Reprompt("common.pick_one")
+    seat = await access.require(ctx, "nudge")
+    if seat is None:
+        return HOLD
+    plan = await _nudge_plan(ctx, seat, int(ctx.data.get("nudge_days") or ctx.policy.inactive_days))
+    await nudge_queries.ensure_counters(ctx.session, [row.person_id for row, _ in plan.going])
     planned = await nudge_queries.insert_planned(
         ctx.session,
         [
             {
                 "person_id": row.person_id,
                 "kind": ADMIN,
-                "slot": slot,
+                "slot": _nudge_slot(ctx, seat),
                 "due_at": ctx.now,
                 "status": PLANNED,
                 "detail": {
@@ -290,21 +370,23 @@ async def nudge(ctx: Ctx, seat: Seat, argument: str) -> None:
                 },
                 "created_at": ctx.now,
             }
-            for row, idle in wanted
+            for row, idle in plan.going
         ],
     )
     sent = [pid for pid, _ in planned]
     ctx.due_nudges.extend(sent)
+    ctx.set_data(nudge_days=None)
     ctx.say(
         ctx.t(
             "admin.nudged",
             sent=len(sent),
-            lagging=len(found),
-            days=days,
-            skipped=len(found) - len(sent),
+            lagging=plan.lagging,
+            days=plan.days,
+            skipped=plan.lagging - len(sent),
         )
     )
-    ctx.audit("admin.nudge", agency=seat.agency.code, days=days, people=sent)
+    ctx.audit("admin.nudge", agency=seat.agency.code, days=plan.days, people=sent)
+    return HOLD
 
 
 # ---- writing to staff -------------------------------------------------------------------------------
@@ -328,15 +410,28 @@ async def _recipients(ctx: Ctx, seat: Seat) -> list[tuple[Person, Account]]:
 
 
 async def broadcast(ctx: Ctx, seat: Seat, argument: str) -> Next | None:
-    """/broadcast TEXT: ask for confirmation, showing how many will receive it."""
+    """/broadcast [TEXT]: ask for the text when there is none, then show it with the
+    number of people who will receive it, and ask to confirm."""
     text = argument.strip()
     if not text:
-        ctx.say(ctx.t("admin.broadcast_usage"))
-        return None
+        return "admin.broadcast_text"
     if len(text) > MAX_TEXT:
         ctx.say(ctx.t("common.too_long", max=MAX_TEXT))
         return None
     ctx.set_data(broadcast_text=text)
+    return "admin.broadcast"
+
+
+async def ask_broadcast_text(ctx: Ctx) -> None:
+    """Ask for the text of the announcement."""
+    ctx.ask(ctx.t("admin.broadcast_ask"), [cancel_choice(ctx)])
+
+
+async def answer_broadcast_text(ctx: Ctx, answer: Answer) -> Next:
+    if is_cancel(ctx, answer):
+        ctx.say(ctx.t("admin.cancelled"))
+        return HOLD
+    ctx.set_data(broadcast_text=free_text(answer, min_len=2))
     return "admin.broadcast"
 
 
@@ -346,22 +441,20 @@ async def ask_broadcast(ctx: Ctx) -> None:
     count = len(await _recipients(ctx, seat)) if seat else 0
     ctx.ask(
         ctx.t("admin.broadcast_confirm", count=count, text=ctx.data.get("broadcast_text", "")),
-        [
-            Choice("bc:send", ctx.t("admin.broadcast_send")),
-            Choice("bc:cancel", ctx.t("admin.cancel")),
-        ],
+        [Choice("bc:send", ctx.t("admin.broadcast_send")), cancel_choice(ctx)],
     )
 
 
 async def answer_broadcast(ctx: Ctx, answer: Answer) -> Next:
-    if answer.choice == "bc:cancel":
+    if is_cancel(ctx, answer):
+        ctx.set_data(broadcast_text=None)
         ctx.say(ctx.t("admin.cancelled"))
-        return BACK
+        return HOLD
     if answer.choice != "bc:send":
         raise Reprompt("common.pick_one")
     seat = await access.require(ctx, "broadcast", ROLE_HEAD)
     if seat is None:
-        return BACK
+        return HOLD
     text = str(ctx.data.get("broadcast_text") or "")
     recipients = await _recipients(ctx, seat)
     sender = ctx.person.display_name if ctx.person else ""
@@ -379,7 +472,7 @@ async def answer_broadcast(ctx: Ctx, answer: Answer) -> Next:
     ctx.audit(
         "admin.broadcast", agency=seat.agency.code, recipients=len(recipients), chars=len(text)
     )
-    return BACK
+    return HOLD
 
 
 _PERSON_AND_TEXT = re.compile(r"^#?(\d{1,9})\s+(.+)$", re.S)
@@ -492,12 +585,14 @@ async def notify(ctx: Ctx, seat: Seat, argument: str) -> None:
 ADMIN_COMMANDS: dict[str, AdminCommand] = {
     "summary": AdminCommand(summary),
     "inactive": AdminCommand(inactive),
-    "nudge": AdminCommand(nudge),
+    "nudge": AdminCommand(nudge, leads_to=("admin.nudge",)),
     "feedback": AdminCommand(feedback),
     "ideas": AdminCommand(ideas),
     "export": AdminCommand(export),
     "exemplary": AdminCommand(exemplary_people),
-    "broadcast": AdminCommand(broadcast, ROLE_HEAD, leads_to=("admin.broadcast",)),
+    "broadcast": AdminCommand(
+        broadcast, ROLE_HEAD, leads_to=("admin.broadcast", "admin.broadcast_text")
+    ),
     "bindgroup": AdminCommand(bindgroup, ROLE_HEAD),
     "notify": AdminCommand(notify, ROLE_HEAD),
 }
@@ -505,11 +600,12 @@ GROUP_COMMANDS = ("bindgroup", "notify")  # the admin commands typed in a group 
 
 
 async def _checked(ctx: Ctx, name: str, argument: str) -> Next | None:
-    """Run admin command `name` if the sender's role allows it (else a polite refusal)."""
+    """Run admin command `name` if the sender's role allows it; a refusal (polite,
+    audited) brings the person back to their question."""
     command = ADMIN_COMMANDS[name]
     seat = await access.require(ctx, name, command.role)
     if seat is None:
-        return None
+        return REASK
     try:
         return await command.handler(ctx, seat, argument)
     except Reprompt as problem:
@@ -518,10 +614,11 @@ async def _checked(ctx: Ctx, name: str, argument: str) -> Next | None:
 
 
 def private_command(name: str) -> Callable[[Ctx, str], Awaitable[Next]]:
-    """The private-chat form of admin command `name` (for the table in `handlers.flow`)."""
+    """The private-chat form of admin command `name` (for the table in `handlers.flow`):
+    its answer comes alone; the admin's own journey waits until they ask for it."""
 
     async def run(ctx: Ctx, argument: str) -> Next:
-        return await _checked(ctx, name, argument) or REASK
+        return await _checked(ctx, name, argument) or HOLD
 
     run.__name__ = f"admin_{name}"
     run.__doc__ = ADMIN_COMMANDS[name].handler.__doc__

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from handlers.common import free_text
+from handlers.common import CANCEL, free_text, is_cancel
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
 from storage.accounts import reachable
 from storage.models import Feedback, Idea, Person
-
-CANCEL = "x:cancel"
 
 
 def cancel_choice(ctx: Ctx) -> Choice:
@@ -58,7 +56,7 @@ async def ask_idea(ctx: Ctx) -> None:
 
 
 async def answer_idea(ctx: Ctx, answer: Answer) -> Next:
-    if answer.choice == CANCEL:
+    if is_cancel(ctx, answer):
         ctx.say(ctx.t("admin.cancelled"))
         return BACK
     _save_idea(ctx, free_text(answer, min_len=2))
@@ -111,7 +109,7 @@ async def ask_reply(ctx: Ctx) -> None:
 
 
 async def answer_reply(ctx: Ctx, answer: Answer) -> Next:
-    if answer.choice == CANCEL:
+    if is_cancel(ctx, answer):
         ctx.say(ctx.t("admin.cancelled"))
         return BACK
     text = free_text(answer)

@@ -3,11 +3,11 @@ every state can be reached from the first message, and none is a dead end."""
 
 from __future__ import annotations
 
-from handlers.conversation import BACK, END, REASK, RESUME, Move
+from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Move
 from handlers.flow import FLOW
 from handlers.journey import ONBOARDING, STEP_ENTRY
 
-MOVES = {REASK, BACK, RESUME, END}
+MOVES = {REASK, BACK, RESUME, END, HOLD}
 # Where RESUME can lead: the entry of wherever a journey stands.
 JOURNEY_ENTRIES = {ONBOARDING, *STEP_ENTRY.values(), "done"}
 
@@ -54,7 +54,8 @@ def test_every_state_is_reachable_from_the_first_message():
 
 def test_no_state_is_a_dead_end():
     """From every state the journey goes on to its end: ordinary states lead to
-    "done" (which leads to a new round), detours lead back."""
+    "done" (which leads to a new round), detours lead back (BACK, or HOLD: back
+    quietly, after a command of the working group)."""
     alive = {"done"}
     changed = True
     while changed:
@@ -62,7 +63,7 @@ def test_no_state_is_a_dead_end():
         for name, state in FLOW.states.items():
             if name in alive:
                 continue
-            if any(t in (BACK, RESUME) or t in alive for t in state.to):
+            if any(t in (BACK, RESUME, HOLD) or t in alive for t in state.to):
                 alive.add(name)
                 changed = True
     assert sorted(set(FLOW.states) - alive) == []
@@ -73,7 +74,7 @@ def test_no_state_is_a_dead_end():
 
 def test_detours_and_only_detours_go_back():
     for name, state in FLOW.states.items():
-        if BACK in state.to:
+        if BACK in state.to or HOLD in state.to:
             assert state.detour, f"{name} goes BACK but is not a detour"
     detours = {name for name, state in FLOW.states.items() if state.detour}
     assert {"menu", "remind.menu", "privacy.confirm", "idea.text", "feedback.reply"} <= detours

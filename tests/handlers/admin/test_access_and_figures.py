@@ -285,7 +285,8 @@ async def test_invites_summary_and_nudges_on_both_databases(database_url, clock)
         assert (await admin.say(f"/admin {code}"))[0].text == t(app, "admin.invite_invalid")
         text = (await admin.say("/summary"))[0].text
         assert "ลงทะเบียน 5 คน · ทำครบ 6 ขั้น 2 คน (40%)" in text
-        replies = await admin.say("/nudge")
+        await admin.say("/nudge")
+        replies = await admin.tap("ng:send")
         assert replies[0].text == t(app, "admin.nudged", sent=1, lagging=1, days=14, skipped=0)
         [number] = await numbers(app, [ids[1]])
         assert f"#{number} ข" in (await admin.say("/inactive"))[0].text

@@ -102,7 +102,15 @@ async def test_nudge_goes_through_the_reminders_quoting_each_plan_once_a_day(app
         rows = await outbox_rows(app, "nudge")
         return {row.chat_id: row for row in rows if row.chat_id.startswith("p")}
 
-    replies = await admin.say("/nudge")
+    nums = await numbers(app, ids)
+    preview = (await admin.say("/nudge"))[-1]
+    assert preview.text.startswith(t(app, "admin.nudge_preview", days=14, going=2)[:30])
+    assert f"#{nums[0]} มีแผน" in preview.text and f"#{nums[1]} ยังไม่มีแผน" in preview.text
+    assert f"#{nums[4]} บล็อก · " + t(app, "admin.skip_unreachable") in preview.text
+    assert f"#{nums[2]} ปิดเตือน · " + t(app, "admin.skip_settings") in preview.text
+    assert "ขยัน" not in preview.text  # moved on yesterday: not lagging
+    assert await outbox_rows(app, "nudge") == []  # nothing before the confirmation
+    replies = await admin.tap("ng:send")
     assert replies[0].text == t(app, "admin.nudged", sent=2, lagging=5, days=14, skipped=3)
     sent = await nudges()
     assert set(sent) == {f"p{ids[0]}", f"p{ids[1]}"}
@@ -120,11 +128,14 @@ async def test_nudge_goes_through_the_reminders_quoting_each_plan_once_a_day(app
     ]
     assert recorded[0].outbox_id == sent[f"p{ids[0]}"].id
     # again the same day: nobody is nudged twice
-    replies = await admin.say("/nudge")
+    preview = (await admin.say("/nudge"))[-1]
+    assert f"#{nums[0]} มีแผน · " + t(app, "admin.skip_today") in preview.text
+    replies = await admin.tap("ng:send")
     assert replies[0].text == t(app, "admin.nudged", sent=0, lagging=5, days=14, skipped=5)
     assert len(await outbox_rows(app, "nudge")) == 2
     clock.advance(days=1)
     await admin.say("/nudge")
+    await admin.tap("ng:send")
     assert len(await outbox_rows(app, "nudge")) == 4
     assert [a.detail["people"] for a in await audit_rows(app, "admin.nudge")][0] == ids[:2]
 
@@ -161,9 +172,26 @@ async def test_broadcast_confirms_the_count_then_sends_to_active_staff_only(app,
 async def test_broadcast_can_be_cancelled(app, channel):
     admin = await make_admin(app, channel, "head")
     await admin.say("/ประกาศ ทดสอบ")
-    replies = await admin.tap("bc:cancel")
-    assert replies[0].text == t(app, "admin.cancelled")
+    replies = await admin.tap("x:cancel")
+    assert replies == [Reply(text=t(app, "admin.cancelled"))]  # alone: no journey question
+    replies = await admin.say("/broadcast")  # alone: it asks for the text
+    assert replies[-1].text == t(app, "admin.broadcast_ask")
+    replies = await admin.say("ประชุมพรุ่งนี้")
+    assert replies[-1].text == t(app, "admin.broadcast_confirm", count=1, text="ประชุมพรุ่งนี้")
+    replies = await admin.say("ยกเลิก")  # a cancel word, typed
+    assert replies == [Reply(text=t(app, "admin.cancelled"))]
     assert await outbox_rows(app, "broadcast") == []
+
+
+async def test_an_admin_command_answers_alone(app, channel):
+    admin = await make_admin(app, channel, "member")
+    before = admin.question
+    for command in ("/summary", "/inactive", "/ideas", "/admin"):
+        replies = await admin.say(command)
+        assert all(r.question_seq is None for r in replies), command
+        assert t(app, "s1.skills", skills="")[:15] not in "".join(r.text for r in replies)
+    replies = await admin.say("/continue")  # the journey waits until the admin asks for it
+    assert replies[-1].text == before.text
 
 
 async def test_feedback_reaches_the_person_who_can_answer_back(app, channel):
@@ -172,7 +200,7 @@ async def test_feedback_reaches_the_person_who_can_answer_back(app, channel):
     await onboard(staff, name="สมหญิง รักเรียน")
     await step1(staff)
     before = staff.question
-    number = await person_id(app, staff)
+    [number] = await numbers(app, [await person_id(app, staff)])
     replies = await admin.say(f"/feedback #{number} บันทึกการเรียนรู้ดีมาก ทำต่อนะ")
     assert replies[0].text == t(app, "admin.feedback_sent", number=number, name="สมหญิง รักเรียน")
     [message] = await inbox(staff)
