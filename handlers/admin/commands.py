@@ -33,7 +33,7 @@ from handlers.reports.workbook import report_name, report_sheets, workbook_rende
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
 from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
-from storage.models.admin import ROLE_HEAD, ROLE_MEMBER
+from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, TIP
 from storage.models.nudges import PLANNED
 from storage.reports import PersonRow
 from storage.timeutil import to_local
@@ -212,7 +212,8 @@ async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> None:
 
 
 async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/ideas: the latest opinions and suggestions staff sent with /idea."""
+    """/ideas: the latest opinions and suggestions staff sent with /idea, and the tips
+    of those who completed a round (marked as tips)."""
     result = await ctx.session.exec(
         select(Idea, Person)
         .join(Person, Person.id == Idea.person_id)
@@ -226,7 +227,7 @@ async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
     else:
         lines = [
             ctx.t(
-                "admin.idea_line",
+                "admin.tip_line" if idea.kind == TIP else "admin.idea_line",
                 date=_date_text(ctx, seat, idea.created_at),
                 number=person.agency_number,
                 name=person.display_name or "-",

@@ -12,6 +12,8 @@ from handlers.conversation import Next
 from handlers.journey import add_entry, start_new_round
 from handlers.messages import Card, CardRow, Choice
 from handlers.steps.assess import answer_rating, ask_rating, begin_rating, skill_ids
+from storage.models import Idea
+from storage.models.admin import TIP
 
 
 async def ask_intro(ctx: Ctx) -> None:
@@ -92,7 +94,19 @@ async def ask_tip(ctx: Ctx) -> None:
 
 
 async def answer_tip(ctx: Ctx, answer: Answer) -> Next:
-    await add_entry(ctx, "tip", free_text(answer, min_len=2))
+    tip = free_text(answer, min_len=2)
+    await add_entry(ctx, "tip", tip)
+    assert ctx.person is not None
+    if ctx.person.agency_id is not None:  # shared with the working group, as the step says
+        ctx.session.add(
+            Idea(
+                person_id=ctx.person.id,
+                agency_id=ctx.person.agency_id,
+                kind=TIP,
+                text=tip,
+                created_at=ctx.now,
+            )
+        )
     journey = await ctx.journey()
     journey.completed_at = ctx.now
     ctx.session.add(journey)

@@ -3,6 +3,7 @@ SQLModel's metadata, which Alembic compares against the migrations."""
 
 from storage.models.admin import (
     AdminRole,
+    Award,
     Certificate,
     Feedback,
     Idea,
@@ -35,6 +36,7 @@ from storage.models.nudges import Nudge, NudgeCounter
 
 __all__ = [
     "AdminRole",
+    "Award",
     "Agency",
     "Assessment",
     "AssessmentAnswer",

@@ -62,12 +62,17 @@ class WorkingGroupChat(SQLModel, table=True):
     notify_completions: bool = Field(default=False)
 
 
+IDEA, TIP = "idea", "tip"
+
+
 class Idea(SQLModel, table=True):
-    """An opinion or suggestion a member of staff sent to the working group (/idea)."""
+    """What a member of staff sent the working group: an opinion or suggestion (/idea),
+    or the tip they shared on completing a round (step 6)."""
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     agency_id: int = Field(foreign_key="agency.id", index=True)
+    kind: str = Field(default=IDEA, max_length=8)
     text: str
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -98,9 +103,23 @@ class WeeklyPost(SQLModel, table=True):
 
 
 class Certificate(SQLModel, table=True):
-    """A certificate issued for one completed journey round (issued once per round)."""
+    """The record-of-completion certificate of one round (issued once per round)."""
 
     id: int | None = Field(default=None, primary_key=True)
     journey_id: int = Field(foreign_key="journey.id", unique=True, ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     issued_at: datetime = Field(default_factory=utcnow)
+
+
+class Award(SQLModel, table=True):
+    """An exemplary-learner certificate, given by the head of the working group to one
+    person for one completed round (once per round)."""
+
+    __table_args__ = (UniqueConstraint("journey_id", name="uq_award_journey"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    journey_id: int = Field(foreign_key="journey.id", ondelete="CASCADE")
+    given_by: int | None = None  # a plain id: erasing that head keeps the award
+    given_at: datetime = Field(default_factory=utcnow)

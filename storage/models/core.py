@@ -32,6 +32,8 @@ class Agency(SQLModel, table=True):
     # (the demo) is also offered as a button.
     join_code: str | None = Field(default=None, max_length=16)
     open_join: bool = Field(default=False)
+    # Members of the working group (not only its head) may export the report.
+    members_may_export: bool = Field(default=False)
     # The number the next person to join gets (people are numbered per agency).
     next_number: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)

@@ -266,6 +266,28 @@ async def test_ideas_from_anyone_at_any_time_and_the_admins_list(app, channel):
     assert len((await audit_rows(app, "admin.ideas"))[0].detail["ideas"]) == 2
 
 
+async def test_the_tip_of_a_completed_round_reaches_the_working_group(app, channel):
+    staff = Person(app, channel)
+    await whole_journey(staff)  # its tip: "use heading styles, the contents build themselves"
+    admin = await make_admin(app, channel, "member")
+    [number] = await numbers(app, [await person_id(app, staff)])
+    text = (await admin.say("/ideas"))[0].text
+    assert (
+        t(
+            app,
+            "admin.tip_line",
+            date="23 พฤศจิกายน 2569",
+            number=number,
+            name="สมชาย ใจดี",
+            text="ใช้สไตล์หัวเรื่อง แล้วสารบัญจะทำตัวเอง",
+        )
+        in text
+    )
+    async with app.sessions() as session:
+        [tip] = (await session.exec(select(Idea))).all()
+    assert tip.kind == "tip"
+
+
 # ---- recognising ----------------------------------------------------------------------------------
 
 
