@@ -85,6 +85,11 @@ class Ctx:
         """Add a message without buttons (a chart to draw at delivery, optionally)."""
         self.replies.append(Reply(text=text, card=card, render=image))
 
+    def offer(self, text: str, choices: list[Choice] | tuple[Choice, ...]) -> None:
+        """A message with buttons that belong to no question (they work at any time,
+        e.g. "open the record" under a list); the current question stays as it is."""
+        self.replies.append(Reply(text=text, choices=tuple(choices)))
+
     def send_document(self, text: str, document: bytes | Render, name: str) -> None:
         """Add a document: ready bytes, or a description drawn at delivery (off the turn)."""
         if isinstance(document, Render):

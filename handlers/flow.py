@@ -122,6 +122,7 @@ GROUP_COMMANDS = {name: admin.group_command(name) for name in admin.GROUP_COMMAN
 
 PUSHED: dict[str, Command] = {
     "fb:": Command(staff.reply_button, to=(REASK, "feedback.reply")),
+    "pv:": Command(admin.record_button, to=(HOLD, REASK)),
 }
 
 FLOW = Flow(

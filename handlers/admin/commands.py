@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from handlers.admin import access
 from handlers.admin.access import Seat
+from handlers.admin.record import RECORD, record_choices, show_record
 from handlers.admin.staff import cancel_choice
 from handlers.common import MAX_TEXT, free_text, is_cancel
 from handlers.context import Answer, Ctx
@@ -172,7 +173,11 @@ async def inactive(ctx: Ctx, seat: Seat, argument: str) -> None:
             )
         if len(found) > MAX_LISTED:
             lines.append(ctx.t("admin.more", count=len(found) - MAX_LISTED))
-        ctx.say(ctx.t("admin.inactive", days=days, count=len(found), lines="\n".join(lines)))
+        numbers = [row.number for row, _ in found if row.number is not None]
+        ctx.offer(
+            ctx.t("admin.inactive", days=days, count=len(found), lines="\n".join(lines)),
+            record_choices(ctx, numbers),
+        )
     ctx.audit(
         "admin.inactive",
         agency=seat.agency.code,
@@ -249,6 +254,27 @@ async def export(ctx: Ctx, seat: Seat, argument: str) -> None:
         ctx.t("admin.export_ready", count=len(rows)), workbook, report_name(seat.agency)
     )
     ctx.audit("admin.export", agency=seat.agency.code, format="xlsx", people=len(rows))
+
+
+async def person(ctx: Ctx, seat: Seat, argument: str) -> None:
+    """/person NUMBER: one person's record (plan, logs, ratings) before giving feedback."""
+    text = argument.strip().lstrip("#")
+    if not text.isdigit():
+        raise Reprompt("admin.person_usage")
+    await show_record(ctx, seat, int(text))
+
+
+async def record_button(ctx: Ctx, choice: str) -> Next:
+    """An "open the record" button under an /inactive list."""
+    seat = await access.require(ctx, "person")
+    if seat is None:
+        return REASK
+    raw = choice.removeprefix(RECORD)
+    if not raw.isdigit():
+        ctx.say(ctx.t("common.stale_button"))
+        return HOLD
+    await show_record(ctx, seat, int(raw))
+    return HOLD
 
 
 # ---- chasing ------------------------------------------------------------------------------------
@@ -588,6 +614,7 @@ ADMIN_COMMANDS: dict[str, AdminCommand] = {
     "inactive": AdminCommand(inactive),
     "nudge": AdminCommand(nudge, leads_to=("admin.nudge",)),
     "feedback": AdminCommand(feedback),
+    "person": AdminCommand(person),
     "ideas": AdminCommand(ideas),
     "export": AdminCommand(export),
     "exemplary": AdminCommand(exemplary_people),

@@ -484,3 +484,46 @@ async def test_an_idea_too_long_is_refused_politely(app, channel):
     assert replies[0].text == t(app, "common.too_long", max=2000)
     async with app.sessions() as session:
         assert (await session.exec(select(Idea))).all() == []
+
+
+async def test_an_admin_opens_one_persons_record_and_the_read_is_audited(app, channel):
+    staff = Person(app, channel)
+    await whole_journey(staff)
+    staff_id = await person_id(app, staff)
+    [number] = await numbers(app, [staff_id])
+    admin = await make_admin(app, channel, "member")
+    [record] = await admin.say(f"/person {number}")
+    text = record.text
+    assert text.startswith(f"📋 #{number} สมชาย ใจดี")
+    assert "เมื่อเปิดคอมพิวเตอร์ตอนเช้า ฉันจะฝึกจัดหน้าเอกสาร 15 นาที" in text  # the if-then plan
+    assert "โปรแกรมประมวลผลคำ: ระดับ 1 → 3" in text  # a goal
+    assert "ฝึกใช้สไตล์หัวเรื่องใน Word (30 นาที)" in text  # the learning log
+    assert "หนังสือเวียนประจำเดือน ด้วย Microsoft Word" in text  # the use at work
+    assert "พิมพ์เอกสาร: 1 เริ่มต้น → 3 ใช้งานได้" in text  # before and after
+    assert record.question_seq is None  # alone: no journey question after it
+    [read] = await audit_rows(app, "admin.record_viewed")
+    assert read.subject_person_id == staff_id and read.actor_person_id == await person_id(
+        app, admin
+    )
+    assert (await admin.say("/person 999"))[0].text == t(app, "admin.person_unknown", number=999)
+    assert (await admin.say("/person somebody"))[0].text == t(app, "admin.person_usage")
+    stranger = Person(app, channel)
+    await onboard(stranger, name="ไม่ใช่คณะทำงาน")
+    replies = await stranger.say(f"/person {number}")
+    assert replies[0].text == t(app, "admin.refused")
+    assert len(await audit_rows(app, "admin.record_viewed")) == 1
+
+
+async def test_the_inactive_list_opens_records_by_tapping(app, channel):
+    await make_agency(app, "LIST", "กรมรายชื่อ", ["กองก"])
+    ids = await place(
+        app, "LIST", [Staff("นิ่ง", "กองก", "g3", 2, idle_days=30, plan="เมื่อ... ฉันจะ...")]
+    )
+    [number] = await numbers(app, ids)
+    admin = await make_admin(app, channel, "member", agency_code="LIST")
+    [listing] = await admin.say("/inactive")
+    assert [c.id for c in listing.choices] == [f"pv:{number}"]
+    assert listing.question_seq is None  # buttons that work at any time
+    replies = await admin.tap_stale(listing)
+    assert replies[0].text.startswith(f"📋 #{number} นิ่ง")
+    assert len(await audit_rows(app, "admin.record_viewed")) == 1
