@@ -93,6 +93,7 @@ STATES: dict[str, State] = {
     ),
     "admin.broadcast": State(admin.ask_broadcast, admin.answer_broadcast, to=(HOLD,), detour=True),
     "admin.nudge": State(admin.ask_nudge, admin.answer_nudge, to=(HOLD,), detour=True),
+    "admin.award": State(admin.ask_award, admin.answer_award, to=(HOLD,), detour=True),
     "idea.text": State(staff.ask_idea, staff.answer_idea, to=(BACK,), detour=True),
     "feedback.reply": State(staff.ask_reply, staff.answer_reply, to=(BACK,), detour=True),
 }
@@ -123,6 +124,7 @@ GROUP_COMMANDS = {name: admin.group_command(name) for name in admin.GROUP_COMMAN
 PUSHED: dict[str, Command] = {
     "fb:": Command(staff.reply_button, to=(REASK, "feedback.reply")),
     "pv:": Command(admin.record_button, to=(HOLD, REASK)),
+    "ex:": Command(admin.award_button, to=(HOLD, REASK, "admin.award")),
 }
 
 FLOW = Flow(

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from handlers.admin import access
 from handlers.admin.access import Seat
+from handlers.admin.awards import give_award, latest_completed
 from handlers.admin.record import RECORD, record_choices, show_record
 from handlers.admin.staff import cancel_choice
 from handlers.common import MAX_TEXT, free_text, is_cancel
@@ -186,8 +187,12 @@ async def inactive(ctx: Ctx, seat: Seat, argument: str) -> None:
     )
 
 
+AWARD = "ex:"  # choice-id prefix of the "give the certificate" buttons: ex:<number>
+
+
 async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/exemplary: who completed with the largest growth, for the agency's recognition."""
+    """/exemplary: candidates for the exemplary-learner certificate, by what they applied
+    at work; the head gives each certificate with a tap and a confirmation."""
     rows, _ = await _rows(ctx, seat)
     best = exemplary(rows, EXEMPLARY_COUNT)
     if not best:
@@ -200,20 +205,72 @@ async def exemplary_people(ctx: Ctx, seat: Seat, argument: str) -> None:
                 detail=ctx.t(
                     "admin.exemplary_detail",
                     unit=unit_label(ctx.content, ctx.lang, row.unit),
-                    total=f"{growth.total:+d}",
-                    grown=growth.grown,
+                    uses=shown.uses,
+                    outcomes=shown.outcomes,
+                    reached=shown.goals_reached,
+                    total=f"{shown.growth.total:+d}",
                     date=_date_text(ctx, seat, row.completed_at or ctx.now),
                 ),
             )
-            for row, growth in best
+            for row, shown in best
         ]
-        ctx.say(
-            ctx.t(
-                "admin.exemplary",
-                lines="\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)),
-            )
+        text = ctx.t(
+            "admin.exemplary",
+            lines="\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)),
         )
+        buttons = [
+            Choice(f"{AWARD}{row.number}", ctx.t("admin.award_button", number=row.number))
+            for row, _ in best
+            if row.number is not None
+        ]
+        ctx.offer(text, buttons)
     ctx.audit("admin.exemplary", agency=seat.agency.code, people=[r.person_id for r, _ in best])
+
+
+async def award_button(ctx: Ctx, choice: str) -> Next:
+    """The head taps "give the certificate" under /exemplary: ask to confirm."""
+    seat = await access.require(ctx, "exemplary", ROLE_HEAD)
+    if seat is None:
+        return REASK
+    raw = choice.removeprefix(AWARD)
+    candidate = await person_numbered(ctx, seat, int(raw)) if raw.isdigit() else None
+    if candidate is None:
+        ctx.say(ctx.t("common.stale_button"))
+        return HOLD
+    ctx.set_data(award_to=candidate.agency_number)
+    return "admin.award"
+
+
+async def ask_award(ctx: Ctx) -> None:
+    """Confirm the exemplary certificate for one person."""
+    seat = await access.seat_of(ctx.session, ctx.person.id if ctx.person else None)
+    number = ctx.data.get("award_to")
+    candidate = await person_numbered(ctx, seat, int(number)) if seat and number else None
+    name = candidate.display_name if candidate else "-"
+    ctx.ask(
+        ctx.t("admin.award_confirm", number=number, name=name or "-"),
+        [Choice("aw:give", ctx.t("admin.award_give")), cancel_choice(ctx)],
+    )
+
+
+async def answer_award(ctx: Ctx, answer: Answer) -> Next:
+    if is_cancel(ctx, answer):
+        ctx.say(ctx.t("admin.cancelled"))
+        return HOLD
+    if answer.choice != "aw:give":
+        raise Reprompt("common.pick_one")
+    seat = await access.require(ctx, "exemplary", ROLE_HEAD)
+    if seat is None:
+        return HOLD
+    number = int(ctx.data.get("award_to") or 0)
+    ctx.set_data(award_to=None)
+    candidate = await person_numbered(ctx, seat, number)
+    journey = await latest_completed(ctx, candidate) if candidate else None
+    if candidate is None or journey is None:
+        ctx.say(ctx.t("admin.person_unknown", number=number))
+        return HOLD
+    await give_award(ctx, seat, candidate, journey)
+    return HOLD
 
 
 async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:

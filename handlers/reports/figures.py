@@ -157,11 +157,39 @@ def person_growth(row: PersonRow) -> Growth:
     return Growth(total=sum(diffs), grown=sum(1 for d in diffs if d > 0), rated=len(diffs))
 
 
-def exemplary(rows: Iterable[PersonRow], limit: int = 10) -> list[tuple[PersonRow, Growth]]:
-    """People who completed a round, largest total growth first (then more skills grown,
-    then who finished first)."""
-    done = [(row, person_growth(row)) for row in rows if row.completed is not None]
-    done.sort(key=lambda pair: (-pair[1].total, -pair[1].grown, as_utc(pair[0].completed_at)))
+@dataclass(frozen=True)
+class Applied:
+    """What a person showed of applying their skills: the evidence that an exemplary
+    learner is proposed on (self-rated growth alone is easy to inflate)."""
+
+    uses: int  # evidence entries in the period
+    outcomes: int  # distinct outcomes of the guideline those uses served
+    goals_reached: int  # focus skills re-rated at or above their target
+    growth: Growth
+
+
+def applied(row: PersonRow) -> Applied:
+    outcomes = {e.outcome for e in row.evidence if e.outcome and e.outcome != "other"}
+    reported = row.reported
+    reached = sum(1 for goal in reported.goals if reported.reached(goal))
+    return Applied(len(row.evidence), len(outcomes), reached, person_growth(row))
+
+
+def exemplary(rows: Iterable[PersonRow], limit: int = 10) -> list[tuple[PersonRow, Applied]]:
+    """Candidates for recognition among those who completed a round: most uses at
+    work first, then the widest range of outcomes, goals reached, and only then
+    self-rated growth; earlier completion breaks ties."""
+    done = [(row, applied(row)) for row in rows if row.completed is not None]
+    done.sort(
+        key=lambda pair: (
+            -pair[1].uses,
+            -pair[1].outcomes,
+            -pair[1].goals_reached,
+            -pair[1].growth.total,
+            -pair[1].growth.grown,
+            as_utc(pair[0].completed_at),
+        )
+    )
     return done[:limit]
 
 

@@ -16,7 +16,15 @@ from documents.render import render
 from handlers.messages import Reply
 from handlers.reports.figures import summarise
 from handlers.reports.summary import agency_charts
-from storage.models import Certificate, Feedback, Idea, Journey, Nudge, ReminderPreference
+from storage.models import (
+    Award,
+    Certificate,
+    Feedback,
+    Idea,
+    Journey,
+    Nudge,
+    ReminderPreference,
+)
 from storage.reports import person_rows
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard, step1, step2, whole_journey
@@ -527,3 +535,50 @@ async def test_the_inactive_list_opens_records_by_tapping(app, channel):
     replies = await admin.tap_stale(listing)
     assert replies[0].text.startswith(f"📋 #{number} นิ่ง")
     assert len(await audit_rows(app, "admin.record_viewed")) == 1
+
+
+async def test_exemplary_is_proposed_by_what_was_applied_and_given_by_the_head(app, channel):
+    applier = Person(app, channel)
+    await whole_journey(applier)  # one use at work, self-rated +6 levels in all
+    [rater] = await place(
+        app,
+        "DEMO",
+        [
+            Staff(
+                "ให้คะแนนตัวเองสูง",
+                None,
+                "g3",
+                6,
+                True,
+                {"computer": 1, "sheet": 1, "data": 1},
+                {"computer": 5, "sheet": 5, "data": 5},  # +12, against the other's +6
+            )
+        ],
+    )
+    head = await make_admin(app, channel, "head")
+    applier_number, rater_number = await numbers(app, [await person_id(app, applier), rater])
+    [listing] = await head.say("/exemplary")
+    assert listing.text.index(f"#{applier_number} สมชาย ใจดี") < listing.text.index(
+        f"#{rater_number} ให้คะแนนตัวเองสูง"
+    )  # evidence at work first, even against a bigger self-rated jump
+    assert [c.id for c in listing.choices] == [f"ex:{applier_number}", f"ex:{rater_number}"]
+    replies = await head.tap_stale(listing, 1)
+    assert replies[-1].text.startswith(
+        t(app, "admin.award_confirm", number=applier_number, name="สมชาย ใจดี")[:20]
+    )
+    replies = await head.tap("aw:give")
+    assert replies[0].text == t(app, "admin.award_given", number=applier_number, name="สมชาย ใจดี")
+    [message] = [
+        r for r in await inbox(applier) if r.document_name == "dlcoach-exemplary-certificate.pdf"
+    ]
+    assert message.document.startswith(b"%PDF")
+    assert t(app, "exemplary.message", agency=t(app, "demo.agency_name")) == message.text
+    replies = await head.tap_stale(listing, 1)  # again: once per round
+    replies = await head.tap("aw:give")
+    assert replies[0].text == t(app, "admin.award_already", number=applier_number)
+    async with app.sessions() as session:
+        assert len((await session.exec(select(Award))).all()) == 1
+    member = await make_admin(app, channel, "member", name="สมาชิก")
+    [seen] = await member.say("/exemplary")
+    replies = await member.tap_stale(seen, 2)
+    assert replies[0].text == t(app, "admin.head_only")  # members see, the head gives
