@@ -22,17 +22,39 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
 from handlers.clock import Clock
+from handlers.messages import Reply
 from handlers.policy import Policy
 from handlers.reports.period import current_fiscal_year
 from handlers.reports.summary import agency_summary, summary_replies
 from storage.db import transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.outbox import NewMessage, enqueue
+from storage.reports import Period, WeekActivity, week_activity
 from storage.timeutil import to_local
 
 log = logging.getLogger(__name__)
 
 WEEKLY_TICK_MINUTES = 5  # how often the scheduler looks (the post itself is once a week)
+WEEK = timedelta(days=7)
+SHOWN_TIPS = 5
+
+
+def week_text(content: Content, lang: str, activity: WeekActivity) -> str:
+    """What happened this week, before the running totals."""
+    tips = "\n".join(
+        content.t("weekly.tip_line", lang, text=tip) for tip in activity.tips[:SHOWN_TIPS]
+    )
+    return content.t(
+        "weekly.this_week",
+        lang,
+        joined=activity.joined,
+        steps=activity.steps_completed,
+        rounds=activity.rounds_completed,
+        uses=activity.uses_at_work,
+        inactive=activity.newly_inactive,
+        tip_count=len(activity.tips),
+        tips=tips or content.t("weekly.no_tips", lang),
+    )
 
 
 def week_key(day: date) -> str:
@@ -114,14 +136,23 @@ class WeeklyPosts:
                 year = current_fiscal_year(now, agency.timezone)
                 _, figures = await agency_summary(session, self.content, agency, year)
                 day = to_local(now, agency.timezone).date()
-                replies = summary_replies(
-                    self.content,
-                    chat.lang,
-                    agency,
-                    figures,
-                    day,
-                    heading=self.content.t("weekly.heading", chat.lang),
+                activity = await week_activity(
+                    session,
+                    agency.id,  # type: ignore[arg-type]
+                    Period(now - WEEK, now),
+                    timedelta(days=self.policy.inactive_days),
                 )
+                replies = [
+                    Reply(text=week_text(self.content, chat.lang, activity)),
+                    *summary_replies(
+                        self.content,
+                        chat.lang,
+                        agency,
+                        figures,
+                        day,
+                        heading=self.content.t("weekly.totals", chat.lang),
+                    ),
+                ]
                 message = NewMessage(
                     channel=chat.channel,
                     chat_id=chat.chat_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -31,6 +31,7 @@ from storage.models import (
     AssessmentAnswer,
     Goal,
     Headcount,
+    Idea,
     Journey,
     JourneyStep,
     Person,
@@ -38,6 +39,8 @@ from storage.models import (
     StepEntry,
     Unit,
 )
+from storage.models.admin import TIP
+from storage.progress import last_progress
 from storage.timeutil import as_utc
 
 
@@ -384,3 +387,70 @@ async def _fill_logs(
                 created_at=entry.created_at,
             )
         )
+
+
+@dataclass
+class WeekActivity:
+    """What happened in an agency during one week (for the weekly post)."""
+
+    joined: int = 0  # people who finished onboarding
+    steps_completed: int = 0  # steps finished (a new step entered, or a round completed)
+    rounds_completed: int = 0
+    uses_at_work: int = 0  # evidence entries written
+    tips: list[str] = field(default_factory=list)  # tips shared on completing a round
+    newly_inactive: int = 0  # people whose last progress crossed the inactive threshold
+
+
+async def week_activity(
+    session: AsyncSession, agency_id: int, week: Period, inactive_after: timedelta
+) -> WeekActivity:
+    """The week's new enrolments, finished steps and rounds, uses at work and tips, and
+    who went quiet during it (no progress for `inactive_after`, counted from this week)."""
+    activity = WeekActivity()
+
+    def in_week(column: Any) -> Any:
+        return (column >= week.start) & (column < week.end)
+
+    async def count(query: Any) -> int:
+        return int((await session.exec(query)).one())
+
+    in_agency = Person.agency_id == agency_id
+    activity.joined = await count(
+        select(func.count()).select_from(Person).where(in_agency, in_week(Person.onboarded_at))
+    )
+    steps = await count(
+        select(func.count())
+        .select_from(JourneyStep)
+        .join(Person, Person.id == JourneyStep.person_id)
+        .where(in_agency, JourneyStep.step > 1, in_week(JourneyStep.entered_at))
+    )
+    activity.rounds_completed = await count(
+        select(func.count())
+        .select_from(Journey)
+        .join(Person, Person.id == Journey.person_id)
+        .where(in_agency, in_week(Journey.completed_at))
+    )
+    activity.steps_completed = steps + activity.rounds_completed
+    activity.uses_at_work = await count(
+        select(func.count())
+        .select_from(StepEntry)
+        .join(Person, Person.id == StepEntry.person_id)
+        .where(in_agency, StepEntry.kind == "evidence", in_week(StepEntry.created_at))
+    )
+    tips = await _all(
+        session,
+        select(Idea.text)
+        .where(Idea.agency_id == agency_id, Idea.kind == TIP, in_week(Idea.created_at))
+        .order_by(Idea.id),
+    )
+    activity.tips = list(tips)
+    open_rounds = await _all(
+        session,
+        select(Journey.id)
+        .join(Person, Person.id == Journey.person_id)
+        .where(in_agency, Journey.completed_at.is_(None)),  # type: ignore[union-attr]
+    )
+    moved = await last_progress(session, open_rounds)
+    quiet_from, quiet_to = week.start - inactive_after, week.end - inactive_after
+    activity.newly_inactive = sum(1 for at in moved.values() if quiet_from <= at < quiet_to)
+    return activity

@@ -14,7 +14,8 @@ from jobs.weekly import week_key
 from storage.db import transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.timeutil import to_local
-from tests.drivers.chat import START, RecordingChannel, make_app, t
+from tests.drivers.chat import START, Person, RecordingChannel, make_app, t
+from tests.drivers.journey import whole_journey
 from tests.drivers.working_group import Staff, outbox_rows, place
 
 
@@ -71,9 +72,10 @@ async def test_once_per_week_over_a_fortnight(database_url):
         sent = [m for m in app.channels["test"].sent if m.chat_id == "G-1"]
         assert len(sent) == 2
         first = sent[0].replies
-        assert first[0].text.startswith(t(app, "weekly.heading"))
-        assert "ลงทะเบียน 2 คน · ทำครบ 6 ขั้น 1 คน (50%)" in first[0].text
-        assert [bool(r.image_png) for r in first] == [False, True, True]  # text, two charts
+        assert first[0].text.startswith("📅 สัปดาห์นี้")  # the week first
+        assert first[1].text.startswith(t(app, "weekly.totals"))  # then the running totals
+        assert "ลงทะเบียน 2 คน · ทำครบ 6 ขั้น 1 คน (50%)" in first[1].text
+        assert [bool(r.image_png) for r in first] == [False, False, True, True]  # two charts
     finally:
         await app.close()
 
@@ -135,9 +137,10 @@ async def test_the_weekly_text_follows_the_chat_language(sqlite_url):
             session.add(chat)
         await app.weekly.post_due()
         [row] = await outbox_rows(app, "weekly")
-        text = Reply.from_json(row.payload[0]).text
-        assert text.startswith(app.content.t("weekly.heading", "en"))
-        assert "27 November 2026" in text
+        week, totals = (Reply.from_json(item).text for item in row.payload[:2])
+        assert week.startswith("📅 This week")
+        assert totals.startswith(app.content.t("weekly.totals", "en"))
+        assert "27 November 2026" in totals
     finally:
         await app.close()
 
@@ -158,3 +161,28 @@ async def test_the_server_schedules_the_weekly_job(sqlite_url):
         assert job is not None and job.func == app.weekly.tick
     finally:
         await runtime.stop()
+
+
+async def test_the_weekly_post_tells_what_happened_this_week(sqlite_url, clock):
+    app = await bound_app(sqlite_url, clock)  # ก completed on Monday, ข at step 2
+    try:
+        await place(app, "DEMO", [Staff("เงียบ", None, "g3", 3, idle_days=10)])
+        person = Person(app, app.channels["test"])
+        await whole_journey(person)  # joins, finishes steps 1 to 6 and shares a tip
+        clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))  # Friday 15:00 in Bangkok
+        assert await app.weekly.post_due() == 1
+        [row] = await outbox_rows(app, "weekly")
+        week = Reply.from_json(row.payload[0]).text
+        assert week == t(
+            app,
+            "weekly.this_week",
+            joined=3,  # ก and ข joined on Sunday, and the person on Monday
+            steps=9,  # ก's step 6, ข's step 2, the person's steps 2 to 6, and two rounds
+            rounds=2,
+            uses=1,
+            inactive=1,  # เงียบ last moved 10 days before Monday: 14 days on Friday
+            tip_count=1,
+            tips=t(app, "weekly.tip_line", text="ใช้สไตล์หัวเรื่อง แล้วสารบัญจะทำตัวเอง"),
+        )
+    finally:
+        await app.close()
