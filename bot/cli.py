@@ -323,8 +323,13 @@ def report(
     agency: Annotated[str | None, typer.Option("--agency", help="Agency code.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="XLSX headings: th or en.")] = None,
     names: Annotated[
-        bool, typer.Option("--names/--no-names", help="Include names, or numbers only.")
-    ] = True,
+        bool,
+        typer.Option(
+            "--with-names/--no-names",
+            help="Numbers only (the default: for the report to the OCSC), or names too "
+            "for use inside the agency (the export is audited either way).",
+        ),
+    ] = False,
     fiscal_year: Annotated[
         str | None,
         typer.Option(

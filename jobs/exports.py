@@ -42,7 +42,7 @@ async def export_report(
     *,
     year: int | None = None,
     timezone: str = "Asia/Bangkok",
-    names: bool = True,
+    names: bool = False,
 ) -> int | None:
     """Write the CSV or XLSX report of fiscal year `year` (Buddhist Era; the current one
     by default) to `out` and audit the export; returns the number of people, or None

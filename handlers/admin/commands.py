@@ -301,16 +301,53 @@ async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
     ctx.audit("admin.ideas", agency=seat.agency.code, ideas=[i.id for i, _ in found])
 
 
+def _names_word(ctx: Ctx, words: list[str]) -> tuple[bool, list[str]]:
+    """Whether `words` ask for names (`admin.export_names_word`), and the other words."""
+    wanted = {
+        w.strip().casefold()
+        for lang in ("th", "en")
+        for w in ctx.content.t("admin.export_names_word", lang).split(",")
+    }
+    rest = [w for w in words if w.casefold() not in wanted]
+    return len(rest) != len(words), rest
+
+
 async def export(ctx: Ctx, seat: Seat, argument: str) -> None:
-    """/export [fiscal year]: the OCSC report (XLSX) as a document, drawn at delivery."""
-    rows, figures = await _rows(ctx, seat, _year(ctx, seat, argument))
+    """/export [fiscal year] [names]: the data for the agency's report to the OCSC
+    (XLSX), numbers only unless names are asked for (internal use, audited); for the
+    head, or for members when the head allows it."""
+    if not seat.is_head and not seat.agency.members_may_export:
+        ctx.audit("admin.refused", command="export", reason="export_for_head")
+        ctx.say(ctx.t("admin.export_head_only"))
+        return
+    names, rest = _names_word(ctx, argument.split())
+    rows, figures = await _rows(ctx, seat, _year(ctx, seat, " ".join(rest)))
     day = ctx.today(seat.agency.timezone)
-    sheets = report_sheets(ctx.content, ctx.lang, seat.agency, rows, figures, day)
+    sheets = report_sheets(ctx.content, ctx.lang, seat.agency, rows, figures, day, names=names)
     workbook = workbook_render(sheets, failed_text=ctx.t("admin.export_failed"))
-    ctx.send_document(
-        ctx.t("admin.export_ready", count=len(rows)), workbook, report_name(seat.agency)
+    ready = "admin.export_ready_names" if names else "admin.export_ready"
+    ctx.send_document(ctx.t(ready, count=len(rows)), workbook, report_name(seat.agency))
+    ctx.audit(
+        "admin.export",
+        agency=seat.agency.code,
+        format="xlsx",
+        people=len(rows),
+        names=names,
+        fiscal_year=figures.year,
     )
-    ctx.audit("admin.export", agency=seat.agency.code, format="xlsx", people=len(rows))
+
+
+async def export_access(ctx: Ctx, seat: Seat, argument: str) -> None:
+    """/exportaccess on|off: whether members of the working group may export too."""
+    wanted = argument.strip().casefold()
+    if wanted in ("on", "off"):
+        seat.agency.members_may_export = wanted == "on"
+        ctx.session.add(seat.agency)
+        ctx.audit("admin.export_access", agency=seat.agency.code, members=wanted == "on")
+    elif wanted:
+        raise Reprompt("admin.export_access_usage")
+    key = "admin.export_access_on" if seat.agency.members_may_export else "admin.export_access_off"
+    ctx.say(ctx.t(key))
 
 
 async def person(ctx: Ctx, seat: Seat, argument: str) -> None:
@@ -675,6 +712,7 @@ ADMIN_COMMANDS: dict[str, AdminCommand] = {
     "ideas": AdminCommand(ideas),
     "export": AdminCommand(export),
     "exemplary": AdminCommand(exemplary_people),
+    "exportaccess": AdminCommand(export_access, ROLE_HEAD),
     "broadcast": AdminCommand(
         broadcast, ROLE_HEAD, leads_to=("admin.broadcast", "admin.broadcast_text")
     ),

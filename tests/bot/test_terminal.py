@@ -118,6 +118,7 @@ def test_whole_journey_in_the_terminal_then_csv(tmp_path, lang, name):
             str(report),
             "--agency",
             "DEMO",
+            "--with-names",
         ],
         capture_output=True,
         text=True,

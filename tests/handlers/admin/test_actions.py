@@ -366,8 +366,8 @@ async def test_a_certificate_failure_does_not_break_completion(app, channel, mon
 
 
 async def test_export_sends_the_xlsx_report_as_a_document(app, channel):
-    admin = await make_admin(app, channel, "member")
-    replies = await admin.say("/export")
+    admin = await make_admin(app, channel, "head")
+    replies = await admin.say("/export ชื่อ")  # names, for use inside the agency
     [document] = [r for r in replies if r.document]
     assert document.document_name == "dlcoach-report-DEMO.xlsx"
     book = load_workbook(io.BytesIO(document.document))
@@ -379,10 +379,33 @@ async def test_export_sends_the_xlsx_report_as_a_document(app, channel):
         t(app, "report.sheet_skills"),
     ]
     assert book.worksheets[1]["B6"].value == "หัวหน้าคณะทำงาน"
+    assert replies[0].text == t(app, "admin.export_ready_names", count=1)
     [exported] = await audit_rows(app, "admin.export")
-    assert exported.detail == {"agency": "DEMO", "format": "xlsx", "people": 1}
+    assert exported.detail == {
+        "agency": "DEMO",
+        "format": "xlsx",
+        "people": 1,
+        "names": True,
+        "fiscal_year": 2570,
+    }
     replies = await admin.say("/export twenty")
     assert replies[0].text == t(app, "admin.year_invalid")
+
+
+async def test_the_export_leaves_names_out_and_is_for_the_head_unless_allowed(app, channel):
+    head = await make_admin(app, channel, "head")
+    [document] = [r for r in await head.say("/export") if r.document]
+    book = load_workbook(io.BytesIO(document.document))
+    assert book.worksheets[1]["A6"].value == 1 and book.worksheets[1]["B6"].value is None
+    assert book.worksheets[0]["A1"].value == t(app, "report.title")
+    member = await make_admin(app, channel, "member", name="สมาชิก")
+    replies = await member.say("/export")
+    assert replies == [Reply(text=t(app, "admin.export_head_only"))]
+    [refused] = await audit_rows(app, "admin.refused")
+    assert refused.detail["reason"] == "export_for_head"
+    assert (await head.say("/exportaccess on"))[0].text == t(app, "admin.export_access_on")
+    assert any(r.document for r in await member.say("/export"))
+    assert (await member.say("/exportaccess off"))[0].text == t(app, "admin.head_only")
 
 
 # ---- the working-group chat ---------------------------------------------------------------------

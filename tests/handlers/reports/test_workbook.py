@@ -357,8 +357,15 @@ async def test_report_command_writes_xlsx_and_csv(app, sqlite_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote 5 people" in result.stdout
     book = load_workbook(out)
-    assert book.worksheets[1]["B6"].value == "ก"
+    assert book.worksheets[1]["B6"].value is None  # numbers only, by default
     assert book.worksheets[0]["C6"].value == 5
+    assert book.worksheets[0]["A1"].value == t(app, "report.title")  # data, not an OCSC form
+    result = await invoke(
+        cli,
+        ["report", "--agency", "FIX", "--format", "xlsx", "--out", str(out), "--with-names"],
+        env={"DATABASE_URL": sqlite_url},
+    )
+    assert load_workbook(out).worksheets[1]["B6"].value == "ก"
 
     out_csv = tmp_path / "fix.csv"
     result = await invoke(
@@ -396,8 +403,9 @@ async def test_report_command_writes_xlsx_and_csv(app, sqlite_url, tmp_path):
     from tests.drivers.working_group import audit_rows
 
     exports = await audit_rows(app, "report.export")
-    assert [e.detail["format"] for e in exports] == ["xlsx", "csv", "csv"]
-    assert [e.detail["fiscal_year"] for e in exports] == [2570, 2570, 2569]
+    assert [e.detail["format"] for e in exports] == ["xlsx", "xlsx", "csv", "csv"]
+    assert [e.detail["fiscal_year"] for e in exports] == [2570, 2570, 2570, 2569]
+    assert [e.detail["names"] for e in exports] == [False, True, False, False]
 
 
 async def test_admin_invite_command_then_redeem_in_chat(app, channel, clock, sqlite_url):
