@@ -257,6 +257,9 @@ async def test_summary_command_shows_the_fixture_figures_and_charts(app, channel
     assert len(charts) == 2  # people per step, and before/after per skill
     [seen] = await audit_rows(app, "admin.summary")
     assert seen.detail == {"agency": "FIX", "people": 5}
+    last_year = (await admin.say("/summary 2569"))[0].text  # everyone began in 2570
+    assert "ปีงบประมาณ 2569" in last_year and "ลงทะเบียน 0 คน" in last_year
+    assert (await admin.say("/summary soon"))[0].text == t(app, "admin.year_invalid")
 
 
 async def test_thai_command_names_work(app, channel):
