@@ -2,7 +2,9 @@
 stored about the person; /deleteme erases it after a confirmation.
 
 Both work on the table metadata (every column that references a person), so
-tables added later are covered without touching this module. The audit log
+tables added later are covered without touching this module. A row whose
+reference to the person may be empty (a line of the agency's staff list) is
+the agency's: erasure empties the reference and keeps the row. The audit log
 keeps that the action happened, not the data.
 """
 
@@ -12,7 +14,7 @@ import json
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import SQLModel
 
 from handlers.context import Answer, Ctx
@@ -127,6 +129,13 @@ async def erase(ctx: Ctx) -> None:
         await ctx.session.exec(delete(OutboxMessage).where(OutboxMessage.account_id.in_(accounts)))
     pairs = list(_person_columns())
     for table, column in reversed(pairs):
+        if column.nullable:
+            # A row that only points at the person (a line of the agency's staff
+            # list) is the agency's, not the person's: unlinked, not deleted.
+            await ctx.session.exec(
+                update(table).where(column == person_id).values({column.name: None})
+            )
+            continue
         ids = []
         if "id" in table.columns:
             ids = [

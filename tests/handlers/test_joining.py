@@ -125,3 +125,19 @@ async def test_a_staff_code_claims_a_line_of_the_staff_list(app, channel):
     assert replies[0].text == t(app, "onboard.staff_unknown")
     replies = await other.tap("s:skip")
     assert replies[-1].text == t(app, "onboard.ask_unit")
+
+
+async def test_erasing_a_person_unclaims_their_staff_line_and_keeps_the_list(app, channel):
+    async with transaction(app.sessions) as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
+        await import_staff_list(session, agency, [StaffLine(None, "g3", "D-1")])
+    person = Person(app, channel)
+    await start(person, "ลบได้")
+    await person.tap(1)  # the demo agency
+    await person.say("D-1")
+    await person.say("/deleteme")
+    await person.tap("erase:yes")
+    async with app.sessions() as session:
+        [line] = (await session.exec(select(StaffMember))).all()
+        assert (await session.exec(select(PersonRow))).all() == []
+    assert line.staff_code == "D1" and line.person_id is None  # free to be claimed again
