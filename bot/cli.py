@@ -290,6 +290,7 @@ def agency_units(
     """List an agency's units, adding any given with --add."""
     from sqlmodel import select
 
+    from jobs.staff_list import ensure_units
     from storage.db import transaction
     from storage.models import Agency, Unit
 
@@ -298,15 +299,9 @@ def agency_units(
             agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
             if agency is None:
                 return None
-            existing = {
-                u.name
-                for u in (await session.exec(select(Unit).where(Unit.agency_id == agency.id)))
-            }
-            for unit in add or []:
-                if unit.strip() and unit.strip() not in existing:
-                    session.add(Unit(agency_id=agency.id, name=unit.strip()))
-                    existing.add(unit.strip())
-            return sorted(existing)
+            await ensure_units(session, agency, {u.strip() for u in add or [] if u.strip()})
+            found = await session.exec(select(Unit.name).where(Unit.agency_id == agency.id))
+            return sorted(found.all())
 
     units = _with_app(work)
     if units is None:

@@ -116,7 +116,7 @@ async def import_staff_list(session: AsyncSession, agency: Agency, lines: list[S
     lines = [
         replace(line, staff_code=normalise_code(line.staff_code or "") or None) for line in lines
     ]
-    units = await _units(session, agency, {line.unit for line in lines if line.unit})
+    units = await ensure_units(session, agency, {line.unit for line in lines if line.unit})
     linked = {
         member.staff_code: member.person_id
         for member in (
@@ -149,7 +149,7 @@ async def set_headcount(
     session: AsyncSession, agency: Agency, unit: str | None, group: str | None, count: int
 ) -> None:
     """Record how many staff one unit and personnel group has (by hand)."""
-    units = await _units(session, agency, {unit} if unit else set())
+    units = await ensure_units(session, agency, {unit} if unit else set())
     unit_id = units[unit] if unit else None
     found = (
         await session.exec(
@@ -166,7 +166,7 @@ async def set_headcount(
     await session.flush()
 
 
-async def _units(session: AsyncSession, agency: Agency, names: set[str]) -> dict[str, int]:
+async def ensure_units(session: AsyncSession, agency: Agency, names: set[str]) -> dict[str, int]:
     """name -> unit id for `names`, creating the units the agency does not have yet."""
     existing = {
         u.name: u.id

@@ -13,7 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.codes import new_code, normalise_code
-from storage.models import Agency, StaffMember
+from storage.models import Agency, Person, StaffMember
 
 JOIN_CODE_LENGTH = 8
 
@@ -65,3 +65,11 @@ async def has_staff_codes(session: AsyncSession, agency_id: int) -> bool:
         )
     )
     return found.first() is not None
+
+
+async def numbered(session: AsyncSession, agency_id: int, number: int) -> Person | None:
+    """The person with `number` in agency `agency_id` (numbers are per agency)."""
+    result = await session.exec(
+        select(Person).where(Person.agency_id == agency_id, Person.agency_number == number)
+    )
+    return result.first()

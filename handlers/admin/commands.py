@@ -32,6 +32,7 @@ from handlers.reports.figures import exemplary, lagging
 from handlers.reports.period import current_fiscal_year, parse_fiscal_year
 from handlers.reports.summary import agency_summary, summary_replies, unit_label
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
+from storage import agencies
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
 from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
@@ -601,10 +602,7 @@ _PERSON_AND_TEXT = re.compile(r"^#?(\d{1,9})\s+(.+)$", re.S)
 
 async def person_numbered(ctx: Ctx, seat: Seat, number: int) -> Person | None:
     """The person with `number` in the admin's agency (numbers are per agency)."""
-    result = await ctx.session.exec(
-        select(Person).where(Person.agency_id == seat.agency.id, Person.agency_number == number)
-    )
-    return result.first()
+    return await agencies.numbered(ctx.session, seat.agency.id, number)  # type: ignore[arg-type]
 
 
 async def feedback(ctx: Ctx, seat: Seat, argument: str) -> None:

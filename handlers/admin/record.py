@@ -15,6 +15,7 @@ from handlers.admin.access import Seat
 from handlers.common import level_text, skill_name
 from handlers.context import Ctx
 from handlers.messages import Choice
+from storage import agencies
 from storage.models import Goal, Journey, Person, StepEntry, Unit
 from storage.timeutil import to_local
 
@@ -136,11 +137,7 @@ def _evidence_line(ctx: Ctx, entry: StepEntry, tz: str) -> str:
 
 async def show_record(ctx: Ctx, seat: Seat, number: int) -> None:
     """Say the record of person `number` of the admin's agency, and audit the read."""
-    person = (
-        await ctx.session.exec(
-            select(Person).where(Person.agency_id == seat.agency.id, Person.agency_number == number)
-        )
-    ).first()
+    person = await agencies.numbered(ctx.session, seat.agency.id, number)  # type: ignore[arg-type]
     if person is None:
         ctx.audit("admin.record_unknown", agency=seat.agency.code, number=number)
         ctx.say(ctx.t("admin.person_unknown", number=number))
