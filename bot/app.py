@@ -124,7 +124,7 @@ def build_app(
     content = content or load_content(settings.dlcoach_content_dir)
     clock = clock or SystemClock()
     policy = settings.policy()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_busy_ms=settings.dlcoach_sqlite_busy_ms)
     sessions = make_sessionmaker(engine)
     running: dict[str, Channel] = {channel.name: channel for channel in channels}
     wakeup = asyncio.Event()

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(default=f"sqlite:///{DEFAULT_SQLITE_FILE}")
+    # SQLite only: how long a write waits for another process holding the file.
+    dlcoach_sqlite_busy_ms: int = Field(default=10_000, ge=0)
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None

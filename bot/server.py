@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -69,8 +70,26 @@ class Runtime:
         await self.app.close()
 
 
+HEALTH_TIMEOUT = 3.0  # seconds the database may take to answer a health check
+
+
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "channels": sorted(request.app.state.app.channels)})
+    """200 when this instance can do its work (the database answers), else 503,
+    so a load balancer stops sending webhooks to it and the platform retries."""
+    app: App = request.app.state.app
+    channels = sorted(app.channels)
+    try:
+        await asyncio.wait_for(database_answers(app), HEALTH_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: database unavailable: %s", str(exc)[:200])
+        body = {"status": "unavailable", "database": "unavailable", "channels": channels}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "channels": channels})
+
+
+async def database_answers(app: App) -> None:
+    async with app.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
 
 
 def build_web(app: App) -> Starlette:

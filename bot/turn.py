@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channels.base import CoreUnavailable
 from content.loader import Content
 from handlers import engine
 from handlers.clock import Clock
@@ -36,6 +38,17 @@ log = logging.getLogger(__name__)
 # LINE reply tokens live about a minute; answer well inside it or push instead.
 REPLY_TOKEN_TTL = timedelta(seconds=50)
 ATTEMPTS = 3  # a turn that meets a locked or busy database is tried this often
+
+# What a database that is down, unreachable or locked raises (asyncpg raises
+# OSError itself when the server refuses connections).
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    OSError,
+    TimeoutError,
+)
 
 
 class Turn:
@@ -67,7 +80,11 @@ class Turn:
         self._sqlite_lock = asyncio.Lock() if sqlite else None
 
     async def handle(self, incoming: Incoming) -> list[int]:
-        """Process one incoming message; returns the ids of the outbox rows written."""
+        """Process one incoming message; returns the ids of the outbox rows written.
+
+        Raises `CoreUnavailable` when the database could not store the event
+        (down, unreachable, locked): the channel must then not acknowledge it.
+        """
         for attempt in range(ATTEMPTS):
             try:
                 if self._sqlite_lock is not None:
@@ -75,7 +92,7 @@ class Turn:
                         ctx, written = await self._once(incoming)
                 else:
                     ctx, written = await self._once(incoming)
-            except OperationalError as exc:  # lock or serialization trouble: try again
+            except UNAVAILABLE as exc:  # lock, serialization or connection trouble: try again
                 log.warning("retrying %s after database error: %s", incoming.event_id, exc)
                 await asyncio.sleep(0.05 * (attempt + 1))
                 continue
@@ -85,9 +102,12 @@ class Turn:
             if written:
                 self.written()
             if ctx is not None and ctx.due_nudges:
-                await self.nudges_due(ctx.due_nudges)
+                try:
+                    await self.nudges_due(ctx.due_nudges)
+                except Exception:  # noqa: BLE001 - stored already; the periodic sender settles them
+                    log.exception("nudges queued by %s wait for the next send", incoming.event_id)
             return written
-        return await self._apologise(incoming)
+        raise CoreUnavailable(f"the database did not store {incoming.channel}/{incoming.event_id}")
 
     async def _once(self, incoming: Incoming) -> tuple[Ctx | None, list[int]]:
         now = self.clock.now()
@@ -202,7 +222,10 @@ class Turn:
         return [written[i] for i in sorted(written)]
 
     async def _apologise(self, incoming: Incoming) -> list[int]:
-        """A bug must not leave the person in silence: record the event and say sorry."""
+        """A bug must not leave the person in silence: record the event and say sorry.
+
+        When even that cannot be stored, raise `CoreUnavailable`: the event was
+        not recorded, so it must not be acknowledged either."""
         now = self.clock.now()
         lang = self._guess_lang(incoming)
         try:
@@ -214,9 +237,9 @@ class Turn:
                 ctx = self._ctx(session, incoming, now, lang)
                 ctx.replies.append(Reply(text=self.content.t("common.error", lang)))
                 written = await self._write(session, ctx, now)
-        except Exception:
+        except Exception as exc:
             log.exception("could not even apologise for %s", incoming.event_id)
-            return []
+            raise CoreUnavailable(f"nothing stored for {incoming.event_id}") from exc
         if written:
             self.written()
         return written

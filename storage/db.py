@@ -34,19 +34,25 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-    """WAL and a busy timeout let the console, the server and tests share one file.
+SQLITE_BUSY_MS = 10_000  # how long a writer waits for another to finish
 
-    The driver's own transaction handling is switched off (it would start a
-    transaction only at the first write, and a SAVEPOINT release could commit
-    early); `_sqlite_begin` starts every transaction explicitly instead.
-    """
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+
+def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
+    def on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        """WAL and a busy timeout let the console, the server and tests share one file.
+
+        The driver's own transaction handling is switched off (it would start a
+        transaction only at the first write, and a SAVEPOINT release could commit
+        early); `_sqlite_begin` starts every transaction explicitly instead.
+        """
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(connection) -> None:  # noqa: ANN001
@@ -55,11 +61,18 @@ def _sqlite_begin(connection) -> None:  # noqa: ANN001
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(database_url: str, **kwargs) -> AsyncEngine:  # noqa: ANN003
-    """An async engine for `database_url`, with SQLite tuned for several writers."""
-    engine = create_async_engine(async_url(database_url), **kwargs)
+def make_engine(
+    database_url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kwargs: object
+) -> AsyncEngine:
+    """An async engine for `database_url`, with SQLite tuned for several writers
+    (`sqlite_busy_ms`: how long to wait for the file's write lock before giving up)."""
+    url = async_url(database_url)
+    if not url.startswith("sqlite"):
+        # A connection cut by a database restart is noticed at checkout, not mid-turn.
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(url, **kwargs)
     if is_sqlite(engine):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
 
+class CoreUnavailable(Exception):
+    """The core could not record what came in (the database is unreachable or
+    locked): nothing was stored, so the channel must not acknowledge it. A
+    webhook answers 503 with Retry-After so the platform delivers it again
+    (the turn's dedupe makes that safe); polling waits and tries again."""
+
+
 class DeliveryError(Exception):
     """Base class of send failures."""
 

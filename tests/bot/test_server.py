@@ -40,7 +40,7 @@ def test_serve_answers_health_and_creates_the_database(tmp_path):
                 time.sleep(0.2)
         assert answer is not None, "server did not start"
         assert answer.status_code == 200
-        assert answer.json() == {"status": "ok", "channels": []}
+        assert answer.json() == {"status": "ok", "database": "ok", "channels": []}
         assert (tmp_path / "serve.db").exists()
     finally:
         process.terminate()

@@ -15,7 +15,6 @@ replies never do. Pictures and documents go by URL (`media.py`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import replace
 from functools import partial
@@ -35,12 +34,14 @@ from starlette.routing import Route
 
 from bot.channels.base import (
     Channel,
+    CoreUnavailable,
     Hub,
     OutboundMessage,
     Progress,
     RetryLater,
     no_progress,
 )
+from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
 from bot.channels.line import media
 from bot.channels.line.api import (
     NETWORK_ERRORS,
@@ -61,7 +62,6 @@ from bot.channels.line.webhook import (
     Profile,
     ProfileCache,
     parse_event,
-    read_body,
     view_event,
 )
 from bot.config import Settings
@@ -118,14 +118,14 @@ class LineChannel(Channel):
         """Verify, parse, hand each event to the core; 200 once all are recorded."""
         body = await read_body(request)
         if body is None:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+            return too_large()
         secret = self.settings.line_channel_secret or ""
         if not verify_signature(body, request.headers.get("x-line-signature"), secret):
             log.warning("rejected a LINE webhook with a missing or wrong signature")
             return JSONResponse({"error": "invalid signature"}, status_code=401)
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = parse_json(body)
+        except Malformed:
             return JSONResponse({"error": "malformed JSON"}, status_code=400)
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
@@ -136,6 +136,11 @@ class LineChannel(Channel):
         for raw in events:
             try:
                 await self._handle_event(raw)
+            except CoreUnavailable:
+                # Nothing of this event was stored: LINE must deliver it (and the
+                # rest) again; the events already handled are deduped then.
+                log.error("database unavailable: asking LINE to redeliver")
+                return unavailable()
             except Exception:
                 failed += 1
                 # Type and id only: the event itself may carry what the person wrote.

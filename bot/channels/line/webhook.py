@@ -3,7 +3,7 @@
 Follow, unfollow, text and postback events of one person's chat, and text in
 groups and rooms (as group messages); everything else is acknowledged and
 ignored. Also the profile cache that lets onboarding offer the person's LINE
-name and language, and the bounded reading of a request body.
+name and language.
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     UserSource,
 )
-from starlette.requests import Request
 
 from bot.channels.line.render import decode_postback
 from handlers.messages import Incoming
 
 CHANNEL = "line"
-MAX_WEBHOOK_BODY = 1 << 20  # LINE's webhook bodies are a few kB
 PROFILE_CACHE_SECONDS = 3600.0
 PROFILE_CACHE_SIZE = 10_000
 
@@ -160,18 +158,3 @@ class ProfileCache:
         self._items.move_to_end(user_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
-
-
-async def read_body(request: Request) -> bytes | None:
-    """The raw body, or None past MAX_WEBHOOK_BODY: nothing unsigned gets to make us
-    buffer without limit before the signature is checked."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_WEBHOOK_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

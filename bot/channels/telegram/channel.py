@@ -15,12 +15,12 @@ TELEGRAM_API_BASE_URL points the bot at any Bot API compatible server.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 import logging
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,16 +40,15 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    ChatMemberHandler,
     ContextTypes,
-    MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import (
     Channel,
+    CoreUnavailable,
     Hub,
     OutboundMessage,
     PermanentFailure,
@@ -58,6 +57,7 @@ from bot.channels.base import (
     RetryLater,
     no_progress,
 )
+from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
 from bot.config import Settings
 from handlers.messages import Incoming
@@ -77,6 +77,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 MENU_LANGUAGES = ("th", "en")
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 MENU_PREFIX = "telegram.command."
+# The messages the core hears: anything in a private chat (text, or an
+# attachment with its caption) and commands in groups; other group talk is not ours.
+WANTED_MESSAGES = filters.UpdateType.MESSAGE & (
+    (filters.ChatType.PRIVATE & (filters.TEXT | filters.ATTACHMENT))
+    | (filters.ChatType.GROUPS & filters.COMMAND)
+)
+POLLING_PATIENCE_CAP = 30.0  # seconds between tries while the database is down
 
 ErrorHook = Callable[[BaseException], None]
 
@@ -231,6 +238,7 @@ class TelegramChannel(Channel):
         self.on_error = on_error
         self.application: Application | None = None
         self._hub: Hub | None = None
+        self._chores: set[asyncio.Task[None]] = set()
 
     @property
     def webhook_mode(self) -> bool:
@@ -251,17 +259,7 @@ class TelegramChannel(Channel):
         if self.webhook_mode:
             builder = builder.updater(None)
         application = builder.build()
-        private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-        groups = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS
-        application.add_handler(
-            MessageHandler(private & (filters.TEXT | filters.ATTACHMENT), self._on_message)
-        )
-        # Group talk stays out of the core; commands go in (e.g. binding a working group).
-        application.add_handler(MessageHandler(groups & filters.COMMAND, self._on_message))
-        application.add_handler(CallbackQueryHandler(self._on_button))
-        application.add_handler(
-            ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
-        )
+        application.add_handler(TypeHandler(Update, self._on_polled))
         application.add_error_handler(self._on_error)
         return application
 
@@ -301,6 +299,8 @@ class TelegramChannel(Channel):
         application, self.application = self.application, None
         if application is None:
             return
+        if self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
@@ -325,22 +325,48 @@ class TelegramChannel(Channel):
         if incoming is not None and self._hub is not None:
             await self._hub.handle(incoming)
 
-    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A private message, or a command in a group."""
-        await self._handle(message_incoming(update))
+    async def _dispatch(self, update: Update, bot: Bot) -> None:
+        """One update in either mode: into the core, then Telegram's own chores.
 
-    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stop the button's spinner at once, hand the choice to the core, then take
-        the keyboard off the pressed message so it cannot be pressed again."""
+        Private messages (text, or an attachment with its caption), commands in
+        groups, button presses and blocks reach the core; group talk does not.
+        A button's spinner is stopped while the core works, and its keyboard
+        is taken off afterwards without holding up the answer to Telegram.
+        Raises `CoreUnavailable` when the core could not store the update.
+        """
         query = update.callback_query
-        assert query is not None
-        await self._answer(query)
-        await self._handle(callback_incoming(update))
-        await self._close_keyboard(context.bot, query)
+        if query is not None:
+            answering = asyncio.create_task(self._answer(query))
+            try:
+                await self._handle(callback_incoming(update))
+            finally:
+                await answering
+            self._in_background(self._close_keyboard(bot, query))
+        elif update.my_chat_member is not None:
+            await self._handle(membership_incoming(update))
+        elif update.message is not None and WANTED_MESSAGES.check_update(update):
+            await self._handle(message_incoming(update))
 
-    async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Blocked by the person: the core marks the account inactive."""
-        await self._handle(membership_incoming(update))
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    async def _on_polled(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Polling: PTB has already confirmed the update to Telegram, so an update
+        the core cannot store yet is retried here (with growing pauses) until the
+        database is back, in order, instead of being lost."""
+        if not isinstance(update, Update):
+            return
+        pause = 1.0
+        while True:
+            try:
+                await self._dispatch(update, context.bot)
+                return
+            except CoreUnavailable:
+                log.error("telegram: database unavailable; update %s waits", update.update_id)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, POLLING_PATIENCE_CAP)
 
     async def _answer(self, query: CallbackQuery) -> None:
         """answerCallbackQuery; a query that is too old (a redelivery, a restart) is no error."""
@@ -394,15 +420,22 @@ class TelegramChannel(Channel):
         application = self.application
         if application is None:
             return Response(status_code=503)
+        body = await read_body(request)
+        if body is None:
+            return too_large()
         try:
-            data = json.loads(await request.body())
+            data = parse_json(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
+                raise Malformed("not an update")
             update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # PTB's de_json
-            log.warning("telegram: malformed webhook body: %s", exc)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.warning("telegram: malformed webhook body: %s", str(exc)[:100])
             return Response(status_code=400)
-        await application.process_update(update)
+        try:
+            await self._dispatch(update, application.bot)
+        except CoreUnavailable:
+            log.error("telegram: database unavailable; asking Telegram to redeliver")
+            return unavailable()
         return Response(status_code=200)
 
     # ---- outgoing ----------------------------------------------------------------------

@@ -11,10 +11,8 @@ logged by the bot fails the test.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 from starlette.applications import Starlette
 
@@ -46,6 +43,7 @@ from storage.models import Person as PersonRow
 from tests.drivers.chat import START, make_app, t
 from tests.drivers.journey import onboard, whole_journey
 from tests.drivers.paths import LINE_SAMPLE_EVENTS
+from tests.drivers.web import serve
 from tests.fakes.line_api import INVALID_REPLY_TOKEN, FakeLineServer, validate_messages
 from tests.fakes.line_webhook import (
     assert_known_event,
@@ -72,36 +70,6 @@ def new_user() -> str:
 
 
 # --------------------------------------------------------------------- harness
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn inside the test's loop, without touching signal handlers."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve(web: Starlette, lifespan: str = "off") -> AsyncIterator[str]:
-    """Run `web` on a free loopback port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(web, lifespan=lifespan, log_level="warning", access_log=False)
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "the bot's web server did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
 
 
 @dataclass

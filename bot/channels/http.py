@@ -1,0 +1,59 @@
+"""What every webhook does with a request before it knows the platform: read a
+bounded body, parse JSON that may be hostile, and say "try again later".
+
+Webhook bodies are a few kB; anything much larger, or JSON nested deep enough
+to exhaust the parser, is refused with a clear status instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+MAX_WEBHOOK_BODY = 1 << 20  # LINE's and Telegram's webhook bodies are a few kB
+RETRY_AFTER_SECONDS = 5
+
+
+class Malformed(ValueError):
+    """The body is not JSON the webhook can read."""
+
+
+async def read_body(request: Request, limit: int = MAX_WEBHOOK_BODY) -> bytes | None:
+    """The raw body, or None past `limit`: nothing unsigned gets to make us
+    buffer without limit before the signature is checked."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """The decoded body; `Malformed` for anything that is not JSON, including
+    JSON nested too deep for the parser (a RecursionError otherwise)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise Malformed(str(exc)[:100]) from exc
+
+
+def too_large() -> JSONResponse:
+    return JSONResponse({"error": "body too large"}, status_code=413)
+
+
+def unavailable() -> JSONResponse:
+    """503 with Retry-After: nothing was stored; the platform keeps the update
+    and delivers it again (redeliveries are deduped by event id)."""
+    return JSONResponse(
+        {"error": "temporarily unavailable"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
