@@ -136,6 +136,7 @@ def build_app(
             batch=settings.dlcoach_outbox_batch,
             lease=timedelta(seconds=settings.dlcoach_outbox_lease_seconds),
             max_attempts=settings.dlcoach_outbox_max_attempts,
+            horizon=timedelta(hours=settings.dlcoach_outbox_horizon_hours),
             concurrency=settings.dlcoach_outbox_concurrency,
         ),
         default_lang=policy.lang,

@@ -35,6 +35,8 @@ admin_cli = typer.Typer(help="The agency's working group (admins).", no_args_is_
 cli.add_typer(admin_cli, name="admin")
 line_cli = typer.Typer(help="LINE commands.", no_args_is_help=True)
 cli.add_typer(line_cli, name="line")
+outbox_cli = typer.Typer(help="Messages waiting to be sent, and failed ones.", no_args_is_help=True)
+cli.add_typer(outbox_cli, name="outbox")
 
 
 def _settings() -> Settings:
@@ -449,6 +451,76 @@ def line_richmenu(
         image_out.write_bytes(image)
     menu_id = asyncio.run(install_default_menu(settings, menu_request(content, lang), image))
     typer.echo(f"rich menu {menu_id} is now the default")
+
+
+@outbox_cli.command("status")
+def outbox_status() -> None:
+    """How many messages wait, were sent or failed per channel; the latest failures."""
+    from storage import outbox as queries
+    from storage.timeutil import as_utc
+
+    async def work(app: App) -> tuple[list, list]:
+        async with app.sessions() as session:
+            return await queries.status_lines(session), await queries.failed_rows(session)
+
+    lines, failed = _with_app(work)
+    now = _now()
+    typer.echo(f"{'channel':<10} {'status':<10} {'rows':>8}  oldest")
+    for line in lines:
+        age = _age(now - as_utc(line.oldest)) if line.oldest else "-"
+        typer.echo(f"{line.channel:<10} {line.status:<10} {line.count:>8}  {age}")
+    if not lines:
+        typer.echo("(the outbox is empty)")
+    if failed:
+        typer.echo("\nfailed (newest first; dlcoach outbox retry --id N to send again):")
+        for row in failed:
+            error = (row.last_error or "").replace("\n", " ")[:120]
+            typer.echo(
+                f"  #{row.id} {row.channel} {row.kind} {as_utc(row.created_at):%Y-%m-%d %H:%M} UTC  {error}"
+            )
+
+
+@outbox_cli.command("retry")
+def outbox_retry(
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="A failed row (repeatable).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    all_failed: Annotated[bool, typer.Option("--all", help="Every failed row.")] = False,
+) -> None:
+    """Send failed messages again (after fixing what made them fail)."""
+    from storage import outbox as queries
+    from storage.db import transaction
+
+    if not ids and not all_failed and channel is None:
+        typer.echo("say which: --id N (repeatable), --channel NAME or --all", err=True)
+        raise typer.Exit(2)
+
+    async def work(app: App) -> int:
+        async with transaction(app.sessions) as session:
+            return await queries.retry_failed(
+                session, app.clock.now(), row_ids=ids or None, channel=channel
+            )
+
+    count = _with_app(work)
+    typer.echo(f"{count} failed message(s) queued again; a running `dlcoach serve` sends them.")
+
+
+def _now():  # noqa: ANN202
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _age(delta) -> str:  # noqa: ANN001
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}min"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
 
 
 def main() -> None:

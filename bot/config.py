@@ -39,7 +39,12 @@ class Settings(BaseSettings):
     dlcoach_demo_agency: bool = True
     # Delivery tuning: how many outbox rows one tick claims, and for how long.
     dlcoach_outbox_batch: int = 50
-    dlcoach_outbox_lease_seconds: int = 60
+    # A claim's lease; the sender renews it while it works, so a sender that
+    # dies holds its rows this long at most (none at all after a restart here).
+    dlcoach_outbox_lease_seconds: int = Field(default=15, ge=1)
+    # A busy or failing platform is waited out this long before a row fails.
+    dlcoach_outbox_horizon_hours: float = Field(default=24, gt=0)
+    # Unexpected send errors (bugs, not the platform) fail a row after this many tries.
     dlcoach_outbox_max_attempts: int = 8
     # How many rows of one claim (each for a different chat) are sent at once.
     dlcoach_outbox_concurrency: int = Field(default=8, ge=1)

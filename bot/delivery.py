@@ -4,19 +4,35 @@ record the outcome.
 Preparing a row means resolving its recipient (still reachable? in which
 language?) and drawing its charts and documents, off the event loop, from
 the descriptions the handlers wrote. Channels then only render and send.
-Retries back off exponentially (or wait the platform's own retry_after); a
-blocked recipient deactivates the account; after `max_attempts` a row is
-marked failed and logged, never silently lost.
+
+Effectively once: each row is marked sent in its own transaction as soon as
+its send returns; while sending, the sender renews its short lease every few
+seconds, so a sender that dies frees its rows within one lease (at once, when
+a sender on the same machine sees its process is gone). What a dead sender
+had in flight is sent again; LINE pushes carry a retry key and LINE replies
+are reconciled through the reply token (see the LINE channel), so neither
+arrives twice; Telegram has no such key, so a message in flight at the very
+instant of a crash may.
+
+Retries: a platform that is busy or failing (429, 5xx, time-outs, refused
+connections) never makes a row fail: it is retried with back-off capped at
+five minutes (or the platform's own retry_after) for `horizon` (a day by
+default), keeping each chat's order. A permanent error (a bad request) fails
+the row at once, a blocked recipient drops it, and an unexpected error
+(a bug) fails it after `max_attempts`; failed rows are listed and re-queued
+with `dlcoach outbox status` / `dlcoach outbox retry`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import os
+import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -46,6 +62,15 @@ from storage.timeutil import as_utc
 log = logging.getLogger(__name__)
 
 
+# This process among the senders: host:pid:run, the run telling two processes
+# apart that had the same pid (a container restarted as pid 1).
+RUN = secrets.token_hex(4)
+PROCESS = f"{socket.gethostname()}:{os.getpid()}:{RUN}"
+
+
+RECORD_PAUSES = (0.1, 0.5, 1.0, 2.0, 4.0)  # seconds between tries of an outcome write
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry `attempt` (1, 2, 4, ... capped at 5 minutes)."""
     return float(min(2 ** max(attempt - 1, 0), 300))
@@ -56,8 +81,9 @@ class DeliveryTuning:
     """How much one claim takes, for how long, how often to retry (from Settings)."""
 
     batch: int = 50
-    lease: timedelta = timedelta(seconds=60)
-    max_attempts: int = 8
+    lease: timedelta = timedelta(seconds=15)  # renewed every lease / 3 while sending
+    max_attempts: int = 8  # for unexpected errors (bugs) only
+    horizon: timedelta = timedelta(hours=24)  # how long a platform outage is waited out
     concurrency: int = 8  # rows of one claim (each for a different chat) sent at once
 
 
@@ -104,6 +130,26 @@ def _draw_all(payload: list[dict]) -> tuple[Reply, ...]:
     return tuple(draw(Reply.from_json(item)) for item in payload)
 
 
+def sender_gone(name: str) -> bool:
+    """Whether the sender `name` (host:pid:run[:...], see `PROCESS`) has stopped:
+    it ran on this machine and its process is not running, or it had our pid
+    in an earlier run (a container restarted as pid 1). Names of other
+    machines, or of another form, are never judged: their lease ends them."""
+    host, pid_text, run = (name.split(":") + ["", ""])[:3]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return run != RUN
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a live process of another user
+        return False
+    return False
+
+
 class Delivery:
     """Sends what the outbox holds, through the channels running here."""
 
@@ -119,7 +165,7 @@ class Delivery:
     ) -> None:
         self.sessions, self.clock, self.channels, self.tuning = sessions, clock, channels, tuning
         self.default_lang = default_lang
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.worker = worker or f"{PROCESS}:{id(self):x}"
 
     def with_worker(self, worker: str) -> Delivery:
         """The same delivery under another sender name (several senders in one process)."""
@@ -150,21 +196,52 @@ class Delivery:
             )
             recipients = await queries.recipients(session, rows)
         # One claim holds at most one row per chat (the oldest unsent), so the
-        # rows can go out side by side without reordering any chat; each wave's
-        # successes are recorded in one transaction instead of one per row.
-        width = max(1, self.tuning.concurrency)
-        for start in range(0, len(rows), width):
-            wave = rows[start : start + width]
-            delivered = await asyncio.gather(
-                *(self._send(row, recipients.get(row.id)) for row in wave)
-            )
-            done = [row for row, ok in zip(wave, delivered, strict=True) if ok]
-            if done:
-                async with transaction(self.sessions) as session:
-                    await queries.mark_sent_many(
-                        session, [row.id for row in done], self.worker, self.clock.now()
-                    )
+        # rows can go out side by side without reordering any chat; each row is
+        # marked sent the moment its send returns.
+        if not rows:
+            return 0
+        heartbeat = asyncio.create_task(self._heartbeat([row.id for row in rows]))
+        try:
+            width = max(1, self.tuning.concurrency)
+            gate = asyncio.Semaphore(width)
+
+            async def one(row: OutboxMessage) -> None:
+                async with gate:
+                    await self._send(row, recipients.get(row.id))
+
+            await asyncio.gather(*(one(row) for row in rows))
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         return len(rows)
+
+    async def _heartbeat(self, row_ids: list[int]) -> None:
+        """Renew the lease on the rows being sent, every third of a lease."""
+        pause = max(self.tuning.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                async with transaction(self.sessions) as session:
+                    until = self.clock.now() + self.tuning.lease
+                    await queries.renew(session, row_ids, self.worker, until)
+            except Exception:  # noqa: BLE001 - the next beat tries again; the lease is the bound
+                log.warning("outbox: could not renew the lease of %s rows", len(row_ids))
+
+    async def release_orphans(self) -> int:
+        """Free at once the rows held by senders on this machine whose process is
+        gone (a crash, kill -9): nobody waits a lease for them after a restart."""
+        async with transaction(self.sessions) as session:
+            gone = [name for name in await queries.holders(session) if sender_gone(name)]
+            freed = await queries.release(session, gone, self.clock.now())
+        if freed:
+            log.warning("outbox: %s rows of stopped senders %s are sent again", freed, gone)
+        return freed
+
+    async def tick(self) -> int:
+        """The periodic safety net: free the rows of senders that stopped, then send."""
+        await self.release_orphans()
+        return await self.drain()
 
     async def drain(
         self,
@@ -182,15 +259,16 @@ class Delivery:
         return total
 
     def _progress(self, row: OutboxMessage) -> Progress:
-        async def progress(sent_parts: int) -> None:
+        async def progress(sent_parts: int, *, token_refused: bool = False) -> None:
             async with transaction(self.sessions) as session:
-                await queries.record_progress(session, row.id, sent_parts)
+                await queries.record_progress(
+                    session, row.id, sent_parts, token_refused=token_refused
+                )
 
         return progress
 
-    async def _send(self, row: OutboxMessage, recipient: Recipient | None) -> bool:
-        """Prepare one row and hand it to its channel; True when it went (the caller
-        marks it sent), otherwise the outcome is recorded here."""
+    async def _send(self, row: OutboxMessage, recipient: Recipient | None) -> None:
+        """Prepare one row, hand it to its channel, and record the outcome at once."""
         channel = self.channels.get(row.channel)
         try:
             if channel is None:
@@ -201,39 +279,78 @@ class Delivery:
             lang = (recipient.lang if recipient else None) or self.default_lang
             await channel.send(to_outbound(row, replies, lang), self._progress(row))
         except RetryLater as exc:
-            await self._retry(row, exc)
+            await self._record(self._retry_transient, row, exc)
         except RecipientBlocked as exc:
             log.info("recipient blocked on %s chat %s: %s", row.channel, row.chat_id, exc)
-            async with transaction(self.sessions) as session:
-                await queries.mark_final(session, row.id, self.worker, queries.DROPPED, str(exc))
-                await deactivate(session, row.account_id, "blocked")
+            await self._record(self._blocked, row, exc)
         except Deferred as exc:
             log.info("outbox %s deferred: %s", row.id, exc)
-            async with transaction(self.sessions) as session:
-                await queries.mark_final(session, row.id, self.worker, queries.DEFERRED, str(exc))
-                if exc.audit_action:
-                    subject = recipient.person_id if recipient else None
-                    audit.record(
-                        session, self.clock.now(), exc.audit_action, subject=subject, **exc.detail
-                    )
+            await self._record(self._deferred, row, exc, recipient)
         except PermanentFailure as exc:
             log.error("outbox %s cannot be delivered: %s", row.id, exc)
-            async with transaction(self.sessions) as session:
-                await queries.mark_final(session, row.id, self.worker, queries.FAILED, str(exc))
-        except Exception as exc:  # noqa: BLE001 - unknown trouble is treated as temporary
+            await self._record(self._final, row, queries.FAILED, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug: retried a few times, then failed
             log.exception("outbox %s: unexpected send error", row.id)
-            await self._retry(row, RetryLater(repr(exc)))
+            await self._record(self._retry_unexpected, row, exc)
         else:
-            return True
-        return False
+            await self._record(self._sent, row)
 
-    async def _retry(self, row: OutboxMessage, exc: RetryLater) -> None:
-        async with transaction(self.sessions) as session:
-            if row.attempts >= self.tuning.max_attempts:
-                log.error("outbox %s failed after %s attempts: %s", row.id, row.attempts, exc)
-                await queries.mark_final(session, row.id, self.worker, queries.FAILED, str(exc))
+    async def _record(self, write: Callable[..., Awaitable[None]], *args: object) -> None:
+        """Run one outcome write, retried briefly if the database hiccups: a sent
+        row left unmarked would be sent again once its lease ends."""
+        for pause in RECORD_PAUSES:
+            try:
+                await write(*args)
                 return
-            wait = max(exc.retry_after or 0.0, backoff(row.attempts))
-            at = self.clock.now() + timedelta(seconds=wait)
-            log.warning("outbox %s: retry in %.0fs (%s)", row.id, wait, exc)
+            except Exception:  # noqa: BLE001 - logged; the lease is the last resort
+                log.warning("outbox %s: could not record the outcome yet", args[0].id)
+                await asyncio.sleep(pause)
+        log.error("outbox %s: outcome not recorded; it will be tried again", args[0].id)
+
+    async def _sent(self, row: OutboxMessage) -> None:
+        async with transaction(self.sessions) as session:
+            await queries.mark_sent(session, row.id, self.worker, self.clock.now())
+
+    async def _final(self, row: OutboxMessage, status: str, error: str) -> None:
+        async with transaction(self.sessions) as session:
+            await queries.mark_final(session, row.id, self.worker, status, error)
+
+    async def _blocked(self, row: OutboxMessage, exc: RecipientBlocked) -> None:
+        async with transaction(self.sessions) as session:
+            await queries.mark_final(session, row.id, self.worker, queries.DROPPED, str(exc))
+            await deactivate(session, row.account_id, "blocked")
+
+    async def _deferred(
+        self, row: OutboxMessage, exc: Deferred, recipient: Recipient | None
+    ) -> None:
+        async with transaction(self.sessions) as session:
+            await queries.mark_final(session, row.id, self.worker, queries.DEFERRED, str(exc))
+            if exc.audit_action:
+                subject = recipient.person_id if recipient else None
+                audit.record(
+                    session, self.clock.now(), exc.audit_action, subject=subject, **exc.detail
+                )
+
+    async def _retry_transient(self, row: OutboxMessage, exc: RetryLater) -> None:
+        """The platform is busy or down: try again later, for as long as the horizon."""
+        now = self.clock.now()
+        if now - as_utc(row.created_at) > self.tuning.horizon:
+            log.error("outbox %s failed: still undeliverable after %s", row.id, self.tuning.horizon)
+            await self._final(row, queries.FAILED, f"gave up after {self.tuning.horizon}: {exc}")
+            return
+        wait = max(exc.retry_after or 0.0, backoff(row.attempts))
+        log.warning("outbox %s: retry in %.0fs (%s)", row.id, wait, exc)
+        async with transaction(self.sessions) as session:
+            at = now + timedelta(seconds=wait)
             await queries.mark_retry(session, row.id, self.worker, at, str(exc))
+
+    async def _retry_unexpected(self, row: OutboxMessage, exc: Exception) -> None:
+        """A bug in preparing or sending: a few tries, then the row fails (and the
+        chat's later messages go on) instead of holding the chat for a day."""
+        if row.attempts >= self.tuning.max_attempts:
+            log.error("outbox %s failed after %s attempts: %r", row.id, row.attempts, exc)
+            await self._final(row, queries.FAILED, repr(exc))
+            return
+        async with transaction(self.sessions) as session:
+            at = self.clock.now() + timedelta(seconds=backoff(row.attempts))
+            await queries.mark_retry(session, row.id, self.worker, at, repr(exc))

@@ -5,6 +5,7 @@ anything (see `jobs/`)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,10 +24,14 @@ def _every(scheduler: AsyncIOScheduler, job, name: str, **interval) -> None:  # 
 def scheduler_for(app: App) -> AsyncIOScheduler:
     """A scheduler with every periodic job of `app` (not started). The nudge ticks
     run once right away, to catch up after a restart."""
+    # APScheduler logs two INFO lines per run of every tick: quiet unless debugging.
+    quiet = logging.getLogger("apscheduler")
+    if quiet.getEffectiveLevel() > logging.DEBUG:
+        quiet.setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone="UTC")
     start = datetime.now(UTC)
     tuning = app.nudges.tuning
-    _every(scheduler, app.delivery.drain, "outbox", seconds=DELIVERY_TICK_SECONDS)
+    _every(scheduler, app.delivery.tick, "outbox", seconds=DELIVERY_TICK_SECONDS)
     _every(scheduler, app.weekly.tick, "weekly", minutes=WEEKLY_TICK_MINUTES)
     _every(
         scheduler,

@@ -47,6 +47,11 @@ class Runtime:
     async def start(self) -> None:
         await self.app.prepare()
         await self.app.start_channels()
+        try:  # what a crashed run of this machine held goes out now, not a lease later
+            await self.app.delivery.release_orphans()
+        except Exception:  # noqa: BLE001 - the delivery tick tries again
+            log.exception("could not release the rows of stopped senders")
+        self.app.delivery_wakeup.set()
         self.scheduler.start()
         self._wakeup_task = asyncio.create_task(self._deliver_on_wakeup())
 

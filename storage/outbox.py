@@ -7,8 +7,9 @@ of the state they report.
 Claims are safe with several senders: on PostgreSQL the claim locks rows with
 FOR UPDATE SKIP LOCKED so two instances never take the same row; on SQLite the
 claim is a single UPDATE ... RETURNING, which SQLite runs under its one
-writer lock. A claim is a lease: if a sender dies, the row becomes claimable
-again when the lease ends. Only the oldest unsent row of each chat is
+writer lock. A claim is a short lease that its sender renews while it works
+(`renew`): if a sender dies, its rows become claimable again one lease later,
+or at once when a sender on the same machine sees that it is gone (`release`). Only the oldest unsent row of each chat is
 claimable, so messages to one person arrive in order.
 """
 
@@ -237,15 +238,51 @@ async def claim(
     return list(rows.all())
 
 
-async def mark_sent_many(
-    session: AsyncSession, row_ids: list[int], worker: str, now: datetime
-) -> None:
-    """Mark rows this worker sent as sent, in one statement (a delivery wave)."""
+async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: datetime) -> None:
+    """Mark a row this worker sent as sent: right after its send returned, so a
+    crash a moment later does not make another sender repeat it."""
     await session.exec(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.claimed_by == worker)
+        .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
     )
+
+
+async def renew(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, until: datetime
+) -> None:
+    """Extend this worker's lease on rows it is still sending (its heartbeat):
+    a live sender keeps its rows however long a send takes, while a dead
+    sender's rows come free one short lease after it stopped."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(row_ids)),
+            OutboxMessage.claimed_by == worker,
+            OutboxMessage.status == SENDING,
+        )
+        .values(claimed_until=until)
+    )
+
+
+async def holders(session: AsyncSession) -> list[str]:
+    """The senders that hold rows right now (claimed and not finished)."""
+    found = await session.exec(
+        select(OutboxMessage.claimed_by).where(OutboxMessage.status == SENDING).distinct()
+    )
+    return [name for name in found.scalars().all() if name]
+
+
+async def release(session: AsyncSession, workers: Sequence[str], now: datetime) -> int:
+    """Make the rows of `workers` (senders known to be gone) claimable at once."""
+    if not workers:
+        return 0
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_by.in_(list(workers)))
+        .values(claimed_until=now - timedelta(seconds=1))  # "ended", as the claim reads it
+    )
+    return result.rowcount or 0
 
 
 async def mark_retry(
@@ -258,26 +295,100 @@ async def mark_retry(
     )
 
 
-async def record_progress(session: AsyncSession, row_id: int, sent_parts: int) -> None:
-    """Remember that the first `sent_parts` platform messages of a row went out.
+async def record_progress(
+    session: AsyncSession, row_id: int, sent_parts: int, *, token_refused: bool = False
+) -> None:
+    """Remember that the first `sent_parts` platform messages of a row went out,
+    and (`token_refused`) that the platform refused the row's reply token.
 
     A row may need several sends (a long text, a photo and a question); when a
     later one fails and the row is retried, the channel resumes after these
-    instead of sending them twice. Only a row still being sent is updated.
+    instead of sending them twice. A refused token is forgotten, so a retry
+    pushes. Only a row still being sent is updated.
     """
+    values: dict[str, Any] = {"sent_parts": sent_parts}
+    if token_refused:
+        values.update(reply_token=None, reply_token_expires_at=None)
     await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING)
-        .values(sent_parts=sent_parts)
+        .values(**values)
     )
 
 
 async def mark_final(
     session: AsyncSession, row_id: int, worker: str, status: str, error: str
 ) -> None:
-    """FAILED (gave up) or DROPPED (recipient blocked): never retried."""
+    """FAILED (gave up), DROPPED (recipient blocked) or DEFERRED: never retried
+    (unless an operator asks: `retry_failed`)."""
     await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
         .values(status=status, claimed_until=None, last_error=error[:500])
     )
+
+
+# ---- the operator's view (`dlcoach outbox status` / `retry`) ----------------------------
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """How many rows of one channel are in one status, and the oldest one's age."""
+
+    channel: str
+    status: str
+    count: int
+    oldest: datetime | None
+
+
+async def status_lines(session: AsyncSession) -> list[StatusLine]:
+    """Row counts per channel and status (sent rows included), oldest first."""
+    found = await session.exec(
+        select(
+            OutboxMessage.channel,
+            OutboxMessage.status,
+            func.count(),
+            func.min(OutboxMessage.created_at),
+        )
+        .group_by(OutboxMessage.channel, OutboxMessage.status)
+        .order_by(OutboxMessage.channel, OutboxMessage.status)
+    )
+    return [StatusLine(*row) for row in found.all()]
+
+
+async def failed_rows(session: AsyncSession, limit: int = 20) -> list[OutboxMessage]:
+    """The most recent failed rows, for an operator to look at before retrying."""
+    found = await session.exec(
+        sqlmodel_select(OutboxMessage)
+        .where(OutboxMessage.status == FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(found.all())
+
+
+async def retry_failed(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    row_ids: Sequence[int] | None = None,
+    channel: str | None = None,
+) -> int:
+    """Queue failed rows again as if new (a fresh horizon and attempt count);
+    `row_ids` or `channel` narrow it down. Returns how many were re-queued."""
+    statement = update(OutboxMessage).where(OutboxMessage.status == FAILED)
+    if row_ids is not None:
+        statement = statement.where(OutboxMessage.id.in_(list(row_ids)))
+    if channel is not None:
+        statement = statement.where(OutboxMessage.channel == channel)
+    result = await session.exec(
+        statement.values(
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+    return result.rowcount or 0

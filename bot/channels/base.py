@@ -95,12 +95,20 @@ class OutboundMessage:
     lang: str = "th"
 
 
-# Called by a channel after each platform message of a row that needs several:
-# `progress(n)` records that the first n went out, so a retry resumes after them.
-Progress = Callable[[int], Awaitable[None]]
+class Progress(Protocol):
+    """Called by a channel as a row goes out, so that a retry neither repeats nor skips.
+
+    `progress(n)` records that the first n platform messages of the row went
+    out (a retry resumes after them). `progress(n, token_refused=True)`
+    records, before anything else is tried, that the platform refused the
+    row's reply token: a retry then knows the token was not spent on this
+    row and pushes instead of inferring that the reply went out.
+    """
+
+    async def __call__(self, sent_parts: int, *, token_refused: bool = False) -> None: ...
 
 
-async def no_progress(sent_parts: int) -> None:
+async def no_progress(sent_parts: int, *, token_refused: bool = False) -> None:
     """A `Progress` that records nothing (a single send, a test)."""
 
 

@@ -1,14 +1,18 @@
-"""The outbox: claims are exclusive, ordered per chat, leased, and failures are bounded."""
+"""The outbox: claims are exclusive, ordered per chat, leased (and renewed), a
+platform outage is waited out, and only permanent errors and bugs fail a row."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import sys
 from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.channels.base import Channel, PermanentFailure, RecipientBlocked, RetryLater
-from bot.delivery import backoff
+from bot.delivery import backoff, sender_gone
 from handlers.messages import Reply
 from storage import outbox as queries
 from storage.db import transaction
@@ -95,9 +99,9 @@ async def test_retry_later_backs_off_then_sends(database_url, clock):
     await app.close()
 
 
-async def test_gives_up_after_max_attempts(database_url, clock):
+async def test_a_bug_fails_the_row_after_max_attempts(database_url, clock):
     app = await make_app(database_url, clock, dlcoach_outbox_max_attempts=3)
-    channel = ScriptedChannel([RetryLater("500")] * 5)
+    channel = ScriptedChannel([ValueError("a bug")] * 5)
     app.add_channel(channel)
     await enqueue(app, "c1", ["doomed", "next one"])
     delivery = app.delivery
@@ -106,6 +110,41 @@ async def test_gives_up_after_max_attempts(database_url, clock):
         clock.advance(minutes=10)
     assert await statuses(app) == ["failed", "sent"]
     assert [t for _, t in channel.sent] == ["next one"]
+    await app.close()
+
+
+async def test_a_failing_platform_never_fails_a_row_inside_the_horizon(database_url, clock):
+    """500s for 20 hours: the row waits (back-off capped at 5 minutes), then goes."""
+    app = await make_app(database_url, clock, dlcoach_outbox_max_attempts=3)
+    channel = ScriptedChannel([RetryLater("500")] * 1000)
+    app.add_channel(channel)
+    await enqueue(app, "c1", ["patient", "behind it"])
+    tries = 0
+    while clock.now() - START < timedelta(hours=20):
+        tries += await app.delivery.drain()
+        clock.advance(minutes=1)
+    assert await statuses(app) == ["pending", "pending"]
+    assert tries >= 20 * 60 / 5 - 10, "retried at least every five minutes"
+    channel.script.clear()
+    clock.advance(minutes=5)
+    await app.delivery.drain()
+    assert await statuses(app) == ["sent", "sent"]
+    assert [t for _, t in channel.sent] == ["patient", "behind it"]
+    await app.close()
+
+
+async def test_past_the_horizon_a_row_fails_and_the_chat_goes_on(sqlite_url, clock):
+    app = await make_app(sqlite_url, clock, dlcoach_outbox_horizon_hours=1)
+    channel = ScriptedChannel([RetryLater("503")] * 1000)
+    app.add_channel(channel)
+    await enqueue(app, "c1", ["too late"])
+    for _ in range(70):
+        await app.delivery.drain()
+        clock.advance(minutes=1)
+    assert await statuses(app) == ["failed"]
+    async with app.sessions() as session:
+        [row] = (await session.exec(select(OutboxMessage))).all()
+    assert row.last_error.startswith("gave up after 1:00:00")
     await app.close()
 
 
@@ -160,6 +199,58 @@ async def test_a_dead_senders_lease_expires(database_url, clock):
     clock.advance(seconds=61)
     await app.delivery.drain()
     assert [t for _, t in channel.sent] == ["orphan"]
+    await app.close()
+
+
+async def test_a_slow_send_keeps_its_lease_by_renewing_it(database_url, clock):
+    """The lease is short, the send is long: the sender's heartbeat keeps the row,
+    so a second sender does not take it and nothing goes twice."""
+    app = await make_app(database_url, clock, dlcoach_outbox_lease_seconds=1)
+    channel = ScriptedChannel(delay=1.2)
+    app.add_channel(channel)
+    await enqueue(app, "c", ["slow"])
+    first = asyncio.create_task(app.delivery.drain())
+    await asyncio.sleep(0.2)
+    clock.advance(seconds=5)  # far past the first lease
+    await asyncio.sleep(0.5)  # a heartbeat has renewed it from the new "now"
+    assert await app.delivery.with_worker("other").drain() == 0
+    await first
+    assert [t for _, t in channel.sent] == ["slow"]
+    await app.close()
+
+
+async def test_rows_of_a_stopped_process_are_freed_at_once(database_url, clock):
+    """kill -9 leaves rows claimed; a restart on the same machine frees them without
+    waiting for the lease. Rows of another machine wait for their lease."""
+    app = await make_app(database_url, clock)
+    channel = ScriptedChannel()
+    app.add_channel(channel)
+    finished = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await finished.wait()
+    host = socket.gethostname()
+    holders = {
+        "dead pid": f"{host}:{finished.pid}:0badc0de:1",
+        "our pid, earlier run": f"{host}:{os.getpid()}:0ldrun00:1",
+        "other machine": "elsewhere:1:abcd:1",
+    }
+    for name, worker in holders.items():
+        await enqueue(app, name, [name])
+        async with transaction(app.sessions) as session:
+            await queries.claim(
+                session,
+                channels=["test"],
+                now=clock.now(),
+                worker=worker,
+                lease=timedelta(seconds=60),
+                limit=1,
+                chat_ids=[name],
+            )
+    assert not sender_gone(app.delivery.worker)
+    await app.delivery.tick()
+    assert sorted(t for _, t in channel.sent) == ["dead pid", "our pid, earlier run"]
+    clock.advance(seconds=61)
+    await app.delivery.tick()
+    assert [t for _, t in channel.sent][-1] == "other machine"
     await app.close()
 
 

@@ -7,7 +7,10 @@ answer is prepared, LINE shows its loading dots.
 
 Out: `send` answers with the row's reply token while it is fresh and pushes
 otherwise, with an `X-Line-Retry-Key` derived from the outbox row so that a
-retry after a lost response never delivers twice. Nudges (non-essential
+retry after a lost response never delivers twice. A reply is made idempotent
+the same way: a fresh token that LINE calls spent on a retried row was spent
+by that row's earlier attempt (a token LINE refused is recorded as such before
+anything is pushed), so the reply is not pushed again. Nudges (non-essential
 replies) wait when the month's push quota is nearly used (`quota.py`);
 replies never do. Pictures and documents go by URL (`media.py`).
 """
@@ -225,8 +228,15 @@ class LineChannel(Channel):
             replied = False
             if number == 0 and token_fresh and message.reply_token:
                 replied = await self._reply(message.reply_token, parts[0])
-                if not replied:
+                if not replied and message.attempt > 1:
+                    # The token is fresh yet spent: an earlier attempt of this very
+                    # row used it and was cut off before recording that (a crash,
+                    # a lost response). The reply went out; pushing would double it.
+                    log.info("outbox %s: its reply went out on an earlier try", message.outbox_id)
+                    replied = True
+                elif not replied:
                     log.info("outbox %s: reply token no longer valid, pushing", message.outbox_id)
+                    await progress(0, token_refused=True)
             if not replied:
                 await self._push_part(message, parts[number], number)
             if number + 1 < len(parts):

@@ -437,6 +437,41 @@ async def test_an_expired_reply_token_falls_back_to_push(harness):
     assert INVALID_REPLY_TOKEN  # the fake's wording, which the channel recognises
 
 
+async def test_a_reply_whose_answer_was_lost_is_not_pushed_again(harness):
+    """LINE used the reply token but the response never came back: the retry finds
+    the token spent, knows its own earlier try spent it, and sends nothing more."""
+    h = harness
+    user = new_user()
+    h.line.fail_next("/message/reply", status=500, after_processing=True)
+    await h.post(follow_event(user, server=h.line))
+    [row] = await h.outbox()
+    assert row.status == "pending" and len(h.line.replies) == 1
+    h.clock.advance(seconds=2)
+    await h.deliver()
+    assert [r.status for r in h.line.requests_to("/message/reply")] == [500, 400]
+    assert h.line.pushes == [], "the reply went out: no paid push repeats it"
+    assert len(h.line.delivered(user)) == 1
+    [row] = await h.outbox()
+    assert row.status == "sent"
+
+
+async def test_a_refused_token_is_recorded_before_the_push(harness):
+    """The token was refused and the push then failed: the retry pushes (with the
+    same retry key) rather than taking the refused token for a sent reply."""
+    h = harness
+    user = new_user()
+    token = h.line.issue_reply_token(user, lifetime=0.5)
+    h.line.fail_next("/message/push", status=503)
+    await h.post(follow_event(user, server=h.line, reply_token=token), deliver=False)
+    h.clock.advance(seconds=1)
+    await h.deliver()
+    [row] = await h.outbox()
+    assert row.status == "pending" and row.reply_token is None
+    h.clock.advance(seconds=5)
+    await h.deliver()
+    assert len(h.line.delivered(user)) == 1 and len(h.line.pushes) == 1
+
+
 async def test_a_push_retry_never_delivers_twice(harness):
     h = harness
     person = LineUser(h)
