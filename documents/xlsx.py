@@ -7,6 +7,10 @@ widths) and `freeze_columns` (how many columns stay in view when scrolling
 sideways; the header always stays in view). Every cell uses a Sarabun-family
 font; the header is bold on a light fill.
 
+Text is always stored as text: a name such as `=HYPERLINK(...)` stays a
+string, never a live formula (openpyxl would otherwise write any text that
+starts with "=" as one). The workbooks contain no formulas at all.
+
 Written in openpyxl's write-only mode, so memory and time grow with the rows
 written, not with their square.
 """
@@ -51,21 +55,29 @@ def _write_sheet(book: Workbook, spec: dict[str, Any]) -> None:
         Font(name=FONT_NAME, size=FONT_SIZE, bold=True),
     )
     for text, size, is_bold in intro:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = _cell(sheet, text)
         cell.font = Font(name=FONT_NAME, size=size, bold=bool(is_bold))
         sheet.append([cell])
     if intro:
         sheet.append([])
     heads = []
     for value in spec["header"]:
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = _cell(sheet, value)
         cell.font, cell.fill, cell.alignment = bold, HEADER_FILL, HEADER_ALIGNMENT
         heads.append(cell)
     sheet.append(heads)
     for row in spec["rows"]:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = _cell(sheet, value)
             cell.font = plain
             cells.append(cell)
         sheet.append(cells)
+
+
+def _cell(sheet: Any, value: Any) -> WriteOnlyCell:
+    """A cell holding `value`; text is forced to the string type (no formulas)."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -10,6 +12,18 @@ from content.loader import load_content
 from handlers.clock import FakeClock
 from storage.db import async_url
 from tests.drivers.chat import POSTGRES_ENV, POSTGRES_URL, START, RecordingChannel, make_app
+
+LONG_ENV = "DLCOACH_LONG_TESTS"
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """Tests marked `long` (crash and outage runs) run only when DLCOACH_LONG_TESTS=1."""
+    if os.environ.get(LONG_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"a long run: set {LONG_ENV}=1 (.ci/run does)")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
