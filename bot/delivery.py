@@ -338,8 +338,10 @@ class Delivery:
             log.error("outbox %s failed: still undeliverable after %s", row.id, self.tuning.horizon)
             await self._final(row, queries.FAILED, f"gave up after {self.tuning.horizon}: {exc}")
             return
-        wait = max(exc.retry_after or 0.0, backoff(row.attempts))
-        log.warning("outbox %s: retry in %.0fs (%s)", row.id, wait, exc)
+        # The platform's own hint says when it is ready again; else back off.
+        wait = exc.retry_after if exc.retry_after is not None else backoff(row.attempts)
+        level = logging.WARNING if row.attempts == 1 else logging.INFO  # one loud line per row
+        log.log(level, "outbox %s: retry in %.0fs (%s)", row.id, wait, exc)
         async with transaction(self.sessions) as session:
             at = now + timedelta(seconds=wait)
             await queries.mark_retry(session, row.id, self.worker, at, str(exc))

@@ -680,6 +680,11 @@ class FakeLineServer:
             self._faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        """Ends every failure still planned (an outage is over)."""
+        with self._lock:
+            self._faults.clear()
+
     @property
     def quota_used(self) -> int:
         with self._lock:

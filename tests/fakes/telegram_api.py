@@ -515,6 +515,11 @@ class FakeTelegramServer:
         with self._lock:
             self._faults.append(fault)
 
+    def clear_faults(self) -> None:
+        """Ends every failure still planned (an outage is over)."""
+        with self._lock:
+            self._faults.clear()
+
     def block(self, chat_id: int) -> None:
         """From now on every send or edit to ``chat_id`` answers 403, as for a blocked bot."""
         with self._lock:
