@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channels.base import Channel, Hub
 from bot.config import Settings
 from bot.delivery import Delivery, DeliveryTuning
+from bot.flood import FloodGate
 from bot.media import DatabaseMedia
 from bot.turn import Turn
 from content.loader import Content, load_content
@@ -166,6 +167,9 @@ def build_app(
         sqlite=is_sqlite(engine),
         written=wakeup.set,
         nudges_due=nudges.send_now,
+        flood=FloodGate(settings.dlcoach_flood_burst, settings.dlcoach_flood_per_second)
+        if settings.dlcoach_flood_burst
+        else None,
     )
     return App(
         settings=settings,

@@ -90,7 +90,9 @@ def chat(
         raise typer.BadParameter("--lang must be th or en")
     logging.basicConfig(level=logging.WARNING)
     channel = ConsoleChannel(user)
-    app = _app(channels=[channel])
+    # One local person, maybe reading a script from stdin: no flood limit here.
+    settings = _settings().model_copy(update={"dlcoach_flood_burst": 0})
+    app = _app(settings, channels=[channel])
 
     async def work(app: App) -> None:
         await run_chat(app, channel, lang or app.policy.lang)

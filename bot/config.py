@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     dlcoach_outbox_max_attempts: int = 8
     # How many rows of one claim (each for a different chat) are sent at once.
     dlcoach_outbox_concurrency: int = Field(default=8, ge=1)
+    # Fair share: each person may send `burst` messages at once, then this many a
+    # second; the first message over it is answered "please slow down", the rest
+    # of a flood is dropped. Per instance (see bot/flood.py). 0 switches it off.
+    dlcoach_flood_burst: int = Field(default=30, ge=0)
+    dlcoach_flood_per_second: float = Field(default=2.0, gt=0)
     # The bot's own public https address (e.g. https://bot.agency.go.th): LINE
     # fetches charts and documents from it. Unset: LINE gets the text instead.
     dlcoach_public_url: str | None = None

@@ -22,6 +22,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels.base import CoreUnavailable
+from bot.flood import FloodGate, Verdict
 from content.loader import Content
 from handlers import engine
 from handlers.clock import Clock
@@ -65,6 +66,7 @@ class Turn:
         sqlite: bool,
         written: Callable[[], None],
         nudges_due: Callable[[list[int]], Awaitable[object]],
+        flood: FloodGate | None = None,
     ) -> None:
         self.sessions, self.content, self.policy, self.clock, self.flow = (
             sessions,
@@ -75,6 +77,7 @@ class Turn:
         )
         self.written = written  # tells delivery that outbox rows were committed
         self.nudges_due = nudges_due  # settles nudges a turn queued (e.g. /nudge)
+        self.flood = flood  # a fair share per person (None: no limit)
         # SQLite has one writer: serialise turns inside this process instead of
         # letting two transactions collide on the file lock.
         self._sqlite_lock = asyncio.Lock() if sqlite else None
@@ -85,6 +88,13 @@ class Turn:
         Raises `CoreUnavailable` when the database could not store the event
         (down, unreachable, locked): the channel must then not acknowledge it.
         """
+        if self.flood is not None and incoming.kind in ("text", "choice"):
+            verdict = self.flood.check(incoming.channel, incoming.user_id)
+            if verdict is Verdict.DROP:  # a flood: not worth a database round trip
+                return []
+            if verdict is Verdict.WARN:
+                log.info("%s user is flooding: answered once, the rest dropped", incoming.channel)
+                return await self._apologise(incoming, "common.slow_down")
         for attempt in range(ATTEMPTS):
             try:
                 if self._sqlite_lock is not None:
@@ -221,8 +231,9 @@ class Turn:
         written = await enqueue(session, messages, now)
         return [written[i] for i in sorted(written)]
 
-    async def _apologise(self, incoming: Incoming) -> list[int]:
-        """A bug must not leave the person in silence: record the event and say sorry.
+    async def _apologise(self, incoming: Incoming, key: str = "common.error") -> list[int]:
+        """A bug must not leave the person in silence: record the event and say sorry
+        (or, with `key`, say something else without running the conversation).
 
         When even that cannot be stored, raise `CoreUnavailable`: the event was
         not recorded, so it must not be acknowledged either."""
@@ -235,7 +246,7 @@ class Turn:
                 if incoming.kind == "unfollow":
                     return []
                 ctx = self._ctx(session, incoming, now, lang)
-                ctx.replies.append(Reply(text=self.content.t("common.error", lang)))
+                ctx.replies.append(Reply(text=self.content.t(key, lang)))
                 written = await self._write(session, ctx, now)
         except Exception as exc:
             log.exception("could not even apologise for %s", incoming.event_id)

@@ -31,7 +31,10 @@ class RecordingChannel(Channel):
 
 
 async def make_app(database_url: str, clock: FakeClock | None = None, **settings) -> App:  # noqa: ANN003
-    """An app on `database_url` (migrated, demo agency seeded), built as `serve` builds it."""
+    """An app on `database_url` (migrated, demo agency seeded), built as `serve` builds it.
+
+    The flood limit is off unless a test sets it: test people answer at machine speed."""
+    settings.setdefault("dlcoach_flood_burst", 0)
     app = build_app(
         Settings(database_url=database_url, _env_file=None, **settings),
         clock=clock or FakeClock(START),

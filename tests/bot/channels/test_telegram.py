@@ -759,6 +759,7 @@ async def test_dlcoach_serve_walks_a_user_through_the_journey_by_polling(server,
         if not k.startswith(("TELEGRAM_", "LINE_", "DATABASE_URL"))
     }
     env.update(
+        DLCOACH_FLOOD_BURST="0",  # the test person answers at machine speed
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=server.base_url,
         DATABASE_URL=database_url,
