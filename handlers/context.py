@@ -9,7 +9,7 @@ every queued message in one transaction, so nothing is said that was not done.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -20,7 +20,7 @@ from handlers.dates import date_text
 from handlers.messages import Card, Choice, Incoming, Render, Reply
 from handlers.policy import Policy
 from storage import audit
-from storage.accounts import Account
+from storage.accounts import Account, account_hash
 from storage.models import ChannelAccount, ConversationState, Journey, Person
 from storage.timeutil import to_local
 
@@ -132,6 +132,32 @@ class Ctx:
     ) -> None:
         """Queue a message to a group chat (no one's account is behind it)."""
         self.outgoing.append(Outgoing(channel, chat_id, None, kind, tuple(replies), dedupe_key))
+
+    def account_key(self) -> str:
+        """The one-way key of the chat account writing now: it outlives the person
+        (an erased and re-consented person is still the same account)."""
+        return account_hash(self.incoming.channel, self.incoming.user_id)
+
+    async def wrong_guess(self, action: str, per_account: int, per_agency: int) -> bool:
+        """Record one wrong code (`action`) and say whether guessing must pause:
+        `per_account` wrong codes in an hour from this chat account, or
+        `per_agency` from everyone in the person's agency."""
+        agency_id = self.person.agency_id if self.person is not None else None
+        self.audit(action, account=self.account_key(), agency_id=agency_id)
+        return await self.guessing_paused(action, per_account, per_agency)
+
+    async def guessing_paused(self, action: str, per_account: int, per_agency: int) -> bool:
+        """Whether the hour's wrong codes (`action`) reached either limit."""
+        await self.session.flush()
+        since = self.now - timedelta(hours=1)
+        mine = await audit.count_since(self.session, action, since, account=self.account_key())
+        if mine >= per_account:
+            return True
+        agency_id = self.person.agency_id if self.person is not None else None
+        if agency_id is None:
+            return False
+        theirs = await audit.count_since(self.session, action, since, agency_id=agency_id)
+        return theirs >= per_agency
 
     def audit(self, action: str, subject: int | None = None, **detail: Any) -> None:
         """Record who did or saw what (the PDPA audit trail), in the turn's transaction."""

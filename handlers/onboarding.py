@@ -11,8 +11,6 @@ soon as the person has agreed.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlmodel import select
 
 from handlers.common import chosen_time, free_text, pick, time_choices
@@ -22,7 +20,7 @@ from handlers.errors import Reprompt
 from handlers.journey import ONBOARDING, enter_step
 from handlers.messages import Choice, Incoming
 from handlers.typed import parse_time
-from storage import agencies, audit
+from storage import agencies
 from storage.accounts import account_hash
 from storage.codes import normalise_code
 from storage.models import (
@@ -38,7 +36,8 @@ from storage.models import (
 
 CONSENT_VERSION = "2026-11"
 CODE_FAILED = "onboard.code_failed"  # audit action of a wrong join or staff code
-MAX_WRONG_CODES = 5  # per hour, before the bot asks the person to wait
+MAX_WRONG_CODES = 5  # per hour and chat account, before the bot asks the person to wait
+MAX_AGENCY_WRONG_CODES = 50  # per hour from everyone of one agency (staff codes)
 
 
 # ---- consent (before any person exists) ---------------------------------------
@@ -168,10 +167,7 @@ async def answer_name(ctx: Ctx, answer: Answer) -> str:
 
 async def _wrong_code(ctx: Ctx) -> None:
     """Count a wrong code; past the limit, ask the person to wait (slows down guessing)."""
-    assert ctx.person is not None
-    ctx.audit(CODE_FAILED)
-    since = ctx.now - timedelta(hours=1)
-    if await audit.count_since(ctx.session, ctx.person.id, CODE_FAILED, since) >= MAX_WRONG_CODES:  # type: ignore[arg-type]
+    if await ctx.wrong_guess(CODE_FAILED, MAX_WRONG_CODES, MAX_AGENCY_WRONG_CODES):
         raise Reprompt("onboard.code_wait")
 
 

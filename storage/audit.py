@@ -33,11 +33,28 @@ def record(
     )
 
 
-async def count_since(session: AsyncSession, actor: int, action: str, since: datetime) -> int:
-    """How often `actor` did `action` since `since` (e.g. wrong codes, to slow guessing)."""
-    result = await session.exec(
+async def count_since(
+    session: AsyncSession,
+    action: str,
+    since: datetime,
+    *,
+    account: str | None = None,
+    agency_id: int | None = None,
+) -> int:
+    """How often `action` was recorded since `since` for one channel account
+    (`account`: its hash, in the row's detail) or one agency (`agency_id`).
+
+    Guess limits count this way rather than by person, so that erasing one's
+    data and consenting again, which makes a new person, starts no new count.
+    """
+    query = (
         select(func.count())
         .select_from(AuditLog)
-        .where(AuditLog.actor_person_id == actor, AuditLog.action == action, AuditLog.at >= since)
+        .where(AuditLog.action == action, AuditLog.at >= since)
     )
+    if account is not None:
+        query = query.where(AuditLog.detail["account"].as_string() == account)
+    if agency_id is not None:
+        query = query.where(AuditLog.detail["agency_id"].as_integer() == agency_id)
+    result = await session.exec(query)
     return int(result.one())

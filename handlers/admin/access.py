@@ -24,7 +24,8 @@ from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, ROLES
 
 CODE_LENGTH = 10
 # Wrong codes allowed per person per hour before redemption is refused for a while.
-MAX_FAILED_REDEMPTIONS = 5
+MAX_FAILED_REDEMPTIONS = 5  # wrong invite codes per hour and chat account
+MAX_AGENCY_FAILED = 20  # wrong invite codes per hour from everyone of one agency
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,18 @@ async def create_invite(
     return code
 
 
-async def recent_failures(ctx: Ctx) -> int:
-    """Wrong codes this person typed in the last hour (slows down guessing)."""
-    assert ctx.person is not None
-    since = ctx.now - timedelta(hours=1)
-    return await audit.count_since(ctx.session, ctx.person.id, "admin.invite_failed", since)  # type: ignore[arg-type]
+INVITE_FAILED = "admin.invite_failed"
+
+
+async def guessing_paused(ctx: Ctx) -> bool:
+    """Too many wrong invite codes in the last hour, from this chat account or
+    from the person's agency (slows down guessing, also across erasure)."""
+    return await ctx.guessing_paused(INVITE_FAILED, MAX_FAILED_REDEMPTIONS, MAX_AGENCY_FAILED)
+
+
+async def wrong_code(ctx: Ctx) -> None:
+    """Count one wrong invite code."""
+    await ctx.wrong_guess(INVITE_FAILED, MAX_FAILED_REDEMPTIONS, MAX_AGENCY_FAILED)
 
 
 async def redeem(ctx: Ctx, code: str) -> Seat | None:

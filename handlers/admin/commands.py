@@ -91,13 +91,13 @@ def admin_help(ctx: Ctx, seat: Seat) -> str:
 
 
 async def _redeem(ctx: Ctx, code: str) -> None:
-    if await access.recent_failures(ctx) >= access.MAX_FAILED_REDEMPTIONS:
+    if await access.guessing_paused(ctx):
         ctx.audit("admin.invite_blocked")
         ctx.say(ctx.t("admin.invite_wait"))
         return
     seat = await access.redeem(ctx, code)
     if seat is None:
-        ctx.audit("admin.invite_failed")
+        await access.wrong_code(ctx)
         ctx.say(ctx.t("admin.invite_invalid"))
         return
     ctx.audit("admin.invite_redeemed", agency=seat.agency.code, role=seat.role.role)

@@ -11,7 +11,7 @@ from storage.agencies import shown
 from storage.db import transaction
 from storage.models import Agency, AuditLog, StaffMember
 from storage.models import Person as PersonRow
-from tests.drivers.chat import Person, t
+from tests.drivers.chat import Person, RecordingChannel, make_app, t
 from tests.drivers.working_group import make_agency
 
 
@@ -91,6 +91,29 @@ async def test_guessing_codes_is_slowed_down(app, channel):
             await session.exec(select(AuditLog).where(AuditLog.action == "onboard.code_failed"))
         ).all()
     assert len(failed) == 5
+
+
+async def test_erasing_and_consenting_again_does_not_reset_the_guess_limit(database_url, clock):
+    app = await make_app(database_url, clock)
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    person = Person(app, channel)
+    await start(person, "เดา")
+    for attempt in range(3):
+        await person.say(f"WRONG{attempt}X")
+    await person.say("/deleteme")
+    replies = await person.tap("erase:yes")
+    assert replies[-1].text == t(app, "privacy.erased")
+    await start(person, "เดาใหม่")  # the same LINE/Telegram account, a new person here
+    replies = await person.say("WRONG3X")
+    assert replies[0].text == t(app, "onboard.code_unknown")
+    replies = await person.say("WRONG4X")
+    assert replies[0].text == t(app, "onboard.code_wait"), "5 wrong codes from one account"
+    other = Person(app, channel)  # another account is not held up by it
+    await start(other, "คนอื่น")
+    replies = await other.say("WRONG5X")
+    assert replies[0].text == t(app, "onboard.code_unknown")
+    await app.close()
 
 
 async def test_a_staff_code_claims_a_line_of_the_staff_list(app, channel):

@@ -9,6 +9,7 @@ from sqlmodel import select
 from handlers.admin.access import hash_code
 from handlers.admin.commands import ADMIN_COMMANDS
 from handlers.reports.figures import exemplary, summarise
+from storage.accounts import account_hash
 from storage.models import AdminRole, InviteCode
 from storage.reports import person_rows
 from tests.drivers.chat import Person, t
@@ -53,6 +54,22 @@ async def test_invite_code_is_stored_hashed_and_works_once(app, channel):
     assert len(await audit_rows(app, "admin.invite_redeemed")) == 1
     [failed] = await audit_rows(app, "admin.invite_failed")
     assert failed.actor_person_id == await person_id(app, second)
+    assert failed.detail["account"] == account_hash("test", second.user)
+
+
+async def test_wrong_invite_codes_are_limited_per_agency_too(app, channel):
+    guessers = [Person(app, channel) for _ in range(5)]
+    for guesser in guessers:
+        await onboard(guesser)  # all in the demo agency
+        for _ in range(4):  # each stays under the per-account limit
+            replies = await guesser.say("/admin AAAAA-AAAAA")
+            assert replies[0].text == t(app, "admin.invite_invalid")
+    # 20 wrong codes from one agency in an hour: even a right one now waits
+    code = await invite(app, "member")
+    late = Person(app, channel)
+    await onboard(late)
+    replies = await late.say(f"/admin {code}")
+    assert replies[0].text == t(app, "admin.invite_wait")
 
 
 async def test_invite_code_expires(app, channel, clock):
