@@ -30,6 +30,7 @@ from handlers.flow import FLOW
 from handlers.messages import Incoming
 from handlers.policy import Policy
 from jobs.nudges import NudgeJobs, NudgeTuning
+from jobs.retention import Retention
 from jobs.weekly import WeeklyPosts
 from storage.agencies import new_join_code
 from storage.db import is_sqlite, make_engine, make_sessionmaker, transaction
@@ -57,6 +58,7 @@ class App:
     delivery: Delivery
     nudges: NudgeJobs
     weekly: WeeklyPosts
+    retention: Retention
     # Set whenever outbox rows are committed: the server's delivery loop wakes on it.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -184,5 +186,11 @@ def build_app(
         delivery=delivery,
         nudges=nudges,
         weekly=WeeklyPosts(sessions, content, clock, policy, delivery_due=wakeup.set),
+        retention=Retention(
+            sessions,
+            clock,
+            events=timedelta(days=settings.dlcoach_keep_event_days),
+            outbox=timedelta(days=settings.dlcoach_keep_outbox_days),
+        ),
         delivery_wakeup=wakeup,
     )

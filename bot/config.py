@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # of a flood is dropped. Per instance (see bot/flood.py). 0 switches it off.
     dlcoach_flood_burst: int = Field(default=30, ge=0)
     dlcoach_flood_per_second: float = Field(default=2.0, gt=0)
+    # Retention: processed-event ids (they guard against redeliveries, which come
+    # within a day) and finished outbox rows (sent, dropped, deferred, failed).
+    dlcoach_keep_event_days: float = Field(default=7, gt=0)
+    dlcoach_keep_outbox_days: float = Field(default=30, gt=0)
     # The bot's own public https address (e.g. https://bot.agency.go.th): LINE
     # fetches charts and documents from it. Unset: LINE gets the text instead.
     dlcoach_public_url: str | None = None
@@ -81,6 +85,17 @@ class Settings(BaseSettings):
     # Stop turning nudges into messages while this many wait in the outbox (0: no limit),
     # so a wave of nudges is decided close to its delivery and the outbox stays small.
     dlcoach_nudge_outbox_high_water: int = Field(default=2000, ge=0)
+
+    @model_validator(mode="after")
+    def _public_url_is_https(self) -> Settings:
+        """LINE fetches images and files only over https: a plain http address
+        would make LINE refuse every image message, so it is refused here."""
+        url = self.dlcoach_public_url
+        if url and not url.lower().startswith("https://"):
+            raise ValueError(
+                f"DLCOACH_PUBLIC_URL must be an https:// address (LINE refuses others): {url}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_its_secret(self) -> Settings:

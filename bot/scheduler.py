@@ -14,6 +14,7 @@ from bot.app import App
 from jobs.weekly import WEEKLY_TICK_MINUTES
 
 DELIVERY_TICK_SECONDS = 2
+RETENTION_TICK_MINUTES = 60
 
 
 def _every(scheduler: AsyncIOScheduler, job, name: str, **interval) -> None:  # noqa: ANN001, ANN003
@@ -33,6 +34,7 @@ def scheduler_for(app: App) -> AsyncIOScheduler:
     tuning = app.nudges.tuning
     _every(scheduler, app.delivery.tick, "outbox", seconds=DELIVERY_TICK_SECONDS)
     _every(scheduler, app.weekly.tick, "weekly", minutes=WEEKLY_TICK_MINUTES)
+    _every(scheduler, app.retention.tick, "retention", minutes=RETENTION_TICK_MINUTES)
     _every(
         scheduler,
         app.nudges.plan_tick,

@@ -8,10 +8,16 @@ to exhaust the parser, is refused with a clear status instead of a traceback.
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BODY = 1 << 20  # LINE's and Telegram's webhook bodies are a few kB
 RETRY_AFTER_SECONDS = 5
@@ -57,3 +63,26 @@ def unavailable() -> JSONResponse:
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+class Rejections:
+    """Refused webhook requests, counted by reason and summed up in one log line
+    a minute at most: a flood of forged requests must not flood the log too."""
+
+    def __init__(
+        self, channel: str, every: float = 60.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.channel, self.every, self.monotonic = channel, every, monotonic
+        self.totals: Counter[str] = Counter()  # since start, e.g. for metrics
+        self._pending: Counter[str] = Counter()
+        self._last = monotonic()
+
+    def count(self, reason: str) -> None:
+        self.totals[reason] += 1
+        self._pending[reason] += 1
+        now = self.monotonic()
+        if now - self._last >= self.every or sum(self.totals.values()) == 1:
+            summary = ", ".join(f"{n} {why}" for why, n in sorted(self._pending.items()))
+            log.warning("%s webhooks refused since the last report: %s", self.channel, summary)
+            self._pending.clear()
+            self._last = now

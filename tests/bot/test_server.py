@@ -49,3 +49,14 @@ def test_serve_answers_health_and_creates_the_database(tmp_path):
     assert process.returncode in (0, -15), output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+
+
+def test_a_plain_http_public_url_is_refused_at_start():
+    import pytest
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    with pytest.raises(ValidationError, match="must be an https:// address"):
+        Settings(_env_file=None, dlcoach_public_url="http://bot.example.go.th")
+    assert Settings(_env_file=None, dlcoach_public_url="https://bot.example.go.th")

@@ -44,7 +44,14 @@ from bot.channels.base import (
     RetryLater,
     no_progress,
 )
-from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
+from bot.channels.http import (
+    Malformed,
+    Rejections,
+    parse_json,
+    read_body,
+    too_large,
+    unavailable,
+)
 from bot.channels.line import media
 from bot.channels.line.api import (
     NETWORK_ERRORS,
@@ -92,6 +99,7 @@ class LineChannel(Channel):
         self._client: AsyncApiClient | None = None
         self.api: AsyncMessagingApi | None = None
         self.profiles = ProfileCache()
+        self.rejections = Rejections("LINE")
         self.quota: QuotaMeter | None = None
 
     # ---- lifecycle ------------------------------------------------------------
@@ -121,17 +129,20 @@ class LineChannel(Channel):
         """Verify, parse, hand each event to the core; 200 once all are recorded."""
         body = await read_body(request)
         if body is None:
+            self.rejections.count("too large")
             return too_large()
         secret = self.settings.line_channel_secret or ""
         if not verify_signature(body, request.headers.get("x-line-signature"), secret):
-            log.warning("rejected a LINE webhook with a missing or wrong signature")
+            self.rejections.count("bad signature")
             return JSONResponse({"error": "invalid signature"}, status_code=401)
         try:
             payload = parse_json(body)
         except Malformed:
+            self.rejections.count("malformed")
             return JSONResponse({"error": "malformed JSON"}, status_code=400)
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
+            self.rejections.count("malformed")
             return JSONResponse({"error": "no events list"}, status_code=400)
         if self.hub is None or self.api is None:
             return JSONResponse({"error": "starting"}, status_code=503)

@@ -57,7 +57,14 @@ from bot.channels.base import (
     RetryLater,
     no_progress,
 )
-from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
+from bot.channels.http import (
+    Malformed,
+    Rejections,
+    parse_json,
+    read_body,
+    too_large,
+    unavailable,
+)
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
 from bot.config import Settings
 from handlers.messages import Incoming
@@ -239,6 +246,7 @@ class TelegramChannel(Channel):
         self.application: Application | None = None
         self._hub: Hub | None = None
         self._chores: set[asyncio.Task[None]] = set()
+        self.rejections = Rejections("Telegram")
 
     @property
     def webhook_mode(self) -> bool:
@@ -416,20 +424,22 @@ class TelegramChannel(Channel):
         """POST /webhooks/telegram: 403 without the right secret, 400 for junk, else
         process the update (the core only writes to the database) and answer 200."""
         if not self._secret_ok(request.headers.get(SECRET_HEADER)):
+            self.rejections.count("bad secret")
             return Response(status_code=403)
         application = self.application
         if application is None:
             return Response(status_code=503)
         body = await read_body(request)
         if body is None:
+            self.rejections.count("too large")
             return too_large()
         try:
             data = parse_json(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise Malformed("not an update")
             update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            log.warning("telegram: malformed webhook body: %s", str(exc)[:100])
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            self.rejections.count("malformed")
             return Response(status_code=400)
         try:
             await self._dispatch(update, application.bot)

@@ -325,6 +325,18 @@ async def test_bad_or_missing_signature_is_401_and_nothing_happens(harness):
     assert h.line.requests == []
 
 
+async def test_forged_webhooks_are_counted_not_logged_one_line_each(harness, caplog):
+    h = harness
+    body = encode_body(webhook_body(follow_event(new_user(), server=h.line)))
+    caplog.clear()
+    for _ in range(50):
+        forged = await post_webhook(h.webhook_url, body, SECRET, signature=sign(body, "x"))
+        assert forged.status_code == 401
+    assert h.channel.rejections.totals["bad signature"] == 50
+    lines = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(lines) <= 1, [r.getMessage() for r in lines]
+
+
 async def test_malformed_body_is_400(harness):
     h = harness
     for raw in (b"{not json", b'{"destination": "x"}', b"[]", b"\xff\xfe"):
