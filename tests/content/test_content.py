@@ -110,3 +110,42 @@ def test_cli_stops_with_a_clear_error(content_copy, tmp_path):
     )
     assert result.returncode == 2
     assert "groups.yaml" in result.stderr and "personnel_groups" in result.stderr
+
+
+def thai_texts() -> list[tuple[str, str]]:
+    """Every Thai text of the content files, with where it is (file and key path)."""
+    import yaml
+
+    found: list[tuple[str, str]] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "th" and isinstance(value, str):
+                    found.append((where, value))
+                else:
+                    walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}.{index}")
+
+    for path in sorted(CONTENT_DIR.rglob("*.yaml")):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    return found
+
+
+# คุณ as a pronoun (not in ขอบคุณ, คุณค่า, คุณภาพ, คุณสมบัติ, and not before a name)
+PRONOUN_KHUN = re.compile(r"(?<!ขอบ)คุณ(?!\{name\}|ค่า|ภาพ|สมบัติ)")
+PARTICLES = ("ครับ", "ค่ะ", "นะคะ")
+
+
+def test_one_voice_in_thai():
+    """ท่าน is the pronoun everywhere; คุณ only before a name; no gendered particles."""
+    texts = thai_texts()
+    assert len(texts) > 300, "the walk found the content's Thai texts"
+    khun = [(where, text) for where, text in texts if PRONOUN_KHUN.search(text)]
+    assert khun == []
+    particles = [(w, t) for w, t in texts if any(p in t for p in PARTICLES)]
+    assert particles == []
+    spaced = [(w, t) for w, t in texts if "คุณ {" in t]
+    assert spaced == [], "no space between คุณ and the name"
