@@ -60,6 +60,16 @@ class ScaleLevel(Strict):
     description: Text
 
 
+BUTTON_LIMIT = 20  # LINE quick-reply labels; the strictest of the platforms
+
+
+def fits_a_button(text: Text) -> Text:
+    for lang in LANGS:
+        if len(text.get(lang)) > BUTTON_LIMIT:
+            raise ValueError(f"{lang} is longer than {BUTTON_LIMIT} characters")
+    return text
+
+
 class Skill(Strict):
     id: str = ShortId
     number: int = Field(ge=1, le=20)
@@ -72,10 +82,7 @@ class Skill(Strict):
     @field_validator("short")
     @classmethod
     def short_enough(cls, short: Text) -> Text:
-        for lang in LANGS:
-            if len(short.get(lang)) > 20:
-                raise ValueError(f"{lang} is longer than 20 characters")
-        return short
+        return fits_a_button(short)
 
     @field_validator("scale")
     @classmethod
@@ -125,11 +132,33 @@ class ResourcesFile(Strict):
 
 
 class Option(Strict):
-    """A fixed choice offered in chat (a personnel group, a learning approach)."""
+    """A fixed choice offered in chat (a personnel group, a learning approach).
+
+    `label` is its full name (reports, lists); `short`, when the label would
+    not fit a button, is what the button shows (at most 20 characters)."""
 
     id: str = ShortId
     label: Text
+    short: Text | None = None
     description: Text | None = None
+
+    @field_validator("short")
+    @classmethod
+    def short_enough(cls, short: Text | None) -> Text | None:
+        return None if short is None else fits_a_button(short)
+
+    @model_validator(mode="after")
+    def button_fits(self) -> Option:
+        if self.short is None:
+            try:
+                fits_a_button(self.label)
+            except ValueError as exc:
+                raise ValueError(f"label: {exc}; add a short form for the button") from exc
+        return self
+
+    def button(self, lang: str) -> str:
+        """What a button for this option says."""
+        return (self.short or self.label).get(lang)
 
 
 class GroupsFile(Strict):

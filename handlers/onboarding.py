@@ -294,8 +294,19 @@ async def answer_unit(ctx: Ctx, answer: Answer) -> str:
 async def ask_group(ctx: Ctx) -> None:
     """Ask which of the six personnel groups the person belongs to."""
     groups = ctx.content.groups.personnel_groups
+    lines = "\n".join(
+        ctx.t(
+            "onboard.group_line",
+            label=g.label.get(ctx.lang),
+            description=g.description.get(ctx.lang),
+        )
+        if g.description
+        else g.label.get(ctx.lang)
+        for g in groups
+    )
     ctx.ask(
-        ctx.t("onboard.ask_group"), [Choice(f"g:{g.id}", g.label.get(ctx.lang)) for g in groups]
+        ctx.t("onboard.ask_group", groups=lines),
+        [Choice(f"g:{g.id}", g.button(ctx.lang)) for g in groups],
     )
 
 

@@ -144,7 +144,7 @@ def states(book: Logbook, *, following: str) -> dict[str, State]:
 
 
 def _outcome_choices(ctx: Ctx, *, other: bool) -> list[Choice]:
-    choices = [Choice(f"o:{o.id}", o.label.get(ctx.lang)) for o in ctx.content.groups.outcomes]
+    choices = [Choice(f"o:{o.id}", o.button(ctx.lang)) for o in ctx.content.groups.outcomes]
     if other:
         choices.append(Choice(f"o:{OTHER}", ctx.t("s5.outcome_other")))
     return choices

@@ -142,7 +142,7 @@ async def answer_date(ctx: Ctx, answer: Answer) -> Next:
 async def ask_approach(ctx: Ctx) -> None:
     """Ask how the person means to learn the skill."""
     goal = await _open_goal(ctx)
-    choices = [Choice(f"a:{a.id}", a.label.get(ctx.lang)) for a in ctx.content.groups.approaches]
+    choices = [Choice(f"a:{a.id}", a.button(ctx.lang)) for a in ctx.content.groups.approaches]
     ctx.ask(ctx.t("s3.ask_approach", skill=skill_name(ctx, goal.skill_id)), choices)
 
 

@@ -89,10 +89,10 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
     assert values(sheet, 7) == [unit, "กองสอง", 2, None, None, 0, 0, 0, 0, 0, 1, 1, 50]
     assert values(sheet, 8) == [unit, "กองหนึ่ง", 2, None, None, 0, 0, 1, 0, 0, 0, 1, 50]
     assert values(sheet, 9) == [unit, "ไม่ระบุหน่วยงานย่อย", 1, None, None, 1, 0, 0, 0, 0, 0, 0, 0]
-    assert values(sheet, 10) == [group, "นักบริหารระดับสูง", 0, None, None, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert values(sheet, 10) == [group, "กลุ่ม 1 ผู้บริหารระดับสูง", 0, None, None, 0, 0, 0, 0, 0, 0, 0, 0]
     assert values(sheet, 12) == [
         group,
-        "บุคลากรด้านนโยบายและวิชาการ",
+        "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ",
         2,
         None,
         None,
@@ -105,10 +105,10 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
         2,
         100,
     ]
-    assert values(sheet, 13) == [group, "บุคลากรด้านบริการ", 2, None, None, 0, 0, 1, 0, 0, 1, 0, 0]
+    assert values(sheet, 13) == [group, "กลุ่ม 4 ผู้ทำงานด้านบริการ", 2, None, None, 0, 0, 1, 0, 0, 1, 0, 0]
     assert values(sheet, 14) == [
         group,
-        "ผู้เชี่ยวชาญเทคโนโลยีดิจิทัล",
+        "กลุ่ม 5 ผู้ปฏิบัติงานเฉพาะด้านเทคโนโลยีดิจิทัล",
         1,
         None,
         None,
@@ -154,7 +154,7 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
         nums[0],
         "ก",
         "กองหนึ่ง",
-        "บุคลากรด้านนโยบายและวิชาการ",
+        "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ",
         "ทำครบ",
         1,
         TODAY,
@@ -173,7 +173,7 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
         nums[1],
         "ข",
         "กองหนึ่ง",
-        "บุคลากรด้านบริการ",
+        "กลุ่ม 4 ผู้ทำงานด้านบริการ",
         "กำลังทำ",
         None,
         None,
@@ -183,7 +183,7 @@ async def test_people_sheet_one_row_per_person_with_ratings(app):
     ]
     assert second[13] is None  # never re-rated: no growth figure
     no_unit = values(sheet, 9)
-    assert no_unit[2] == "ไม่ระบุหน่วยงานย่อย" and no_unit[3] == "ผู้เชี่ยวชาญเทคโนโลยีดิจิทัล"
+    assert no_unit[2] == "ไม่ระบุหน่วยงานย่อย" and no_unit[3] == "กลุ่ม 5 ผู้ปฏิบัติงานเฉพาะด้านเทคโนโลยีดิจิทัล"
     assert sheet.max_row == 10
 
 
@@ -475,7 +475,7 @@ async def test_libreoffice_opens_the_report_with_thai_intact(app, tmp_path):
     lines = list(csv.reader(converted.read_text(encoding="utf-8").splitlines()))
     assert lines[4][:3] == ["หมายเลข", "ชื่อ-สกุล", "หน่วยงานย่อย"]
     [number] = await numbers(app, [ids[0]])
-    assert lines[5][:4] == [str(number), "ก", "กองหนึ่ง", "บุคลากรด้านนโยบายและวิชาการ"]
+    assert lines[5][:4] == [str(number), "ก", "กองหนึ่ง", "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ"]
     assert lines[5][6] == TODAY
 
 
@@ -489,7 +489,7 @@ async def test_coverage_against_an_imported_staff_list(app, channel, sqlite_url,
         "หน่วยงานย่อย,กลุ่มบุคลากร,รหัสบุคลากร\n"
         + "".join(f"กองหนึ่ง,{g},A-{n:02d}\n" for n, g in enumerate(["g3", "g4", "g4", "g4"]))
         + "".join(f"กองสอง,กลุ่ม 3,B-{n:02d}\n" for n in range(6))
-        + "กองใหม่,บุคลากรด้านบริการ,\n",
+        + "กองใหม่,กลุ่ม 4 ผู้ทำงานด้านบริการ,\n",
         encoding="utf-8",
     )
     result = await invoke(
@@ -518,7 +518,7 @@ async def test_coverage_against_an_imported_staff_list(app, channel, sqlite_url,
     assert by_name["กองหนึ่ง"] == [2, 4, 50] and by_name["กองใหม่"] == [0, 1, 0]
     not_joined = book[t(app, "report.sheet_not_joined")]
     assert values(not_joined, 5) == ["รหัสบุคลากร", "หน่วยงานย่อย", "กลุ่มบุคลากร"]
-    assert values(not_joined, 6) == ["B00", "กองสอง", "บุคลากรด้านนโยบายและวิชาการ"]  # by unit
+    assert values(not_joined, 6) == ["B00", "กองสอง", "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ"]  # by unit
     assert not_joined.max_row == 5 + 10  # ten lines with a code, none claimed yet
     admin = await make_admin(app, channel, "member", agency_code="FIX")
     text = (await admin.say("/summary"))[0].text
