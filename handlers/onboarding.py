@@ -311,8 +311,11 @@ async def ask_group(ctx: Ctx) -> None:
 
 
 async def answer_group(ctx: Ctx, answer: Answer) -> str:
-    ids = [f"g:{g.id}" for g in ctx.content.groups.personnel_groups]
-    chosen = pick(answer, ids)
+    """The tapped group, or one typed by its full name as the question lists it."""
+    groups = ctx.content.groups.personnel_groups
+    typed = answer.text.strip().casefold()
+    named = next((g for g in groups if typed and typed == g.label.get(ctx.lang).casefold()), None)
+    chosen = f"g:{named.id}" if named else pick(answer, [f"g:{g.id}" for g in groups])
     assert ctx.person is not None
     ctx.person.personnel_group = chosen.removeprefix("g:")
     ctx.session.add(ctx.person)

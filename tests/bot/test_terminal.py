@@ -32,7 +32,7 @@ def skill(skill_id: str, lang: str) -> str:
 
 def script(lang: str, name: str) -> list[str]:
     """What a person types: button labels (the console accepts labels) and free text."""
-    group = CONTENT.group("g4").label.get(lang)
+    group = CONTENT.group("g4").button(lang)
     approach = CONTENT.approach("coaching").label.get(lang)
     lines = [
         t("consent.accept", lang),

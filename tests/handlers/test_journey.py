@@ -99,7 +99,9 @@ async def test_bad_onboarding_answers_are_reprompted(app, channel):
     replies = await person.say("ผู้บริหาร?")
     assert replies[0].text == t(app, "common.pick_one")
     assert [c.id for c in replies[-1].choices][0] == "g:g1"
-    await person.tap("g:g4")
+    await person.say("กลุ่ม 4 ผู้ทำงานด้านบริการ")  # the full name, as the question lists it
+    [stored] = await rows(app, PersonRow)
+    assert stored.personnel_group == "g4"
     replies = await person.say("25:99")
     assert replies[0].text == t(app, "onboard.time_invalid")
     await person.say("8.45 น.")
