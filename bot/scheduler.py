@@ -15,6 +15,7 @@ from jobs.weekly import WEEKLY_TICK_MINUTES
 
 DELIVERY_TICK_SECONDS = 2
 RETENTION_TICK_MINUTES = 60
+MEDIA_TICK_MINUTES = 10  # expired published files are deleted this often (see bot.media)
 
 
 def _every(scheduler: AsyncIOScheduler, job, name: str, **interval) -> None:  # noqa: ANN001, ANN003
@@ -35,6 +36,7 @@ def scheduler_for(app: App) -> AsyncIOScheduler:
     _every(scheduler, app.delivery.tick, "outbox", seconds=DELIVERY_TICK_SECONDS)
     _every(scheduler, app.weekly.tick, "weekly", minutes=WEEKLY_TICK_MINUTES)
     _every(scheduler, app.retention.tick, "retention", minutes=RETENTION_TICK_MINUTES)
+    _every(scheduler, app.media.purge, "media", minutes=MEDIA_TICK_MINUTES)
     _every(
         scheduler,
         app.nudges.plan_tick,

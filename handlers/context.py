@@ -9,7 +9,7 @@ every queued message in one transaction, so nothing is said that was not done.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import select
@@ -149,7 +149,7 @@ class Ctx:
     async def guessing_paused(self, action: str, per_account: int, per_agency: int) -> bool:
         """Whether the hour's wrong codes (`action`) reached either limit."""
         await self.session.flush()
-        since = self.now - timedelta(hours=1)
+        since = self.now - audit.GUESS_WINDOW
         mine = await audit.count_since(self.session, action, since, account=self.account_key())
         if mine >= per_account:
             return True

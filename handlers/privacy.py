@@ -4,8 +4,15 @@ stored about the person; /deleteme erases it after a confirmation.
 Both work on the table metadata (every column that references a person), so
 tables added later are covered without touching this module. A row whose
 reference to the person may be empty (a line of the agency's staff list) is
-the agency's: erasure empties the reference and keeps the row. The audit log
-keeps that the action happened, not the data.
+the agency's: erasure empties the reference and keeps the row. Copies the
+metadata cannot see (messages to and about the person, published files, the
+audit log, plain ids) are found by `storage.erasure`. The audit log keeps that
+things happened, when and in which agency, not who or what.
+
+The goodbye after an erasure is the one message that still goes to the
+person's chat. It says nothing about them, and is marked as the farewell
+(`extra`), so that once it is finished the database forgets where it went and
+what it said (a trigger on the outbox, migration 0009_erasure).
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import SQLModel
 
+from content.loader import Content
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, END, REASK, Next
 from handlers.errors import Reprompt
-from handlers.messages import Choice
-from storage.models import ChannelAccount, OutboxMessage, Person
+from handlers.messages import Choice, Reply
+from storage import audit, erasure
+from storage.models import Agency, Person
 
 EXPORT_NAME = "dlcoach-mydata.json"
+FAREWELL = "farewell"  # Reply.extra key of the goodbye sent after an erasure
 
 
 def _person_columns():  # noqa: ANN202
@@ -40,6 +50,35 @@ def _children_of(table_name: str):  # noqa: ANN202
         for column in table.columns:
             if any(fk.column.table.name == table_name for fk in column.foreign_keys):
                 yield table, column
+
+
+_OWN_WORDS: dict[int, tuple[Content, frozenset[str]]] = {}
+
+
+def _own_words(content: Content) -> frozenset[str]:
+    """Every text and id of the bot's content, casefolded: an answer equal to one
+    (a tapped example) is not the person's own words, so erasure does not look
+    for it in other people's messages."""
+    cached = _OWN_WORDS.get(id(content))
+    if cached is None or cached[0] is not content:
+        words: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str):
+                words.add(value.strip().casefold())
+            elif isinstance(value, dict):
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+
+        for part in (content.steps, content.skills_file, content.groups, *content.resources):
+            walk(part.model_dump())
+        for text in content.messages.values():
+            walk(text.model_dump())
+        cached = _OWN_WORDS[id(content)] = (content, frozenset(words))
+    return cached[1]
 
 
 def _jsonable(value: Any) -> Any:
@@ -108,25 +147,25 @@ async def answer_confirm(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice != "erase:yes":
         raise Reprompt("common.pick_one")
     await erase(ctx)
-    ctx.say(ctx.t("privacy.erased"))
+    ctx.replies.append(Reply(text=ctx.t("privacy.erased"), extra={FAREWELL: True}))
     return END  # there is no one left to ask anything
 
 
 async def erase(ctx: Ctx) -> None:
-    """Delete every row that references the person, children first, then the person."""
+    """Delete every row that references the person, children first, then the person;
+    forget the copies of them elsewhere (see `storage.erasure`)."""
     assert ctx.person is not None and ctx.conv is not None
     person_id = ctx.person.id
-    accounts = [
-        a.id
-        for a in (
-            await ctx.session.exec(
-                select(ChannelAccount.id).where(ChannelAccount.person_id == person_id)
-            )
-        )
-    ]
-    # queued messages to the person are dropped, except this last answer (written later)
-    if accounts:
-        await ctx.session.exec(delete(OutboxMessage).where(OutboxMessage.account_id.in_(accounts)))
+    agency = await ctx.session.get(Agency, ctx.person.agency_id) if ctx.person.agency_id else None
+    found = await erasure.traces(
+        ctx.session,
+        person_id,
+        names=[ctx.incoming.display_name],  # their name on the platform
+        ignore=_own_words(ctx.content),
+    )
+    # Messages to the person are dropped, except this last answer (written later).
+    forgotten = await erasure.forget_messages(ctx.session, found)
+    await erasure.forget_in_audit(ctx.session, found, keep_keys_after=ctx.now - audit.GUESS_WINDOW)
     pairs = list(_person_columns())
     for table, column in reversed(pairs):
         if column.nullable:
@@ -146,6 +185,14 @@ async def erase(ctx: Ctx) -> None:
                 await ctx.session.exec(delete(child).where(child_column.in_(ids)))
         await ctx.session.exec(delete(table).where(column == person_id))
     await ctx.session.exec(delete(Person.__table__).where(Person.id == person_id))
+    await erasure.forget_plain_ids(ctx.session, person_id)
+    await erasure.forget_refusals(ctx.session, found)
     ctx.session.expunge_all()  # forget the deleted objects held in memory
     ctx.person = ctx.account = ctx.conv = None
-    ctx.audit("privacy.erased", subject=person_id)
+    ctx.audit(
+        "privacy.erased",
+        agency=agency.code if agency else None,
+        messages_deleted=forgotten.messages_deleted,
+        messages_redacted=forgotten.messages_redacted,
+        files_deleted=forgotten.files_deleted,
+    )

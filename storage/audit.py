@@ -7,13 +7,16 @@ name tables, counts and ids, never what a person wrote.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditLog
+
+# How far back the guess limits count wrong codes (see `count_since`).
+GUESS_WINDOW = timedelta(hours=1)
 
 
 def record(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -18,28 +20,63 @@ def alembic_config() -> Config:
     return config
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """Switch SQLite's foreign keys on or off for this connection. Outside any
+    transaction only (inside one SQLite ignores it), so on the driver's own
+    connection, which runs in autocommit mode (see storage.db)."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Connection], None]) -> None:
+    """Run `step` in one transaction. On SQLite with foreign keys off: a migration
+    that rebuilds a table (SQLite's only way to change most things) drops the old
+    one, and with foreign keys on that drop would first delete its rows, cascading
+    into (or failing on) every table that refers to it. They are checked before
+    the commit instead, and switched on again after."""
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(step)
+                if sqlite:
+                    await connection.run_sync(_check_foreign_keys)
+        finally:
+            if sqlite:
+                await connection.run_sync(_sqlite_foreign_keys, True)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database up to `revision` (every head by default)."""
 
-    def run(connection) -> None:  # noqa: ANN001
+    def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    await _migrate(engine, run)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Step the database back to `revision` (used by migration tests)."""
 
-    def run(connection) -> None:  # noqa: ANN001
+    def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    await _migrate(engine, run)
 
 
 async def autogenerate(engine: AsyncEngine, message: str, rev_id: str) -> None:

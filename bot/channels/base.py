@@ -114,24 +114,40 @@ async def no_progress(sent_parts: int, *, token_refused: bool = False) -> None:
 
 @dataclass(frozen=True)
 class MediaFile:
-    """A file published at a public address (LINE fetches images and documents by URL)."""
+    """A file published at a public address (LINE fetches images and documents by URL).
+
+    `outbox_id` is the outbox row it was published for: the file goes when the
+    row goes (an erasure deletes the person's rows, and so their files)."""
 
     id: str
     content: bytes
     content_type: str
     filename: str
     created_at: datetime | None = None
+    outbox_id: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
 
 
 class MediaStore(Protocol):
-    """Where published files are kept (the database, behind this interface)."""
+    """Where published files are kept (the database, behind this interface).
+
+    Links are short-lived: a picture is served for a while (LINE fetches it
+    more than once), a document is handed out once (`take`), soon after it
+    was published."""
 
     async def publish(self, files: Sequence[MediaFile]) -> None:
         """Keep `files` (an id already kept is left as it is) and forget expired ones."""
         ...
 
     async def fetch(self, media_id: str) -> MediaFile | None:
-        """The file `media_id`, unless it is unknown or expired."""
+        """The file `media_id`, unless it is unknown, expired or (a document) taken."""
+        ...
+
+    async def take(self, media_id: str) -> MediaFile | None:
+        """The document `media_id`, handed out once: later calls get None."""
         ...
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.models.core import NEVER_REUSED, plain_person_id
 from storage.timeutil import utcnow
 
 ROLE_HEAD = "head"
@@ -45,8 +46,8 @@ class InviteCode(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None
-    # Plain ids, like the audit log's: erasing a person must not erase the record.
-    used_by: int | None = None
+    # Plain ids, like the audit log's: erasing a person empties it, keeping the record.
+    used_by: int | None = Field(default=None, sa_column_kwargs=plain_person_id())
 
 
 class WorkingGroupChat(SQLModel, table=True):
@@ -57,7 +58,8 @@ class WorkingGroupChat(SQLModel, table=True):
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=128)
     lang: str = Field(default="th", max_length=8)
-    bound_by: int | None = None  # a plain id: erasing that admin keeps the binding
+    # a plain id: erasing that admin empties it and keeps the binding
+    bound_by: int | None = Field(default=None, sa_column_kwargs=plain_person_id())
     bound_at: datetime = Field(default_factory=utcnow)
     notify_completions: bool = Field(default=False)
 
@@ -69,6 +71,8 @@ class Idea(SQLModel, table=True):
     """What a member of staff sent the working group: an opinion or suggestion (/idea),
     or the tip they shared on completing a round (step 6)."""
 
+    __table_args__ = (NEVER_REUSED,)
+
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -79,6 +83,8 @@ class Idea(SQLModel, table=True):
 
 class Feedback(SQLModel, table=True):
     """A message between an admin and one person; `reply_to_id` threads the answers."""
+
+    __table_args__ = (NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -121,5 +127,6 @@ class Award(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
     journey_id: int = Field(foreign_key="journey.id", ondelete="CASCADE")
-    given_by: int | None = None  # a plain id: erasing that head keeps the award
+    # a plain id: erasing that head empties it and keeps the award
+    given_by: int | None = Field(default=None, sa_column_kwargs=plain_person_id())
     given_at: datetime = Field(default_factory=utcnow)

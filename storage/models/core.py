@@ -16,6 +16,19 @@ from sqlmodel import Field, SQLModel
 
 from storage.timeutil import utcnow
 
+# On SQLite, the tables whose ids outlive their rows elsewhere (in audit rows,
+# counters, dedupe and retry keys, published file ids) use AUTOINCREMENT, so an
+# id is never handed out twice: a newcomer never inherits an erased person's
+# id, nor a new message the retry key or files of a deleted one. (PostgreSQL
+# sequences never go back anyway.)
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
+def plain_person_id() -> dict[str, Any]:
+    """Column options marking a person's id kept without a foreign key (a record that
+    must outlive the person, e.g. the audit log's actor): erasure empties it."""
+    return {"info": {"plain_person_id": True}}
+
 
 class Agency(SQLModel, table=True):
     """A government agency (a "suan ratchakan") that runs the coach for its staff."""
@@ -54,6 +67,7 @@ class Person(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("agency_id", "agency_number", name="uq_person_agency_number"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +126,7 @@ class ChannelAccount(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_account_channel_external"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -153,7 +168,10 @@ class ConversationState(SQLModel, table=True):
 class Journey(SQLModel, table=True):
     """One round of the six steps; a person may do several rounds."""
 
-    __table_args__ = (UniqueConstraint("person_id", "round_no", name="uq_journey_person_round"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "round_no", name="uq_journey_person_round"),
+        NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -261,6 +279,7 @@ class OutboxMessage(SQLModel, table=True):
         # claim slows down with the square of the rows waiting (e.g. a wave of
         # nudges). chat_id first, so it never replaces ix_outbox_due for the claim.
         Index("ix_outbox_chat", "chat_id", "channel", "id"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -300,7 +319,11 @@ class AuditLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
-    actor_person_id: int | None = Field(default=None, index=True)
+    actor_person_id: int | None = Field(
+        default=None, index=True, sa_column_kwargs=plain_person_id()
+    )
     action: str = Field(max_length=64)
-    subject_person_id: int | None = Field(default=None, index=True)
+    subject_person_id: int | None = Field(
+        default=None, index=True, sa_column_kwargs=plain_person_id()
+    )
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.models.core import NEVER_REUSED
 from storage.timeutil import utcnow
 
 # Nudge.status values. A planned row ends as exactly one of the other three.
@@ -35,6 +36,7 @@ class Nudge(SQLModel, table=True):
         UniqueConstraint("person_id", "kind", "slot", name="uq_nudge_person_kind_slot"),
         Index("ix_nudge_due", "status", "due_at", "id"),
         Index("ix_nudge_person_status", "person_id", "status"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -78,7 +78,9 @@ async def test_deleteme_erases_after_confirmation(database_url, clock):
             .scalars()
             .all()
         )
-    assert [a.subject_person_id for a in erased] == [leaver_id]
+    # what happened, when and in which agency; not who
+    assert [(a.actor_person_id, a.subject_person_id) for a in erased] == [(None, None)]
+    assert erased[0].detail["agency"] == "DEMO"
     kept = await count_rows_of(app, keeper_id)
     assert kept["assessmentanswer" if "assessmentanswer" in kept else "assessment"] >= 1
     # writing again starts from the privacy notice: nothing of them is left

@@ -120,7 +120,7 @@ class LineChannel(Channel):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/webhooks/line", self.webhook, methods=["POST"]),
-            Route("/media/{media_id}/{filename}", self.media, methods=["GET", "HEAD"]),
+            Route("/media/{media_id}/{filename}", self.media, methods=["GET", "HEAD", "POST"]),
         ]
 
     # ---- webhook --------------------------------------------------------------
@@ -209,8 +209,10 @@ class LineChannel(Channel):
             log.warning("LINE loading animation failed: %s", short(exc))
 
     async def media(self, request: Request) -> Response:
-        """GET /media/{id}/{name}: a published chart or document."""
-        return await media.serve(self.hub.media if self.hub else None, request)
+        """/media/{id}/{name}: a published chart, or a document's page and (POST) file."""
+        if self.hub is None:
+            return Response(status_code=404)
+        return await media.serve(self.hub.media, request, self.hub.content)
 
     # ---- sending ---------------------------------------------------------------
 

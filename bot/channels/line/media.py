@@ -2,14 +2,21 @@
 
 A reply's picture or file is published (through the core's `MediaStore`) under
 an id derived from the outbox row, so a retry reuses the same files and links,
-and is served from `GET /media/{id}/{name}` under DLCOACH_PUBLIC_URL. Without
-a public address the text goes alone.
+and is served from `/media/{id}/{name}` under DLCOACH_PUBLIC_URL. Without a
+public address the text goes alone.
+
+Links are short-lived (see the store). A picture is served to every GET, as
+LINE fetches it more than once. A document is handed out once: a GET shows a
+small page with a download button, and only its POST hands the file out (and
+uses it up), so a link preview or a crawler that opens the link leaves it for
+the person it was sent to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import io
 import mimetypes
 import re
@@ -17,10 +24,11 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from bot.channels.base import MediaFile, MediaStore, OutboundMessage
 from bot.channels.line.render import MediaLinks
+from content.loader import Content
 from handlers.messages import Reply
 
 MAX_PREVIEW_BYTES = 1_000_000  # LINE's limit for previewImageUrl
@@ -87,24 +95,74 @@ async def publish(
     published = []
     for file in files:
         file_id = media_id(secret, message, file.part)
-        published.append(MediaFile(file_id, file.content, file.content_type, file.filename[:200]))
+        published.append(
+            MediaFile(
+                file_id,
+                file.content,
+                file.content_type,
+                file.filename[:200],
+                outbox_id=message.outbox_id,
+            )
+        )
         url = f"{base}/media/{file_id}/{quote(file.filename, safe='')}"
         getattr(links, file.role)[file.index] = url
     await store.publish(published)
     return links
 
 
-async def serve(store: MediaStore | None, request: Request) -> Response:
-    """A published chart or document, for LINE's servers and the person's phone."""
+PRIVATE = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def serve(store: MediaStore | None, request: Request, content: Content) -> Response:
+    """A published chart (GET, HEAD), or a document: its download page (GET, HEAD)
+    and, once, the file itself (POST from that page)."""
     file_id = request.path_params["media_id"]
     if store is None or not _MEDIA_ID.fullmatch(file_id):
         return Response(status_code=404)
+    if request.method == "POST":
+        item = await store.take(file_id)
+        if item is None:
+            return _page(content, "line.download_gone", None, status=404)
+        return _file_response(item)
     item = await store.fetch(file_id)
     if item is None:
-        return Response(status_code=404)
-    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    if not item.content_type.startswith("image/"):
+        return _page(content, "line.download_gone", None, status=404)
+    if item.is_image:
+        return _file_response(item)
+    return _page(content, "line.download_page", item.filename)
+
+
+def _file_response(item: MediaFile) -> Response:
+    if item.is_image:
+        headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    else:
+        headers = dict(PRIVATE)
         headers["Content-Disposition"] = (
             f"attachment; filename*=UTF-8''{quote(item.filename, safe='')}"
         )
     return Response(item.content, media_type=item.content_type, headers=headers)
+
+
+def _page(content: Content, key: str, filename: str | None, status: int = 200) -> Response:
+    """A small page in Thai and English: the download button, or why there is none."""
+    lines = "".join(f"<p>{html.escape(content.t(key, lang))}</p>" for lang in ("th", "en"))
+    body = lines
+    if filename is not None:
+        label = " / ".join(
+            html.escape(content.t("line.download_button", lang)) for lang in ("th", "en")
+        )
+        body = (
+            f"<h1>{html.escape(filename)}</h1>{lines}"
+            f'<form method="post"><button type="submit">{label}</button></form>'
+        )
+    page = (
+        '<!doctype html><html lang="th"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="robots" content="noindex"><title>dlcoach</title></head><body>{body}</body></html>'
+    )
+    return HTMLResponse(page, status_code=status, headers=PRIVATE)
