@@ -88,6 +88,7 @@ class Turn:
         Raises `CoreUnavailable` when the database could not store the event
         (down, unreachable, locked): the channel must then not acknowledge it.
         """
+        incoming = incoming.cleaned()
         if self.flood is not None and incoming.kind in ("text", "choice"):
             verdict = self.flood.check(incoming.channel, incoming.user_id)
             if verdict is Verdict.DROP:  # a flood: not worth a database round trip

@@ -69,7 +69,13 @@ def time_choices(ctx: Ctx) -> list[Choice]:
 def chosen_time(answer: Answer) -> time | None:
     """The time of a tapped `time_choices` button, else None."""
     digits = (answer.choice or "").removeprefix("t:")
-    if answer.choice and answer.choice.startswith("t:") and len(digits) == 4 and digits.isdigit():
+    if (
+        answer.choice
+        and answer.choice.startswith("t:")
+        and len(digits) == 4
+        and digits.isascii()
+        and digits.isdigit()
+    ):
         return time(int(digits[:2]), int(digits[2:]))
     return None
 

@@ -7,10 +7,16 @@ their platform; handlers see and produce nothing else.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 IncomingKind = Literal["text", "choice", "follow", "unfollow"]
+
+MAX_INCOMING_TEXT = 4000  # characters of typed text the core reads (Telegram's own limit is 4096)
+MAX_INCOMING_FIELD = 300  # a choice id (LINE postback data is at most 300), a name, a language
+# C0 control characters other than tab and newline (NUL among them), and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,44 @@ class Incoming:
     display_name: str | None = None
     lang_hint: str | None = None
     chat_type: str = "private"  # "private", or "group" for group chats and rooms
+
+    def cleaned(self) -> Incoming:
+        """The same message with text that every database stores and every handler reads.
+
+        In every string field: lone surrogates (which JSON can carry and UTF-8 cannot
+        encode) become U+FFFD, a line break written as CR or CR LF becomes LF, and the
+        other C0 control characters except tab (NUL among them) and DEL are removed.
+        `text` is cut to `MAX_INCOMING_TEXT` characters (longer than any answer a
+        question accepts, so a long answer is still told it is too long), the choice
+        id, name and language hint to `MAX_INCOMING_FIELD`. A field of the wrong type
+        (a platform's JSON is not to be trusted) is left empty.
+        """
+        seq = self.question_seq
+        return replace(
+            self,
+            user_id=_clean(self.user_id, None) or "",
+            chat_id=_clean(self.chat_id, None) or "",
+            text=_clean(self.text, MAX_INCOMING_TEXT) or "",
+            choice=_clean(self.choice, MAX_INCOMING_FIELD),
+            question_seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
+            reply_token=_clean(self.reply_token, None),
+            event_id=_clean(self.event_id, None),
+            display_name=_clean(self.display_name, MAX_INCOMING_FIELD),
+            lang_hint=_clean(self.lang_hint, MAX_INCOMING_FIELD),
+            chat_type=_clean(self.chat_type, MAX_INCOMING_FIELD) or "private",
+        )
+
+
+def _clean(value: object, limit: int | None) -> str | None:
+    """One field of `Incoming.cleaned`: None for anything that is not a string."""
+    if not isinstance(value, str):
+        return None
+    if not value.isascii() or _CONTROL.search(value):
+        # UTF-16 pairs up surrogate halves that belong together (an emoji split in two)
+        # and replaces the lone ones.
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return value if limit is None else value[:limit]
 
 
 @dataclass(frozen=True)

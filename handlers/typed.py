@@ -1,7 +1,8 @@
-"""What people type instead of tapping: times, dates and time ranges.
+"""What people type instead of tapping: times, dates, time ranges and numbers.
 
 Lenient on purpose: "8:30", "08.30", "20.00" followed by a word are all a time; a date may be
-written in the Buddhist Era (as Thai people do) or the Common Era.
+written in the Buddhist Era (as Thai people do) or the Common Era; a number in Thai digits
+is a number.
 """
 
 from __future__ import annotations
@@ -14,6 +15,23 @@ _DATE = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*$")
 # Two times joined by anything that is not a digit ("-", "to", or the Thai word for it).
 _RANGE = re.compile(r"^\s*(\d{1,2}\s*[:.]\s*\d{2})\D+?(\d{1,2}\s*[:.]\s*\d{2})")
 BUDDHIST_ERA_FROM = 2400  # a typed year above this is in the Buddhist Era
+MAX_NUMBER = 2**31 - 1  # the largest number an INTEGER column holds on every database
+MAX_DIGITS = 64  # longer runs of digits are no number anyone means
+
+
+def whole_number(text: str, maximum: int = MAX_NUMBER) -> int | None:
+    """Digits (typed, or the number in a button's id) as a number from 0 to `maximum`;
+    None for anything else.
+
+    Thai digits count ("\u0e51\u0e52" is 12); characters that only look like digits ("²", "①",
+    which `str.isdigit` accepts and `int` refuses) do not, nor numbers too large to
+    look up in the database (SQLite and PostgreSQL raise on those instead of finding
+    nothing)."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > MAX_DIGITS:  # int() refuses 4,300 digits and more
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def parse_time(text: str) -> time | None:

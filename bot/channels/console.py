@@ -61,7 +61,7 @@ class ConsoleChannel(Channel):
         """A typed line: a choice number or label becomes that choice, else text."""
         text = line.strip()
         choice = None
-        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+        if text.isdecimal() and len(text) < 6 and 1 <= int(text) <= len(self.choices):
             choice = self.choices[int(text) - 1].id
         else:
             choice = next(

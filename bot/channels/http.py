@@ -31,7 +31,7 @@ async def read_body(request: Request, limit: int = MAX_WEBHOOK_BODY) -> bytes | 
     """The raw body, or None past `limit`: nothing unsigned gets to make us
     buffer without limit before the signature is checked."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():

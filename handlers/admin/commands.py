@@ -32,6 +32,7 @@ from handlers.reports.figures import exemplary, lagging
 from handlers.reports.period import current_fiscal_year, parse_fiscal_year
 from handlers.reports.summary import agency_summary, summary_replies, unit_label
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
+from handlers.typed import whole_number
 from storage import agencies
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
@@ -143,9 +144,10 @@ def _days(ctx: Ctx, argument: str) -> int:
     text = argument.strip()
     if not text:
         return ctx.policy.inactive_days
-    if not text.isdigit() or not 1 <= int(text) <= 365:
+    days = whole_number(text, 365)
+    if days is None or days < 1:
         raise Reprompt("admin.days_invalid")
-    return int(text)
+    return days
 
 
 async def _lagging(ctx: Ctx, seat: Seat, days: int) -> list[tuple[PersonRow, int]]:
@@ -233,8 +235,8 @@ async def award_button(ctx: Ctx, choice: str) -> Next:
     seat = await access.require(ctx, "exemplary", ROLE_HEAD)
     if seat is None:
         return REASK
-    raw = choice.removeprefix(AWARD)
-    candidate = await person_numbered(ctx, seat, int(raw)) if raw.isdigit() else None
+    number = whole_number(choice.removeprefix(AWARD))
+    candidate = await person_numbered(ctx, seat, number) if number is not None else None
     if candidate is None:
         ctx.say(ctx.t("common.stale_button"))
         return HOLD
@@ -354,9 +356,13 @@ async def export_access(ctx: Ctx, seat: Seat, argument: str) -> None:
 async def person(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/person NUMBER: one person's record (plan, logs, ratings) before giving feedback."""
     text = argument.strip().lstrip("#")
-    if not text.isdigit():
+    if not text.isdecimal():
         raise Reprompt("admin.person_usage")
-    await show_record(ctx, seat, int(text))
+    number = whole_number(text)
+    if number is None:  # more than any agency's count of people
+        ctx.say(ctx.t("admin.person_unknown", number=text[:20]))
+        return
+    await show_record(ctx, seat, number)
 
 
 async def record_button(ctx: Ctx, choice: str) -> Next:
@@ -364,11 +370,11 @@ async def record_button(ctx: Ctx, choice: str) -> Next:
     seat = await access.require(ctx, "person")
     if seat is None:
         return REASK
-    raw = choice.removeprefix(RECORD)
-    if not raw.isdigit():
+    number = whole_number(choice.removeprefix(RECORD))
+    if number is None:
         ctx.say(ctx.t("common.stale_button"))
         return HOLD
-    await show_record(ctx, seat, int(raw))
+    await show_record(ctx, seat, number)
     return HOLD
 
 

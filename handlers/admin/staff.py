@@ -15,6 +15,7 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
+from handlers.typed import whole_number
 from storage.accounts import reachable
 from storage.models import Feedback, Idea, Person
 
@@ -94,8 +95,8 @@ async def cmd_reply(ctx: Ctx, argument: str) -> Next:
 
 async def reply_button(ctx: Ctx, choice: str) -> Next:
     """The "reply" button under a feedback message (sent outside the conversation)."""
-    raw = choice.removeprefix("fb:")
-    original = await _feedback_for(ctx, int(raw)) if raw.isdigit() else None
+    number = whole_number(choice.removeprefix("fb:"))
+    original = await _feedback_for(ctx, number) if number is not None else None
     if original is None:
         ctx.say(ctx.t("common.stale_button"))
         return REASK

@@ -301,7 +301,7 @@ async def answer_days(ctx: Ctx, answer: Answer) -> Next:
         return "remind.menu"
     if choice == "d:wk":
         chosen = set(range(5))
-    elif choice.startswith("d:") and choice[2:].isdigit():
+    elif choice.startswith("d:") and choice[2:].isascii() and choice[2:].isdigit():
         day = int(choice[2:])
         if day not in await _offered_days(ctx):
             raise Reprompt("common.pick_one")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from content.loader import Content
 from documents.thaidate import BUDDHIST_ERA_OFFSET, fiscal_year, fiscal_year_days
+from handlers.typed import whole_number
 from storage.reports import Period
 from storage.timeutil import as_utc, to_local
 
@@ -35,10 +36,9 @@ def fiscal_year_label(content: Content, lang: str, year_be: int) -> str:
 
 def parse_fiscal_year(text: str) -> int | None:
     """A fiscal year as people write it: 2570 (Buddhist Era) or 2027 (the year it ends, CE)."""
-    text = text.strip()
-    if not text.isdigit():
+    year = whole_number(text)
+    if year is None:
         return None
-    year = int(text)
     if 2400 < year < 2700:
         return year
     if 1900 < year < 2200:

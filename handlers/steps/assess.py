@@ -10,6 +10,7 @@ from handlers.conversation import Next
 from handlers.errors import Reprompt
 from handlers.journey import enter_step
 from handlers.messages import Card, CardRow, Choice
+from handlers.typed import whole_number
 from storage.models import Journey
 
 
@@ -60,8 +61,9 @@ def _level_from(answer: Answer) -> int:
     if answer.choice and answer.choice.startswith("lv:"):
         return int(answer.choice[3:])
     text = answer.text.strip()
-    if text[:1].isdigit() and 1 <= int(text[:1]) <= 5 and (len(text) == 1 or not text[1].isdigit()):
-        return int(text[:1])
+    level = whole_number(text[:1])  # "3", a Thai 3 or "3 good", not "35"
+    if level is not None and 1 <= level <= 5 and (len(text) == 1 or not text[1].isdecimal()):
+        return level
     raise Reprompt("assess.pick_level")
 
 

@@ -18,6 +18,7 @@ from handlers.conversation import REASK, Next, State
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, entry_count, goals
 from handlers.messages import Choice
+from handlers.typed import whole_number
 from storage.models import StepEntry
 
 OUTCOME = "outcome"  # StepEntry.data key: the id of the outcome an evidence entry served
@@ -227,10 +228,10 @@ def _field_value(ctx: Ctx, book: Logbook, form_field: FormField, answer: Answer)
             return int(option)
         return ctx.t(f"{book.prefix}.{form_field.name}_{option}")
     if form_field.minutes:
-        digits = "".join(ch for ch in answer.text if ch.isdigit())
-        if not digits or not 0 < int(digits) <= 24 * 60:
+        minutes = whole_number("".join(ch for ch in answer.text if ch.isdecimal()), 24 * 60)
+        if not minutes:
             raise Reprompt(f"{book.prefix}.minutes_invalid")
-        return int(digits)
+        return minutes
     return free_text(answer, max_len=MAX_TEXT)
 
 

@@ -12,7 +12,7 @@ from handlers.conversation import Next
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, goals
 from handlers.messages import Choice
-from handlers.typed import parse_date
+from handlers.typed import parse_date, whole_number
 from storage.models import Goal
 
 MAX_FOCUS = 3
@@ -111,8 +111,9 @@ async def answer_target(ctx: Ctx, answer: Answer) -> Next:
     goal = await _open_goal(ctx)
     valid = [f"lv:{lv}" for lv in range(min(goal.start_level + 1, 5), 6)]
     choice = answer.choice
-    if choice is None and answer.text.strip()[:1].isdigit():
-        choice = f"lv:{answer.text.strip()[:1]}"
+    typed = whole_number(answer.text.strip()[:1])  # "4" or a Thai 4
+    if choice is None and typed is not None:
+        choice = f"lv:{typed}"
     goal.target_level = int(pick(Answer(answer.text, choice), valid)[3:])
     ctx.session.add(goal)
     return _next_detail(await goals(ctx, await ctx.journey()))

@@ -75,7 +75,9 @@ def decode_postback(data: str) -> Postback:
     fields = dict(parse_qsl(data, keep_blank_values=True))
     choice = fields.get("c") or None
     seq_text = fields.get("q", "")
-    question_seq = int(seq_text) if seq_text.isdigit() else None
+    # ASCII digits only ("²" passes isdigit() and fails int()), and not thousands of them.
+    readable = seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 18
+    question_seq = int(seq_text) if readable else None
     return Postback(choice=choice, question_seq=question_seq)
 
 

@@ -129,7 +129,7 @@ def message_incoming(update: Update) -> Incoming | None:
 def callback_incoming(update: Update) -> Incoming | None:
     """A button press: the choice id and its question's number from the callback data."""
     query = update.callback_query
-    if query is None or not query.data:
+    if query is None or not query.data or not isinstance(query.data, str):
         return None
     choice, question_seq = parse_callback_data(query.data)
     message = _accessible(query)
@@ -166,9 +166,22 @@ def membership_incoming(update: Update) -> Incoming | None:
 def _accessible(query: CallbackQuery) -> Message | None:
     """The message the button was on, unless Telegram no longer shows it to bots."""
     message = query.message
-    if message is None or not message.is_accessible:
+    if message is None or not message.is_accessible or message.chat is None:
         return None
     return message  # type: ignore[return-value]
+
+
+def complete(update: Update) -> bool:
+    """Whether an update has the chat and the sender the bot reads. Telegram's own
+    always do; a forged or truncated one (posted to the webhook) may not, and is ignored."""
+    if update.callback_query is not None:
+        return update.callback_query.from_user is not None
+    if update.my_chat_member is not None:
+        change = update.my_chat_member
+        return None not in (change.chat, change.from_user, change.new_chat_member)
+    if update.message is not None:
+        return update.message.chat is not None
+    return True
 
 
 # ---- small helpers ------------------------------------------------------------------------
@@ -342,6 +355,9 @@ class TelegramChannel(Channel):
         is taken off afterwards without holding up the answer to Telegram.
         Raises `CoreUnavailable` when the core could not store the update.
         """
+        if not complete(update):
+            log.info("telegram: update %s has no chat or sender; ignored", update.update_id)
+            return
         query = update.callback_query
         if query is not None:
             answering = asyncio.create_task(self._answer(query))

@@ -67,7 +67,7 @@ def callback_data(question_seq: int | None, choice_id: str) -> str:
 def parse_callback_data(data: str) -> tuple[str, int | None]:
     """`"12|lv:3"` -> `("lv:3", 12)`; data without a question number -> `(data, None)`."""
     head, separator, rest = data.partition(SEQ_SEPARATOR)
-    if separator and head.isdigit() and rest:
+    if separator and head.isascii() and head.isdigit() and rest:  # "²" passes isdigit()
         return rest, int(head)
     return data, None
 

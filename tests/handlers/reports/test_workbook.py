@@ -105,7 +105,21 @@ async def test_summary_sheet_by_unit_and_personnel_group(app):
         2,
         100,
     ]
-    assert values(sheet, 13) == [group, "กลุ่ม 4 ผู้ทำงานด้านบริการ", 2, None, None, 0, 0, 1, 0, 0, 1, 0, 0]
+    assert values(sheet, 13) == [
+        group,
+        "กลุ่ม 4 ผู้ทำงานด้านบริการ",
+        2,
+        None,
+        None,
+        0,
+        0,
+        1,
+        0,
+        0,
+        1,
+        0,
+        0,
+    ]
     assert values(sheet, 14) == [
         group,
         "กลุ่ม 5 ผู้ปฏิบัติงานเฉพาะด้านเทคโนโลยีดิจิทัล",
@@ -518,7 +532,11 @@ async def test_coverage_against_an_imported_staff_list(app, channel, sqlite_url,
     assert by_name["กองหนึ่ง"] == [2, 4, 50] and by_name["กองใหม่"] == [0, 1, 0]
     not_joined = book[t(app, "report.sheet_not_joined")]
     assert values(not_joined, 5) == ["รหัสบุคลากร", "หน่วยงานย่อย", "กลุ่มบุคลากร"]
-    assert values(not_joined, 6) == ["B00", "กองสอง", "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ"]  # by unit
+    assert values(not_joined, 6) == [
+        "B00",
+        "กองสอง",
+        "กลุ่ม 3 ผู้ทำงานด้านนโยบายและงานวิชาการ",
+    ]  # by unit
     assert not_joined.max_row == 5 + 10  # ten lines with a code, none claimed yet
     admin = await make_admin(app, channel, "member", agency_code="FIX")
     text = (await admin.say("/summary"))[0].text
