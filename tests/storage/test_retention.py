@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from storage.db import transaction
-from storage.models import OutboxMessage, ProcessedEvent
+from storage.models import AuditLog, OutboxMessage, ProcessedEvent
 from tests.drivers.chat import make_app
 
 
@@ -33,7 +33,7 @@ async def test_the_purge_deletes_only_what_is_old_and_finished(database_url, clo
                         next_attempt_at=at,
                     )
                 )
-    assert await app.retention.tick() == (2, 4)
+    assert await app.retention.tick() == (2, 4, 0)
     async with app.sessions() as session:
         events = sorted(e.event_id for e in (await session.exec(select(ProcessedEvent))).all())
         rows = (await session.exec(select(OutboxMessage))).all()
@@ -43,5 +43,29 @@ async def test_the_purge_deletes_only_what_is_old_and_finished(database_url, clo
         [(s, recent.day) for s in ("sent", "dropped", "deferred", "failed", "pending", "sending")]
         + [("pending", old.day), ("sending", old.day)]
     )
-    assert await app.retention.tick() == (0, 0)
+    assert await app.retention.tick() == (0, 0, 0)
+    await app.close()
+
+
+async def test_account_keys_leave_the_audit_log_after_the_guess_window(database_url, clock):
+    app = await make_app(database_url, clock)
+    now = clock.now()
+    async with transaction(app.sessions) as session:
+        for minutes in (90, 61, 30):
+            session.add(
+                AuditLog(
+                    at=now - timedelta(minutes=minutes),
+                    action="join.code_wrong",
+                    detail={"account": f"key-{minutes}", "agency_id": 1},
+                )
+            )
+    assert (await app.retention.tick())[2] == 2
+    async with app.sessions() as session:
+        rows = (await session.exec(select(AuditLog).order_by(AuditLog.at))).all()
+    assert [r.detail for r in rows] == [
+        {"agency_id": 1},
+        {"agency_id": 1},
+        {"account": "key-30", "agency_id": 1},
+    ]
+    assert (await app.retention.tick())[2] == 0
     await app.close()
