@@ -84,7 +84,9 @@ class DeliveryTuning:
     lease: timedelta = timedelta(seconds=15)  # renewed every lease / 3 while sending
     max_attempts: int = 8  # for unexpected errors (bugs) only
     horizon: timedelta = timedelta(hours=24)  # how long a platform outage is waited out
-    concurrency: int = 8  # rows of one claim (each for a different chat) sent at once
+    # Rows this sender sends at once, all its claims together (each row for a
+    # different chat): the most a crash can leave sent but not marked sent.
+    concurrency: int = 8
 
 
 def to_outbound(row: OutboxMessage, replies: tuple[Reply, ...], lang: str) -> OutboundMessage:
@@ -166,11 +168,16 @@ class Delivery:
         self.sessions, self.clock, self.channels, self.tuning = sessions, clock, channels, tuning
         self.default_lang = default_lang
         self.worker = worker or f"{PROCESS}:{id(self):x}"
+        # One gate for every flush of this sender: the server's delivery loop and
+        # its periodic tick flush side by side, and the rows in flight at a crash
+        # (those a restart may send again) must stay within `concurrency`.
+        self._gate = asyncio.Semaphore(max(1, tuning.concurrency))
 
     def with_worker(self, worker: str) -> Delivery:
         """The same delivery under another sender name (several senders in one process)."""
         twin = copy.copy(self)
         twin.worker = worker
+        twin._gate = asyncio.Semaphore(max(1, self.tuning.concurrency))  # a sender of its own
         return twin
 
     async def flush(
@@ -202,11 +209,9 @@ class Delivery:
             return 0
         heartbeat = asyncio.create_task(self._heartbeat([row.id for row in rows]))
         try:
-            width = max(1, self.tuning.concurrency)
-            gate = asyncio.Semaphore(width)
 
             async def one(row: OutboxMessage) -> None:
-                async with gate:
+                async with self._gate:
                     await self._send(row, recipients.get(row.id))
 
             await asyncio.gather(*(one(row) for row in rows))

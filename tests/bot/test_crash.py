@@ -16,7 +16,9 @@ database holds (rendered by the channels' own renderers): nothing lost (every
 acknowledged webhook was stored and answered, every row sent, every message of
 it arrived); nothing twice on LINE (replies and pushes both count; reply tokens
 are reconciled, pushes carry a retry key); on Telegram, which has no retry key,
-at most the sender's concurrency repeated per kill; and after each restart,
+at most the sender's concurrency repeated per kill (and never more sends in
+flight at once than that, the process's delivery loop and tick together); and
+after each restart,
 every chat that was waiting got its next message within 5 s of /healthz.
 """
 
@@ -255,6 +257,9 @@ async def test_kill_9_twice_loses_nothing_and_doubles_nothing(crash_database, tm
     assert not any(report.duplicates("line")), "LINE: a message arrived twice"
     telegram_duplicates = report.duplicates("telegram")
     assert telegram_duplicates[0] == 0, "Telegram: a message arrived twice without any kill"
+    assert in_flight <= CONCURRENCY, (
+        f"Telegram: {in_flight} sends in flight at once, more than the sender's {CONCURRENCY}"
+    )
     assert all(d <= CONCURRENCY for d in telegram_duplicates[1:]), (
         f"Telegram: more repeated after a kill than the {CONCURRENCY} sends in flight: "
         f"{telegram_duplicates[1:]}: {report.repeated('telegram')}"
@@ -369,15 +374,6 @@ class Report:
             )
         if latencies:
             print(f"answer after acknowledgement: longest {max(latencies):.2f} s")
-        # DEBUG
-        marks = (
-            [("kill", k) for k in self.bot.killed]
-            + [("start", k) for k in self.bot.started]
-            + [("ready", k) for k in self.bot.ready]
-        )
-        for acked, answered, who, step in sorted(traffic.answers, key=lambda a: a[0] - a[1])[:8]:
-            near = [(name, round(acked - at, 2)) for name, at in marks if abs(acked - at) < 20]
-            print("  slow", who, step, round(answered - acked, 2), near)
 
     def _log(self) -> str:
         return self.bot.log.read_text(errors="replace") if self.bot.log.exists() else ""
