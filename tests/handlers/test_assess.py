@@ -47,6 +47,7 @@ async def test_a_rating_question_fits_a_screen_and_the_levels_are_one_tap_away(a
     ids = [c.id for c in question.choices]
     assert ids == [*LEVEL_IDS, "levels"]
     assert question.choices[-1].label == t(app, "assess.levels_button")
+    assert max(len(t(app, "assess.levels_button", lang)) for lang in ("th", "en")) <= 20
 
     [shown] = await person.tap("levels")
     assert all(d in shown.text for d in descriptions(app, 0))
@@ -166,6 +167,7 @@ async def test_a_new_round_starts_step2_from_the_last_post_assessment(app, chann
     assert t(app, "assess.last_round", level="3 ใช้งานได้") in first.text  # POST[0]
     assert first.choices[0].id == "keep"
     assert first.choices[0].label == t(app, "assess.keep", level=3)
+    assert max(len(c.label) for c in first.choices) <= 20  # fits a LINE quick reply
     await person.tap("keep")
     await person.tap("lv:5")  # or change it
     await person.say("เหมือนเดิม")  # a keep word, typed
