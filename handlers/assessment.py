@@ -46,6 +46,24 @@ async def ratings(session: AsyncSession, assessment: Assessment | None) -> dict[
     return {a.skill_id: a.level for a in result.all()}
 
 
+async def last_round_ratings(session: AsyncSession, journey: Journey) -> dict[str, int]:
+    """The person's ratings at the end of their latest earlier round (its completed
+    `post` assessment), so a new round's step 2 can start from them; empty in round 1."""
+    result = await session.exec(
+        select(Assessment)
+        .join(Journey, Journey.id == Assessment.journey_id)  # type: ignore[arg-type]
+        .where(
+            Journey.person_id == journey.person_id,
+            Journey.round_no < journey.round_no,
+            Assessment.kind == "post",
+            Assessment.completed_at.is_not(None),  # type: ignore[union-attr]
+        )
+        .order_by(Journey.round_no.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return await ratings(session, result.first())
+
+
 async def save_rating(
     session: AsyncSession, assessment: Assessment, skill_id: str, level: int, now: datetime
 ) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from content.schema import Skill
 from handlers import assessment
 from handlers.charts import person_chart
-from handlers.common import level_text, menu_choice, skill_name
+from handlers.common import level_text, menu_choice, skill_name, skill_short
 from handlers.context import Answer, Ctx
 from handlers.conversation import Next
 from handlers.errors import Reprompt
@@ -13,38 +17,91 @@ from handlers.messages import Card, CardRow, Choice
 from handlers.typed import whole_number
 from storage.models import Journey
 
+LEVELS = range(1, 6)
+KEEP = "keep"  # the button that keeps the rating carried over from the last round
+SHOW_LEVELS = "levels"  # the button that shows what each level means for this skill
+# A typed level: digits, optionally "/5", and then no more digits or decimals
+# ("3", "3 good", "3/5", "3" run into a word; not "35" or "3.5").
+_TYPED_LEVEL = re.compile(r"(\d+)(?:\s*/\s*5)?(?![\d.,/])")
+_FRACTION = re.compile(r"^(\d+)\s*[.,]\s*(\d+)$")
+
 
 def skill_ids(ctx: Ctx) -> list[str]:
     return [s.id for s in ctx.content.skills]
 
 
-async def ask_rating(ctx: Ctx, kind: str) -> None:
-    """Ask for the rating of the skill at `data['i']`, showing the scale in plain words."""
-    index = int(ctx.data.get("i") or 0)
-    skill = ctx.content.skills[index]
-    scale = "\n".join(f"{lv.level} = {lv.description.get(ctx.lang)}" for lv in skill.scale)
-    extra = ""
+@dataclass(frozen=True)
+class Earlier:
+    """The ratings an assessment is set against: step 2's for step 6, the last
+    round's step 6 for a new round's step 2 (which may keep them with one tap)."""
+
+    levels: dict[str, int]
+    line_key: str
+    keep: bool
+
+
+async def earlier_ratings(ctx: Ctx, kind: str) -> Earlier:
+    journey = await ctx.journey()
     if kind == "post":
-        journey = await ctx.journey()
-        pre = await assessment.ratings(
-            ctx.session, await assessment.get_assessment(ctx.session, journey, "pre")
-        )
-        if skill.id in pre:
-            extra = "\n" + ctx.t("assess.before", level=level_text(ctx, pre[skill.id]))
-    text = (
-        ctx.t(
-            "assess.question",
-            n=index + 1,
-            total=len(ctx.content.skills),
-            skill=skill.name.get(ctx.lang),
-            why=skill.why.get(ctx.lang),
-            scale=scale,
-        )
-        + extra
-    )
-    choices = [Choice(f"lv:{lv}", level_text(ctx, lv)) for lv in range(1, 6)]
+        record = await assessment.get_assessment(ctx.session, journey, "pre")
+        return Earlier(await assessment.ratings(ctx.session, record), "assess.before", keep=False)
+    levels = await assessment.last_round_ratings(ctx.session, journey)
+    return Earlier(levels, "assess.last_round", keep=True)
+
+
+def rating_choices(ctx: Ctx, index: int, keep: int | None, *, levels_button: bool) -> list[Choice]:
+    """The levels by their names; "keep" first when there is a rating to keep, the
+    level descriptions one tap away, and "back" after the first skill."""
+    choices = [Choice(f"lv:{lv}", level_text(ctx, lv)) for lv in LEVELS]
+    if keep is not None:
+        choices.insert(0, Choice(KEEP, ctx.t("assess.keep", level=keep)))
+    if levels_button:
+        choices.append(Choice(SHOW_LEVELS, ctx.t("assess.levels_button")))
     if index > 0:
         choices.append(Choice("back", ctx.t("common.back")))
+    return choices
+
+
+def levels_text(ctx: Ctx, skill: Skill) -> str:
+    """What each level means for `skill`, by number and name."""
+    scale = "\n".join(
+        f"{lv.level} {ctx.content.scale_label(lv.level, ctx.lang)}: {lv.description.get(ctx.lang)}"
+        for lv in skill.scale
+    )
+    return ctx.t("assess.levels", skill=skill.name.get(ctx.lang), scale=scale)
+
+
+async def ask_rating(ctx: Ctx, kind: str) -> None:
+    """Ask for the rating of the skill at `data['i']` so that it fits one phone screen:
+    the skill, why it matters, the earlier rating if any, and the levels as buttons.
+
+    Right after a wrong answer only a one-line hint goes with the buttons; right
+    after "what the levels mean", the descriptions are the question."""
+    index = int(ctx.data.get("i") or 0)
+    skill = ctx.content.skills[index]
+    earlier = await earlier_ratings(ctx, kind)
+    before = earlier.levels.get(skill.id)
+    problem, values = ctx.data.get("problem"), ctx.data.get("problem_values") or {}
+    showing = ctx.data.get("show_levels") == index
+    ctx.set_data(problem=None, problem_values=None, show_levels=None)  # each is shown once
+    choices = rating_choices(
+        ctx, index, before if earlier.keep else None, levels_button=not showing
+    )
+    if problem:
+        ctx.ask(ctx.t(problem, **values), choices)
+        return
+    if showing:
+        ctx.ask(levels_text(ctx, skill), choices)
+        return
+    text = ctx.t(
+        "assess.question",
+        n=index + 1,
+        total=len(ctx.content.skills),
+        skill=skill.name.get(ctx.lang),
+        why=skill.why.get(ctx.lang),
+    )
+    if before is not None:
+        text += "\n" + ctx.t(earlier.line_key, level=level_text(ctx, before))
     ctx.ask(text, choices)
 
 
@@ -57,23 +114,66 @@ async def begin_rating(ctx: Ctx, journey: Journey, kind: str, state: str) -> str
     return state
 
 
-def _level_from(answer: Answer) -> int:
-    if answer.choice and answer.choice.startswith("lv:"):
-        return int(answer.choice[3:])
-    text = answer.text.strip()
-    level = whole_number(text[:1])  # "3", a Thai 3 or "3 good", not "35"
-    if level is not None and 1 <= level <= 5 and (len(text) == 1 or not text[1].isdecimal()):
-        return level
+def _words(ctx: Ctx, key: str) -> set[str]:
+    """A comma-separated word list of content/, in both languages, for matching typed text."""
+    return {
+        word.strip().casefold()
+        for lang in ("th", "en")
+        for word in ctx.content.t(key, lang).split(",")
+        if word.strip()
+    }
+
+
+def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
+    """The level in what the person typed: a number 1-5 (Thai digits too), a level's
+    name in either language (as content/ names the scale), optionally after the word
+    for level, or a "keep" word when there is a rating to keep.
+
+    A fraction is refused with its two neighbours offered rather than rounded, so
+    "3.5" is never stored as 3 or 4 behind the person's back."""
+    wanted = " ".join(text.split()).casefold()
+    for prefix in sorted(_words(ctx, "assess.level_prefix"), key=len, reverse=True):
+        if wanted.startswith(prefix):
+            wanted = wanted.removeprefix(prefix).strip()
+            break
+    for level in LEVELS:
+        names = {ctx.content.scale_label(level, lang).casefold() for lang in ("th", "en")}
+        if wanted in names:
+            return level
+    if keep is not None and wanted in _words(ctx, "assess.keep_words"):
+        return keep
+    fraction = _FRACTION.match(wanted)
+    if fraction is not None:
+        whole, part = whole_number(fraction.group(1)), whole_number(fraction.group(2))
+        if whole in LEVELS and part == 0:
+            return whole
+        if whole is not None and 1 <= whole < 5:
+            raise Reprompt("assess.whole_level", typed=wanted, low=whole, high=whole + 1)
+        raise Reprompt("assess.pick_level")
+    match = _TYPED_LEVEL.match(wanted)
+    level = whole_number(match.group(1)) if match else None
+    if level in LEVELS:
+        return level  # type: ignore[return-value]
     raise Reprompt("assess.pick_level")
 
 
 async def answer_rating(ctx: Ctx, answer: Answer, kind: str, state: str, result_state: str) -> str:
-    """Store the rating at once, then move to the next skill (or back one)."""
+    """Store the rating at once, then move to the next skill (or back one); a wrong
+    answer is asked again in one line (see `ask_rating`)."""
     index = int(ctx.data.get("i") or 0)
     if answer.choice == "back":
         ctx.set_data(i=max(0, index - 1))
         return state
-    level = _level_from(answer)
+    if answer.choice == SHOW_LEVELS:
+        ctx.set_data(show_levels=index)
+        return state
+    earlier = await earlier_ratings(ctx, kind)
+    keep = earlier.levels.get(skill_ids(ctx)[index]) if earlier.keep else None
+    try:
+        level = _chosen_level(ctx, answer, keep)
+    except Reprompt as problem:
+        ctx.set_data(problem=problem.message_key, problem_values=problem.values)
+        return state
     journey = await ctx.journey()
     record = await assessment.get_or_start(ctx.session, journey, kind, ctx.now)
     await assessment.save_rating(ctx.session, record, skill_ids(ctx)[index], level, ctx.now)
@@ -85,24 +185,32 @@ async def answer_rating(ctx: Ctx, answer: Answer, kind: str, state: str, result_
     return result_state
 
 
+def _chosen_level(ctx: Ctx, answer: Answer, keep: int | None) -> int:
+    """The level of a tapped button (or its label typed), else of the typed text."""
+    if answer.choice == KEEP and keep is not None:
+        return keep
+    if answer.choice and answer.choice.startswith("lv:"):
+        level = whole_number(answer.choice[3:])
+        if level in LEVELS:
+            return level  # type: ignore[return-value]
+    return typed_level(ctx, answer.text, keep)
+
+
 def results_card(ctx: Ctx, levels: dict[str, int], title: str) -> tuple[str, Card]:
-    """Per-skill levels with the overall average, strongest and weakest, as text and card."""
+    """The ratings as a short text (strengths and what to develop first, then the
+    other skills grouped by level, then the average) and as a card of every skill."""
     order = skill_ids(ctx)
     summary = assessment.summarise(levels, order)
     rows = [
         CardRow(skill_name(ctx, s), level_text(ctx, levels.get(s)), (levels.get(s) or 0) / 5)
         for s in order
     ]
-    lines = "\n".join(f"• {r.label}: {r.value}" for r in rows)
-    strongest = ", ".join(skill_name(ctx, s) for s in summary.strongest)
-    weakest = ", ".join(skill_name(ctx, s) for s in summary.weakest)
+    strongest = ", ".join(skill_short(ctx, s) for s in summary.strongest)
+    weakest = ", ".join(skill_short(ctx, s) for s in summary.weakest)
     text = ctx.t(
         "assess.result",
         title=title,
-        lines=lines,
-        average=f"{summary.average:.1f}",
-        strongest=strongest,
-        weakest=weakest,
+        lines="\n".join(_result_lines(ctx, levels, order)),
         disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang),
     )
     footer = ctx.t(
@@ -114,15 +222,46 @@ def results_card(ctx: Ctx, levels: dict[str, int], title: str) -> tuple[str, Car
     return text, Card(title=title, rows=tuple(rows), footer=footer)
 
 
+def _result_lines(ctx: Ctx, levels: dict[str, int], order: list[str]) -> list[str]:
+    """At most six lines, whatever the ratings: the top level's skills, the bottom
+    level's, each level between with its skills, and the average last."""
+    rated = [s for s in order if s in levels]
+    if not rated:
+        return []
+    by_level = {lv: [skill_short(ctx, s) for s in rated if levels[s] == lv] for lv in LEVELS}
+    present = [lv for lv in reversed(LEVELS) if by_level[lv]]
+    top, bottom = present[0], present[-1]
+    summary = assessment.summarise(levels, order)
+    if top == bottom:
+        lines = [ctx.t("assess.result_even", level=level_text(ctx, top))]
+    else:
+        lines = [
+            ctx.t(
+                "assess.result_strongest",
+                skills=", ".join(by_level[top]),
+                level=level_text(ctx, top),
+            ),
+            ctx.t(
+                "assess.result_weakest",
+                skills=", ".join(by_level[bottom]),
+                level=level_text(ctx, bottom),
+            ),
+        ]
+        lines += [f"• {level_text(ctx, lv)}: {', '.join(by_level[lv])}" for lv in present[1:-1]]
+    lines.append(ctx.t("assess.result_average", average=f"{summary.average:.1f}"))
+    return lines
+
+
 # ---- step 2 --------------------------------------------------------------------
 
 
 async def ask_pre_intro(ctx: Ctx) -> None:
-    """Explain the self-assessment before it starts."""
-    ctx.ask(
-        ctx.t("s2.intro", disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang)),
-        [Choice("start", ctx.t("s2.start")), menu_choice(ctx)],
-    )
+    """Explain the self-assessment before it starts (in a new round: that the last
+    round's ratings are shown and can be kept with one tap)."""
+    text = ctx.t("s2.intro", disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang))
+    if (await earlier_ratings(ctx, "pre")).levels:
+        text += "\n" + ctx.t("s2.carry_over")
+    ctx.ask(text, [Choice("start", ctx.t("s2.start")), menu_choice(ctx)])
 
 
 async def answer_pre_intro(ctx: Ctx, answer: Answer) -> Next:

@@ -162,3 +162,36 @@ def test_numbers_pick_choices(tmp_path):
     assert notice_th in result.stdout  # [3] switched the notice to Thai
     assert t("onboard.ask_name", "th") in result.stdout  # [1] accepted it
     assert t("onboard.ask_agency", "th") in result.stdout  # and "Ben" was taken as the name
+
+
+def test_typed_numbers_mean_the_level_they_name(tmp_path):
+    """A label that starts with a number is printed under that number, so typing 3
+    picks "3 ..." even where the list starts at level 2 (a step 3 target) or a
+    "keep" button comes first (a new round's step 2)."""
+    lines = script("th", "เลข")
+    at_target = lines.index(skill("sheet", "th"))
+    lines[at_target] = skill("word", "th")  # rated 1: the targets are levels 2 to 5
+    lines[at_target + 2] = "3"
+    lines += [
+        t("done.new_round", "th"),
+        t("common.next", "th"),
+        t("common.next", "th"),
+        "ทำงานเร็วขึ้น",
+        t("s2.start", "th"),
+        "5",  # a new first rating, typed
+        *["6"] * 8,  # keep the others
+    ]
+    result = run_chat(tmp_path, "numbers-th", "th", lines)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] 2 พื้นฐาน" not in out and "[2] 2 พื้นฐาน" in out
+    word = CONTENT.skill("word").name.get("th")
+    assert f"• {word}: ระดับ 1 → 3 ภายใน" in out
+    keep = t("assess.keep", "th", level=POST[0])
+    assert f"[6] {keep}" in out and f"[1] {keep}" not in out
+    assert f"[3] {level(3, 'th')}" in out
+    result_text = out[out.rindex("📊") :]
+    strongest = t(
+        "assess.result_strongest", "th", skills=skill("computer", "th"), level=level(5, "th")
+    )
+    assert result_text.splitlines()[1] == strongest

@@ -136,9 +136,9 @@ async def test_step2_rates_nine_skills_and_summarises(app, channel):
         await person.tap(f"lv:{level}")
     result = next(r for r in person.replies if r.card and r.card.title == t(app, "s2.result_title"))
     assert "2.2" in result.text  # mean of PRE = 20/9
-    assert "โปรแกรมตารางคำนวณ" in result.text.split("จุดแข็ง:")[1].splitlines()[0]
-    weakest = result.text.split("ควรพัฒนา:")[1].splitlines()[0]
-    assert "โปรแกรมประมวลผลคำ" in weakest and "การสร้างสื่อ" in weakest
+    assert "ตารางคำนวณ" in result.text.split("จุดแข็ง:")[1].splitlines()[0]
+    weakest = result.text.split("ควรพัฒนาก่อน:")[1].splitlines()[0]
+    assert "พิมพ์เอกสาร" in weakest and "ภาพและสื่อดิจิทัล" in weakest
     assert any(r.image_png and r.image_png.startswith(b"\x89PNG") for r in person.replies)
     answers = await rows(app, AssessmentAnswer)
     assert sorted(a.level for a in answers) == sorted(PRE)
