@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     dlcoach_outbox_horizon_hours: float = Field(default=24, gt=0)
     # Unexpected send errors (bugs, not the platform) fail a row after this many tries.
     dlcoach_outbox_max_attempts: int = 8
-    # How many sends of this process at once (every claim together) (each for a different chat) are sent at once.
+    # How many sends this process has in flight at once (every claim together, each to a different chat).
     dlcoach_outbox_concurrency: int = Field(default=8, ge=1)
     # Fair share: each person may send `burst` messages at once, then this many a
     # second; the first message over it is answered "please slow down", the rest
