@@ -9,6 +9,7 @@ Telegram) go through the real SDKs against the local fake platforms.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import sqlite3
 from collections.abc import AsyncIterator
@@ -50,8 +51,17 @@ class Outage:
         if self.proxy is not None:
             await self.proxy.refuse()
         else:  # another process takes the write lock and keeps it
-            self._holder = sqlite3.connect(self.sqlite_file, isolation_level=None)
-            self._holder.execute("BEGIN IMMEDIATE")
+            # In a thread: the app shares this event loop and may be mid-write;
+            # blocking the loop would keep it from finishing, so the lock
+            # could never be granted.
+            self._holder = await asyncio.to_thread(self._take_write_lock)
+
+    def _take_write_lock(self) -> sqlite3.Connection:
+        holder = sqlite3.connect(
+            self.sqlite_file, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        holder.execute("BEGIN IMMEDIATE")
+        return holder
 
     async def up(self) -> None:
         if self.proxy is not None:
