@@ -87,9 +87,16 @@ def is_cancel(ctx: Ctx, answer: Answer) -> bool:
     """The person tapped "cancel" or typed a cancel word (`common.cancel_words`)."""
     if answer.choice == CANCEL:
         return True
-    words = {
+    words = word_list(ctx, "common.cancel_words")
+    return answer.choice is None and answer.text.strip().casefold() in words
+
+
+def word_list(ctx: Ctx, key: str) -> set[str]:
+    """A comma-separated word list of content/, in both languages, for matching typed
+    text: people type English words in a Thai chat and the other way round."""
+    return {
         word.strip().casefold()
         for lang in ("th", "en")
-        for word in ctx.content.t("common.cancel_words", lang).split(",")
+        for word in ctx.content.t(key, lang).split(",")
+        if word.strip()
     }
-    return answer.choice is None and answer.text.strip().casefold() in words

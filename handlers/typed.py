@@ -8,6 +8,8 @@ is a number.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Collection
 from datetime import date, time
 
 _TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
@@ -17,6 +19,9 @@ _RANGE = re.compile(r"^\s*(\d{1,2}\s*[:.]\s*\d{2})\D+?(\d{1,2}\s*[:.]\s*\d{2})")
 BUDDHIST_ERA_FROM = 2400  # a typed year above this is in the Buddhist Era
 MAX_NUMBER = 2**31 - 1  # the largest number an INTEGER column holds on every database
 MAX_DIGITS = 64  # longer runs of digits are no number anyone means
+MINUTES_PER_DAY = 24 * 60
+# A number (a decimal point allowed) and the words after it, up to the next number.
+_AMOUNT = re.compile(r"(-?)\s*(\d+(?:[.,]\d+)?)([^\d-]*)")
 
 
 def whole_number(text: str, maximum: int = MAX_NUMBER) -> int | None:
@@ -69,3 +74,53 @@ def parse_range(text: str) -> tuple[time, time] | None:
     if start is None or end is None or start == end:
         return None
     return start, end
+
+
+def ascii_digits(text: str) -> str:
+    """Thai (and other) decimal digits as 0-9, so "\u0e51.\u0e55" reads as "1.5"."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
+def parse_minutes(
+    text: str,
+    *,
+    hour_words: Collection[str],
+    minute_words: Collection[str],
+    half_words: Collection[str],
+) -> int | None:
+    """How long something took, in whole minutes from 1 to a day; None when not understood.
+
+    "45", "45 นาที", "1.5 ชั่วโมง" and "1 ชั่วโมง 30 นาที" (90), "3 ชม." (180),
+    "2 ชั่วโมงครึ่ง" (150). A bare number is minutes, or the minutes after an hour.
+    Reading digits only, as before, turned "1.5 ชั่วโมง" into 15 and "1 ชั่วโมง 30 นาที"
+    into 130. Zero, negative, fractional minutes and unknown units are refused
+    rather than guessed. The unit words come from content/ (both languages)."""
+    text = ascii_digits(" ".join(text.split()).casefold())
+    amounts = list(_AMOUNT.finditer(text))
+    if not 1 <= len(amounts) <= 2:
+        return None
+    by_length = sorted((*hour_words, *minute_words), key=len, reverse=True)
+    total, seen_hours = 0.0, False
+    for match in amounts:
+        if match.group(1):
+            return None  # a minus sign
+        amount = float(match.group(2).replace(",", "."))
+        after = match.group(3).strip()
+        unit = next((w for w in by_length if after.startswith(w)), None)
+        if unit is None and after:
+            return None  # "30 วัน": a unit we do not know is not taken as minutes
+        if unit in hour_words:
+            if seen_hours:
+                return None
+            seen_hours = True
+            total += amount * 60
+            rest = after.removeprefix(unit).strip(" .")
+            if any(rest.startswith(half) for half in half_words):
+                total += 30
+        elif amount.is_integer():
+            total += amount
+        else:
+            return None  # "1.5 นาที" is no whole number of minutes
+    minutes = round(total)
+    whole = abs(minutes - total) < 1e-6  # 1.1 hours is 66 minutes, up to float error
+    return minutes if whole and 0 < minutes <= MINUTES_PER_DAY else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from content.schema import Skill
 from handlers import assessment
 from handlers.charts import person_chart
-from handlers.common import level_text, menu_choice, skill_name, skill_short
+from handlers.common import level_text, menu_choice, skill_name, skill_short, word_list
 from handlers.context import Answer, Ctx
 from handlers.conversation import Next
 from handlers.errors import Reprompt
@@ -114,16 +114,6 @@ async def begin_rating(ctx: Ctx, journey: Journey, kind: str, state: str) -> str
     return state
 
 
-def _words(ctx: Ctx, key: str) -> set[str]:
-    """A comma-separated word list of content/, in both languages, for matching typed text."""
-    return {
-        word.strip().casefold()
-        for lang in ("th", "en")
-        for word in ctx.content.t(key, lang).split(",")
-        if word.strip()
-    }
-
-
 def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
     """The level in what the person typed: a number 1-5 (Thai digits too), a level's
     name in either language (as content/ names the scale), optionally after the word
@@ -132,7 +122,7 @@ def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
     A fraction is refused with its two neighbours offered rather than rounded, so
     "3.5" is never stored as 3 or 4 behind the person's back."""
     wanted = " ".join(text.split()).casefold()
-    for prefix in sorted(_words(ctx, "assess.level_prefix"), key=len, reverse=True):
+    for prefix in sorted(word_list(ctx, "assess.level_prefix"), key=len, reverse=True):
         if wanted.startswith(prefix):
             wanted = wanted.removeprefix(prefix).strip()
             break
@@ -140,7 +130,7 @@ def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
         names = {ctx.content.scale_label(level, lang).casefold() for lang in ("th", "en")}
         if wanted in names:
             return level
-    if keep is not None and wanted in _words(ctx, "assess.keep_words"):
+    if keep is not None and wanted in word_list(ctx, "assess.keep_words"):
         return keep
     fraction = _FRACTION.match(wanted)
     if fraction is not None:

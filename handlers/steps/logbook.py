@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.common import MAX_TEXT, free_text, menu_choice, pick, skill_name, skill_short
+from handlers.common import (
+    MAX_TEXT,
+    free_text,
+    menu_choice,
+    pick,
+    skill_name,
+    skill_short,
+    word_list,
+)
 from handlers.context import Answer, Ctx
 from handlers.conversation import REASK, Next, State
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, entry_count, goals
 from handlers.messages import Choice
-from handlers.typed import whole_number
+from handlers.typed import parse_minutes
 from storage.models import StepEntry
 
 OUTCOME = "outcome"  # StepEntry.data key: the id of the outcome an evidence entry served
@@ -228,8 +236,13 @@ def _field_value(ctx: Ctx, book: Logbook, form_field: FormField, answer: Answer)
             return int(option)
         return ctx.t(f"{book.prefix}.{form_field.name}_{option}")
     if form_field.minutes:
-        minutes = whole_number("".join(ch for ch in answer.text if ch.isdecimal()), 24 * 60)
-        if not minutes:
+        minutes = parse_minutes(
+            answer.text,
+            hour_words=word_list(ctx, "s4.hour_words"),
+            minute_words=word_list(ctx, "s4.minute_words"),
+            half_words=word_list(ctx, "s4.half_words"),
+        )
+        if minutes is None:
             raise Reprompt(f"{book.prefix}.minutes_invalid")
         return minutes
     return free_text(answer, max_len=MAX_TEXT)
