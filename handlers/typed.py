@@ -50,8 +50,10 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def parse_date(text: str, today: date) -> date | None:
-    """dd/mm/yyyy in the Buddhist Era (year > 2400) or the Common Era; must be in the future."""
+def parse_date(text: str) -> date | None:
+    """dd/mm/yyyy in the Buddhist Era (year > 2400) or the Common Era -> the date;
+    None when it is no real date. Whether it must lie ahead is the caller's to say,
+    so a date in the past can be told as such rather than as not understood."""
     match = _DATE.match(text)
     if not match:
         return None
@@ -59,10 +61,9 @@ def parse_date(text: str, today: date) -> date | None:
     if year > BUDDHIST_ERA_FROM:
         year -= 543
     try:
-        parsed = date(year, month, day)
+        return date(year, month, day)
     except ValueError:
         return None
-    return parsed if parsed > today else None
 
 
 def parse_range(text: str) -> tuple[time, time] | None:
@@ -90,10 +91,10 @@ def parse_minutes(
 ) -> int | None:
     """How long something took, in whole minutes from 1 to a day; None when not understood.
 
-    "45", "45 นาที", "1.5 ชั่วโมง" and "1 ชั่วโมง 30 นาที" (90), "3 ชม." (180),
-    "2 ชั่วโมงครึ่ง" (150). A bare number is minutes, or the minutes after an hour.
-    Reading digits only, as before, turned "1.5 ชั่วโมง" into 15 and "1 ชั่วโมง 30 นาที"
-    into 130. Zero, negative, fractional minutes and unknown units are refused
+    "45", "45 min", "1.5 hours" and "1 hour 30 min" (90), "3 hrs" (180), "2 hours
+    and a half" (150), and the same in Thai. A bare number is minutes, or the minutes
+    after an hour. Reading digits only, as before, turned "1.5 hours" into 15 and
+    "1 hour 30 min" into 130. Zero, negative, fractional minutes and unknown units are refused
     rather than guessed. The unit words come from content/ (both languages)."""
     text = ascii_digits(" ".join(text.split()).casefold())
     amounts = list(_AMOUNT.finditer(text))
@@ -108,7 +109,7 @@ def parse_minutes(
         after = match.group(3).strip()
         unit = next((w for w in by_length if after.startswith(w)), None)
         if unit is None and after:
-            return None  # "30 วัน": a unit we do not know is not taken as minutes
+            return None  # "30 days": a unit we do not know is not taken as minutes
         if unit in hour_words:
             if seen_hours:
                 return None
@@ -120,7 +121,7 @@ def parse_minutes(
         elif amount.is_integer():
             total += amount
         else:
-            return None  # "1.5 นาที" is no whole number of minutes
+            return None  # "1.5 min" is no whole number of minutes
     minutes = round(total)
     whole = abs(minutes - total) < 1e-6  # 1.1 hours is 66 minutes, up to float error
     return minutes if whole and 0 < minutes <= MINUTES_PER_DAY else None

@@ -333,9 +333,11 @@ async def answer_pause(ctx: Ctx, answer: Answer) -> Next:
     if choice.startswith("p:") and choice[2:] in PAUSE_DAYS:
         last_day = today + timedelta(days=PAUSE_DAYS[choice[2:]] - 1)
     else:
-        last_day = parse_date(answer.text, today)
+        last_day = parse_date(answer.text)
         if last_day is None:
             raise Reprompt("remind.date_invalid")
+        if last_day <= today:
+            raise Reprompt("remind.date_past")
     pref = await preference(ctx)
     pref.paused_until = last_day
     save(ctx, pref)

@@ -132,9 +132,11 @@ async def answer_date(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice and answer.choice.startswith("d:") and answer.choice[2:] in DATE_OPTIONS:
         target = today + timedelta(days=DATE_OPTIONS[answer.choice[2:]])
     else:
-        target = parse_date(answer.text, today)
+        target = parse_date(answer.text)
         if target is None:
             raise Reprompt("s3.date_invalid")
+        if target <= today:
+            raise Reprompt("s3.date_past")
     goal.target_date = target
     ctx.session.add(goal)
     return _next_detail(await goals(ctx, await ctx.journey()))

@@ -149,3 +149,22 @@ def test_one_voice_in_thai():
     assert particles == []
     spaced = [(w, t) for w, t in texts if "คุณ {" in t]
     assert spaced == [], "no space between คุณ and the name"
+
+
+THAI_LETTER = r"[\u0e01-\u0e4f]"
+SPACED_PLACEHOLDER = re.compile(rf"{THAI_LETTER} \{{skill\}} {THAI_LETTER}")
+
+
+def test_no_stray_spaces_around_names_inside_thai_phrases():
+    """Thai writes no spaces inside a phrase: a skill name set off by
+    spaces in mid-sentence reads as a gap ("ด้าน {skill} ภายใน"); the name leads
+    the line instead ("{skill}: ...")."""
+    texts = thai_texts()
+    spaced = [(where, text) for where, text in texts if SPACED_PLACEHOLDER.search(text)]
+    assert spaced == []
+
+
+def test_dimension_names_are_parallel(content):
+    """The four dimensions read as one list: every Thai name is the same form (การ...)."""
+    names = [d.name.get("th") for d in content.skills_file.dimensions]
+    assert names == ["การใช้", "การเข้าใจ", "การสร้าง", "การเข้าถึง"]

@@ -78,6 +78,8 @@ async def test_remind_settings_by_typing(app, channel):
     await person.tap("r:pause")
     replies = await person.say("32/13/2569")
     assert replies[0].text == t(app, "remind.date_invalid")
+    replies = await person.say("01/01/2569")
+    assert replies[0].text == t(app, "remind.date_past")
     await person.say("31/12/2569")
     assert (await pref(app)).paused_until == date(2026, 12, 31)
     await person.tap("r:resume")
