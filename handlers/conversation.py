@@ -53,13 +53,17 @@ class State:
 
     A `detour` is a side trip from wherever the person is (the menu, the
     reminder settings, a confirmation): the engine remembers where it began,
-    and BACK returns there.
+    and BACK returns there. A detour that `hands_back` (the menu) takes typed
+    text that is none of its own choices, and a tap on the question it left, as
+    the answer to that question: someone who opened the menu mid-question and
+    then answered meant the question, not the menu.
     """
 
     ask: AskFn
     answer: AnswerFn
     to: tuple[Next, ...]
     detour: bool = False
+    hands_back: bool = False
 
 
 @dataclass(frozen=True)

@@ -114,12 +114,14 @@ async def _known(ctx: Ctx, flow: Flow) -> None:
         return
     if choice is not None:
         stale_seq = incoming.question_seq is not None and incoming.question_seq != conv.question_seq
-        if stale_seq or choice not in offered:
+        if (stale_seq or choice not in offered) and not _hand_back(ctx, flow, choice):
             ctx.say(ctx.t("common.stale_button"))
             await _apply(ctx, flow, REASK)
             return
     else:
         choice = _match_label(ctx, text)
+        if choice is None and text and _hand_back(ctx, flow, None):
+            choice = _match_label(ctx, text)
     if choice is not None and choice.startswith("go:"):
         await _typed_command(ctx, flow, "/" + choice.removeprefix("go:"))
         return
@@ -127,11 +129,50 @@ async def _known(ctx: Ctx, flow: Flow) -> None:
     try:
         following = await state.answer(ctx, Answer(text=text, choice=choice))
     except Reprompt as problem:
-        ctx.say(ctx.t(problem.message_key, **problem.values))
-        following = REASK
-    else:
-        _check(conv.state, state.to, following)
+        _reprompt(ctx, problem)
+        return
+    _check(conv.state, state.to, following)
     await _apply(ctx, flow, following)
+
+
+def _reprompt(ctx: Ctx, problem: Reprompt) -> None:
+    """Say in one line what was wrong and offer the question's choices again; the
+    question itself is not repeated (the person has just read it), and it stays
+    the current question, so its earlier buttons still work."""
+    text = ctx.t(problem.message_key, **problem.values)
+    choices = ctx.last_choices()
+    if choices:
+        ctx.offer(text, choices)
+    else:
+        ctx.say(text)
+
+
+# ---- a detour that hands the answer back -------------------------------------------
+
+ORIGIN = "_origin"  # conversation data key: the question a detour began at, and its buttons
+
+
+def _hand_back(ctx: Ctx, flow: Flow, choice: str | None) -> bool:
+    """In a `hands_back` detour, make the question it began at current again, when
+    this message answers that question (typed text, or one of its buttons); True if so."""
+    assert ctx.conv is not None
+    state = flow.states[ctx.conv.state]
+    origin = ctx.data.get(ORIGIN)
+    stack = _stack(ctx)
+    if not state.hands_back or not stack or not isinstance(origin, dict):
+        return False
+    question = stack[0]
+    if question not in flow.states or flow.states[question].detour:
+        return False
+    buttons = origin.get("choices") or []
+    if choice is not None:
+        if choice not in {c for c, _ in buttons}:
+            return False
+        if ctx.incoming.question_seq not in (None, origin.get("seq")):
+            return False
+    ctx.conv.state = question
+    ctx.set_data(**{STACK: [], ORIGIN: None, "_choices": buttons})
+    return True
 
 
 # ---- commands ---------------------------------------------------------------------
@@ -321,6 +362,17 @@ def _track_detour(ctx: Ctx, flow: Flow, target: str) -> None:
         if open_at is not None:
             stack = stack[:open_at]
         elif current in flow.states:
+            if not stack:  # leaving the journey's question: keep its buttons for `_hand_back`
+                ctx.set_data(
+                    **{
+                        ORIGIN: {
+                            "choices": ctx.data.get("_choices") or [],
+                            "seq": ctx.conv.question_seq,
+                        }
+                    }
+                )
             stack.append(current)
     if stack != _stack(ctx):
         ctx.set_data(**{STACK: stack})
+    if not stack and ctx.data.get(ORIGIN) is not None:
+        ctx.set_data(**{ORIGIN: None})

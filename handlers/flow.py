@@ -71,7 +71,11 @@ STATES: dict[str, State] = {
     "done": State(review.ask_done, review.answer_done, to=("s1.intro",)),
     # detours: from wherever the person is, and BACK to it
     "menu": State(
-        commands.ask_menu, commands.answer_menu, to=(REASK, "remind.menu", RESUME), detour=True
+        commands.ask_menu,
+        commands.answer_menu,
+        to=(REASK, "remind.menu", RESUME),
+        detour=True,
+        hands_back=True,
     ),
     "remind.menu": State(
         remind.ask_menu, remind.answer_menu, to=(*REMIND_STATES, BACK), detour=True
