@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
+from babel import Locale
 from pydantic import BaseModel, ValidationError
 
 from content.schema import (
@@ -86,22 +89,49 @@ class Content:
         return self.skills_file.scale_labels[level - 1].get(lang)
 
     def t(self, key: str, lang: str, **values: object) -> str:
-        """The message `key` in `lang`, with `{placeholders}` filled from `values`."""
-        return _fill(self.messages[key].get(lang), values)
+        """The message `key` in `lang`, with `{placeholders}` filled from `values`.
+
+        A placeholder may choose a word by the number's plural category:
+        `{count} {count:person|people}` gives "1 person" and "3 people" (the forms
+        are CLDR's "one" then "other"; Thai has only "other", so Thai text simply
+        does not use it)."""
+        return _fill(self.messages[key].get(lang), values, lang)
 
 
 class _Formatter(string.Formatter):
     """Leaves an unknown `{name}` visible instead of raising, so one typo in
-    content/ can never crash a conversation (tests check every key is filled)."""
+    content/ can never crash a conversation (tests check every key is filled);
+    a `one|other` format spec picks a plural form by the language's rules (Babel)."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
 
     def get_value(self, key, args, kwargs):  # noqa: ANN001, ANN201
         if isinstance(key, str) and key not in kwargs:
             return "{" + key + "}"
         return super().get_value(key, args, kwargs)
 
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, _, other = format_spec.partition("|")
+            try:  # as written: "1.0" is plural in English, "1" is not
+                number = abs(Decimal(str(value).replace(",", "")))
+            except InvalidOperation:
+                return other
+            category = _locale(self.lang).plural_form(number)
+            return one if category == "one" else other
+        return super().format_field(value, format_spec)
 
-def _fill(template: str, values: dict[str, object]) -> str:
-    return _Formatter().vformat(template, (), values)
+
+@cache
+def _locale(lang: str) -> Locale:
+    """Babel's locale for a content language (anything but "en" is Thai, as everywhere)."""
+    return Locale.parse("en" if lang == "en" else "th")
+
+
+def _fill(template: str, values: dict[str, object], lang: str = "th") -> str:
+    return _Formatter(lang).vformat(template, (), values)
 
 
 def load_content(directory: Path | None = None) -> Content:

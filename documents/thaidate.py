@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel import dates as babel_dates
+
 BUDDHIST_ERA_OFFSET = 543
 
 
@@ -27,16 +29,26 @@ def month_names(text: str) -> list[str]:
 
 def format_date(d: date, lang: str, month_names: list[str], *, short: bool = False) -> str:
     """ "21 <month> 2569" in Thai (Buddhist Era), "21 November 2026" in English;
-    `short` gives "21/11/2569" and "21/11/2026" (for typed answers and tight lines).
+    `short` gives "21/11/2569" in Thai (as typed answers and forms write it) and
+    "21 Nov 2026" in English, where a number-only date is read differently in
+    different countries (CLDR's English forms, by Babel).
 
     As everywhere in the content, any language other than "en" is Thai.
     """
     if len(month_names) != 12:
         raise ValueError(f"expected 12 month names, got {len(month_names)}")
-    year = d.year if lang == "en" else buddhist_year(d)
+    if lang == "en":
+        return babel_dates.format_date(d, "d MMM y" if short else "d MMMM y", locale="en")
     if short:
-        return f"{d.day:02d}/{d.month:02d}/{year}"
-    return f"{d.day} {month_names[d.month - 1]} {year}"
+        return f"{d.day:02d}/{d.month:02d}/{buddhist_year(d)}"
+    return f"{d.day} {month_names[d.month - 1]} {buddhist_year(d)}"
+
+
+def format_month(d: date, lang: str, month_names: list[str]) -> str:
+    """The month and year of `d`: "<month> 2569" in Thai, "November 2026" in English."""
+    if lang == "en":
+        return babel_dates.format_date(d, "MMMM y", locale="en")
+    return f"{month_names[d.month - 1]} {buddhist_year(d)}"
 
 
 def fiscal_year(d: date) -> int:

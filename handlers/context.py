@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
-from handlers.dates import date_text
+from handlers.dates import date_text, month_text
 from handlers.messages import Card, Choice, Incoming, Render, Reply
 from handlers.policy import Policy
 from storage import audit
@@ -173,8 +173,12 @@ class Ctx:
 
     def date_text(self, day: date, *, short: bool = False) -> str:
         """A date as the person reads it: Buddhist Era and Thai month names in Thai,
-        Common Era in English; `short` gives dd/mm/yyyy."""
+        Common Era in English; `short` gives dd/mm/yyyy in Thai, "3 Dec 2026" in English."""
         return date_text(self.content, self.lang, day, short=short)
+
+    def month_text(self, day: date) -> str:
+        """The month and year of `day` as the person reads them (Thai month, BE year)."""
+        return month_text(self.content, self.lang, day)
 
     # ---- conversation data ----------------------------------------------
 

@@ -11,6 +11,8 @@ soon as the person has agreed.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import select
 
 from handlers.common import chosen_time, free_text, pick, time_choices
@@ -56,8 +58,15 @@ def consent_choices(ctx: Ctx, code: str | None = None) -> list[Choice]:
     ]
 
 
+def notice_version(ctx: Ctx) -> str:
+    """The notice's version as the reader dates things (a Thai month and BE year in
+    Thai); `CONSENT_VERSION` itself ("2026-11") is what consent rows record."""
+    year, month = CONSENT_VERSION.split("-")
+    return ctx.month_text(date(int(year), int(month), 1))
+
+
 def show_privacy_notice(ctx: Ctx, code: str | None = None) -> None:
-    ctx.ask(ctx.t("consent.notice", version=CONSENT_VERSION), consent_choices(ctx, code))
+    ctx.ask(ctx.t("consent.notice", version=notice_version(ctx)), consent_choices(ctx, code))
 
 
 def _code_from_start(text: str) -> str | None:

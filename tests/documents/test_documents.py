@@ -21,7 +21,7 @@ from documents import certificate as certificate_module
 from documents import fonts
 from documents.certificate import certificate_pdf
 from documents.charts import bar_chart, radar_chart
-from documents.thaidate import buddhist_year, format_date, month_names
+from documents.thaidate import buddhist_year, format_date, format_month, month_names
 from tests.drivers.paths import ROOT
 
 DOCUMENTS_YAML = ROOT / "content" / "messages" / "documents.yaml"
@@ -323,6 +323,15 @@ def test_format_date(messages):
     assert format_date(date(2026, 2, 28), "en", en) == "28 February 2026"
     with pytest.raises(ValueError):
         format_date(date(2026, 1, 1), "th", th[:11])
+
+
+def test_short_dates_are_unambiguous_for_english_readers(messages):
+    th = month_names(t(messages, "date.months", "th"))
+    en = month_names(t(messages, "date.months", "en"))
+    assert format_date(date(2026, 12, 3), "th", th, short=True) == "03/12/2569"
+    assert format_date(date(2026, 12, 3), "en", en, short=True) == "3 Dec 2026"  # not 03/12/2026
+    assert format_month(date(2026, 11, 1), "th", th) == "พฤศจิกายน 2569"
+    assert format_month(date(2026, 11, 1), "en", en) == "November 2026"
 
 
 # --- content and code rules ---------------------------------------------------------------

@@ -396,7 +396,7 @@ async def test_stickers_and_unknown_buttons_get_a_polite_answer(harness):
         "quoteToken": "q-token",
     }
     await h.post(sticker)
-    assert h.line.delivered_texts(person.user_id)[-2] == t(h.app, "common.pick_one")
+    assert h.line.delivered_texts(person.user_id)[-1] == t(h.app, "common.pick_one")
     await h.post(postback_event(person.user_id, "action=buyItem&itemId=1", server=h.line))
     assert h.line.delivered_texts(person.user_id)[-2] == t(h.app, "common.stale_button")
 

@@ -60,7 +60,6 @@ from bot.config import Settings
 from bot.server import Runtime, build_web
 from handlers.clock import FakeClock
 from handlers.messages import Choice, Reply
-from handlers.onboarding import CONSENT_VERSION
 from storage.db import transaction
 from storage.models import ChannelAccount, Journey, OutboxMessage, ProcessedEvent
 from tests.drivers.chat import START, make_app, sqlite_url, t
@@ -72,6 +71,7 @@ TOKEN = "123456:TEST-token_abc"
 SECRET = "s3cret-Token_42"
 THAI = re.compile(r"[\u0E00-\u0E7F]")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x40\x00\x00\x00\xf0" + bytes(64)
+NOTICE_VERSION_TH = "พฤศจิกายน 2569"  # CONSENT_VERSION "2026-11" as a Thai reader dates it
 
 
 # ---- harness -----------------------------------------------------------------------------
@@ -782,7 +782,7 @@ async def test_dlcoach_serve_walks_a_user_through_the_journey_by_polling(server,
         assert health.json() == {"status": "ok", "database": "ok", "channels": ["telegram"]}
         user = TelegramUser(BotUnderTest(reader, server), user_id=5550008)
         await user.follow()
-        assert user.texts()[0] == t(reader, "consent.notice", version=CONSENT_VERSION)
+        assert user.texts()[0] == t(reader, "consent.notice", version=NOTICE_VERSION_TH)
         await whole_journey(user)
         async with reader.sessions() as session:
             [journey] = (await session.exec(select(Journey))).all()
