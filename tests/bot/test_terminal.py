@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from content.loader import load_content
+from tests.drivers.journey import STEP1_SCREENS
 
 CONTENT = load_content()
 PRE = [2, 3, 2, 1, 4, 3, 2, 2, 1]
@@ -41,8 +42,7 @@ def script(lang: str, name: str) -> list[str]:
         t("onboard.unit_none", lang),
         group,
         "08:15",
-        t("common.next", lang),
-        t("common.next", lang),
+        *[t("common.next", lang)] * STEP1_SCREENS,
         "ช่วยให้ทำงานเร็วขึ้น" if lang == "th" else "It saves me time",
         t("s2.start", lang),
         *[level(n, lang) for n in PRE],
