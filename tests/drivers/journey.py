@@ -28,7 +28,9 @@ async def read_step1(person: Person) -> None:
 
 
 async def step1(person: Person) -> None:
-    await read_step1(person)
+    """Step 1 in any round: the reading when it is shown (a later round skips it), then a reason."""
+    if "next" in [c.id for c in person.question.choices]:
+        await read_step1(person)
     await person.say("ช่วยให้บริการประชาชนได้ดีขึ้น")
 
 
