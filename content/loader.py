@@ -17,6 +17,7 @@ from content.schema import (
     GroupsFile,
     MessagesFile,
     Option,
+    PersonnelGroup,
     Resource,
     ResourcesFile,
     Skill,
@@ -73,7 +74,7 @@ class Content:
     def step(self, number: int) -> Step:
         return self.steps.steps[number - 1]
 
-    def group(self, group_id: str) -> Option | None:
+    def group(self, group_id: str) -> PersonnelGroup | None:
         return next((g for g in self.groups.personnel_groups if g.id == group_id), None)
 
     def approach(self, approach_id: str) -> Option | None:

@@ -92,8 +92,19 @@ class Skill(Strict):
         return scale
 
 
+class SkillSource(Strict):
+    """Where a part of the default skill framework comes from, shown in step 1 so
+    people know which skills follow a national standard and which the agency may
+    change (an agency that edits the skills edits this with them)."""
+
+    skills: list[str] = Field(min_length=1)  # skill ids, shown in this order
+    text: Text
+
+
 class SkillsFile(Strict):
     disclaimer: Text  # self-ratings are indicative, not an official OCSC level
+    framework: Text  # one line: the dimensions and skills are a default framework
+    sources: list[SkillSource]  # every skill in exactly one, one step 1 screen each
     scale_labels: list[Text]  # names of levels 1..5, shared by every skill
     dimensions: list[Dimension]
     skills: list[Skill]
@@ -114,6 +125,9 @@ class SkillsFile(Strict):
         for skill in self.skills:
             if skill.dimension not in dims:
                 raise ValueError(f"skill {skill.id}: unknown dimension {skill.dimension!r}")
+        sourced = [skill_id for source in self.sources for skill_id in source.skills]
+        if sorted(sourced) != sorted(ids):
+            raise ValueError("sources: every skill id must be listed once, and only skill ids")
         return self
 
 
@@ -161,8 +175,15 @@ class Option(Strict):
         return (self.short or self.label).get(lang)
 
 
+class PersonnelGroup(Option):
+    """One of the six groups of the Cabinet resolution, with why digital skills
+    matter for that group's work (step 1 shows it to the group's members)."""
+
+    why: Text
+
+
 class GroupsFile(Strict):
-    personnel_groups: list[Option]
+    personnel_groups: list[PersonnelGroup]
     approaches: list[Option]
     outcomes: list[Option]
 

@@ -43,9 +43,19 @@ STATES: dict[str, State] = {
     "onboard.group": State(onboarding.ask_group, onboarding.answer_group, to=("onboard.remind",)),
     "onboard.remind": State(onboarding.ask_remind, onboarding.answer_remind, to=("s1.intro",)),
     # step 1: understand why
-    "s1.intro": State(understand.ask_intro, understand.answer_intro, to=("s1.why", "s1.intro")),
-    "s1.why": State(understand.ask_why, understand.answer_why, to=("s1.reason",)),
-    "s1.reason": State(understand.ask_reason, understand.answer_reason, to=("s2.intro",)),
+    # (short reading screens, each waiting for "next"; a later round skips them
+    # unless the person asks to read again from the reason question)
+    "s1.intro": State(
+        understand.ask_intro, understand.answer_intro, to=("s1.what", "s1.reason", REASK)
+    ),
+    "s1.what": State(understand.ask_what, understand.answer_what, to=("s1.skills", REASK)),
+    "s1.skills": State(
+        understand.ask_skills, understand.answer_skills, to=("s1.skills", "s1.why", REASK)
+    ),
+    "s1.why": State(understand.ask_why, understand.answer_why, to=("s1.reason", REASK)),
+    "s1.reason": State(
+        understand.ask_reason, understand.answer_reason, to=("s2.intro", "s1.intro")
+    ),
     # step 2: self-assess (pre)
     "s2.intro": State(assess.ask_pre_intro, assess.answer_pre_intro, to=("s2.rate",)),
     "s2.rate": State(assess.ask_pre_rating, assess.answer_pre_rating, to=("s2.rate", "s2.result")),

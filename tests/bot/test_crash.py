@@ -59,7 +59,7 @@ from tests.drivers.crash import (
     expected_keys,
     free_port,
 )
-from tests.drivers.journey import PRE
+from tests.drivers.journey import PRE, STEP1_SCREENS
 
 pytestmark = pytest.mark.long
 
@@ -84,8 +84,7 @@ def script(number: int) -> list[Step]:
         Step("tap", 1),  # the first unit
         Step("tap", "g:g3"),
         Step("tap", "t:off"),
-        Step("tap", "next"),
-        Step("tap", "next"),
+        *[Step("tap", "next") for _ in range(STEP1_SCREENS)],
         Step("say", "ช่วยให้บริการประชาชนได้ดีขึ้น"),
         Step("tap", "start"),
         *[Step("tap", f"lv:{level}") for level in PRE],

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from content.loader import load_content
+from tests.drivers.journey import STEP1_SCREENS
 
 CONTENT = load_content()
 PRE = [2, 3, 2, 1, 4, 3, 2, 2, 1]
@@ -41,8 +42,7 @@ def script(lang: str, name: str) -> list[str]:
         t("onboard.unit_none", lang),
         group,
         "08:15",
-        t("common.next", lang),
-        t("common.next", lang),
+        *[t("common.next", lang)] * STEP1_SCREENS,
         "ช่วยให้ทำงานเร็วขึ้น" if lang == "th" else "It saves me time",
         t("s2.start", lang),
         *[level(n, lang) for n in PRE],
@@ -144,7 +144,7 @@ def test_whole_journey_in_the_terminal_then_csv(tmp_path, lang, name):
 
 def test_resume_after_restart_and_eof_is_clean(tmp_path):
     lines = script("th", "ต่อ")
-    first = run_chat(tmp_path, "resumer", "th", lines[:14])  # stops mid-assessment
+    first = run_chat(tmp_path, "resumer", "th", lines[: 12 + STEP1_SCREENS])  # mid-assessment
     assert first.returncode == 0, first.stderr
     assert "ทักษะที่ 5/9" in first.stdout.splitlines()[-7] or "ทักษะที่ 5/9" in first.stdout
     second = run_chat(tmp_path, "resumer", "th", [])
@@ -174,9 +174,7 @@ def test_typed_numbers_mean_the_level_they_name(tmp_path):
     lines[at_target + 2] = "3"
     lines += [
         t("done.new_round", "th"),
-        t("common.next", "th"),
-        t("common.next", "th"),
-        "ทำงานเร็วขึ้น",
+        "ทำงานเร็วขึ้น",  # a new round starts at the reason question
         t("s2.start", "th"),
         "5",  # a new first rating, typed
         *["6"] * 8,  # keep the others

@@ -18,9 +18,19 @@ async def onboard(person: Person, name: str = "สมชาย ใจดี") ->
     await person.tap("t:0730")
 
 
+STEP1_SCREENS = 5  # steps, dimensions, skills 1-7, skills 8-9, why it matters
+
+
+async def read_step1(person: Person) -> None:
+    """Tap "next" through the step 1 reading screens, up to the reason question."""
+    for _ in range(STEP1_SCREENS):
+        await person.tap("next")
+
+
 async def step1(person: Person) -> None:
-    await person.tap("next")
-    await person.tap("next")
+    """Step 1 in any round: the reading when it is shown (a later round skips it), then a reason."""
+    if "next" in [c.id for c in person.question.choices]:
+        await read_step1(person)
     await person.say("ช่วยให้บริการประชาชนได้ดีขึ้น")
 
 

@@ -33,7 +33,7 @@ from bot.channels.line import media as line_media
 from storage.accounts import account_hash
 from storage.models import AuditLog, Award, ConsentRefusal, InviteCode, Media, WorkingGroupChat
 from tests.drivers.chat import Person, RecordingChannel, make_app, t
-from tests.drivers.journey import onboard, step2, whole_journey
+from tests.drivers.journey import onboard, read_step1, step2, whole_journey
 from tests.drivers.working_group import (
     audit_rows,
     in_group,
@@ -162,8 +162,7 @@ def traces(rows, needles: list[str]) -> list[tuple[str, str, str]]:  # noqa: ANN
 
 
 async def walk_the_journey(person: Person) -> None:
-    await person.tap("next")  # step 1
-    await person.tap("next")
+    await read_step1(person)  # step 1
     await person.say(REASON)
     await step2(person)
     await person.tap("k:word")  # step 3

@@ -45,6 +45,7 @@ from storage.db import transaction
 from storage.models import Agency, ChannelAccount, ConversationState, StaffMember, Unit
 from storage.models import Person as PersonRow
 from tests.drivers.chat import START, Person, RecordingChannel, make_app, sqlite_url
+from tests.drivers.journey import STEP1_SCREENS
 from tests.drivers.seed import Reminders, Seeded, add_person
 from tests.drivers.working_group import invite
 
@@ -246,8 +247,7 @@ async def walk(world: World) -> None:
         tap("t:0730"),
         say(f"/admin {code}"),
         say("/continue"),
-        tap("next"),
-        tap("next"),
+        *[tap("next") for _ in range(STEP1_SCREENS)],
         say("It helps me serve citizens faster"),
         tap("start"),
         *[tap(f"lv:{level}") for level in (2, 3, 2, 1, 4, 3, 2, 2, 1)],

@@ -282,7 +282,7 @@ async def test_stale_button_gets_the_current_question(app, channel):
     assert replies[0].text == t(app, "common.stale_button")
     assert replies[-1].question_seq == person.question.question_seq
     [conv] = await rows(app, ConversationState)
-    assert conv.state == "s1.why"
+    assert conv.state == "s1.what"
 
 
 async def test_commands_progress_help_lang_menu_and_unknown(app, channel):
