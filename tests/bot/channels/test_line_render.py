@@ -109,7 +109,7 @@ def test_question_gets_quick_replies_on_the_last_message():
     ]
     messages = render(replies, t)
     check(messages)
-    assert [m["type"] for m in messages] == ["text", "text"]
+    assert [m["type"] for m in messages] == ["text", "flex"]
     items = messages[-1]["quickReply"]["items"]
     action = items[0]["action"]
     assert action["data"] == "q=7&c=g:g5"
