@@ -85,6 +85,12 @@ MAX_ACTION_TEXT = 300
 MAX_FLEX_ALT_TEXT = 1500
 MAX_TEMPLATE_ALT_TEXT = 400
 MAX_CAROUSEL_BUBBLES = 12
+MAX_FLEX_BUTTON_LABEL = 40
+MAX_BUBBLE_BYTES = 30_000
+MAX_CAROUSEL_BYTES = 50_000
+BOX_LAYOUTS = {"horizontal", "vertical", "baseline"}
+FLEX_COMPONENTS = {"box", "button", "image", "video", "icon", "text", "span", "separator", "filler"}
+FLEX_BUTTON_ACTIONS = {"postback", "message", "uri", "datetimepicker", "clipboard"}
 MAX_RICH_MENU_IMAGE = 1024 * 1024
 MAX_CHAT_BAR_TEXT = 14
 MAX_RICH_MENU_AREAS = 20
@@ -331,6 +337,89 @@ def _walk_actions(node: Any, prop: str, errors: list[dict[str, str]]) -> None:
             _walk_actions(item, f"{prop}[{i}]", errors)
 
 
+def _json_bytes(node: Any) -> int:
+    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _check_container(node: Any, prop: str, errors: list[dict[str, str]]) -> None:
+    """A Flex container: a bubble, or a carousel of 1-12 bubbles, within LINE's sizes."""
+    if not isinstance(node, dict) or node.get("type") not in ("bubble", "carousel"):
+        errors.append({"message": "must be specified", "property": prop})
+        return
+    if node["type"] == "bubble":
+        _check_bubble(node, prop, errors)
+        return
+    bubbles = node.get("contents")
+    if not isinstance(bubbles, list) or not 1 <= len(bubbles) <= MAX_CAROUSEL_BUBBLES:
+        errors.append(
+            {"message": f"Size must be between 1 and {MAX_CAROUSEL_BUBBLES}", "property": prop}
+        )
+        return
+    if _json_bytes(node) > MAX_CAROUSEL_BYTES:
+        errors.append({"message": "carousel is too large (max 50 KB)", "property": prop})
+    for i, bubble in enumerate(bubbles):
+        if not isinstance(bubble, dict) or bubble.get("type") != "bubble":
+            errors.append({"message": "must be a bubble", "property": f"{prop}.contents[{i}]"})
+        else:
+            _check_bubble(bubble, f"{prop}.contents[{i}]", errors)
+
+
+def _check_bubble(bubble: dict[str, Any], prop: str, errors: list[dict[str, str]]) -> None:
+    """Header, body and footer are boxes (the hero may also be an image or video)."""
+    if _json_bytes(bubble) > MAX_BUBBLE_BYTES:
+        errors.append({"message": "bubble is too large (max 30 KB)", "property": prop})
+    if not any(bubble.get(block) for block in ("header", "hero", "body", "footer")):
+        errors.append({"message": "must have at least one block", "property": prop})
+    for block in ("header", "hero", "body", "footer"):
+        node = bubble.get(block)
+        if node is None:
+            continue
+        allowed = ("box", "image", "video") if block == "hero" else ("box",)
+        if not isinstance(node, dict) or node.get("type") not in allowed:
+            errors.append({"message": "must be a box", "property": f"{prop}.{block}"})
+        else:
+            _check_component(node, f"{prop}.{block}", errors)
+
+
+def _check_component(node: Any, prop: str, errors: list[dict[str, str]]) -> None:
+    """One Flex component and, for a box, its children."""
+
+    def err(message: str, sub: str = "") -> None:
+        errors.append({"message": message, "property": f"{prop}{sub}"})
+
+    if not isinstance(node, dict) or node.get("type") not in FLEX_COMPONENTS:
+        err("must be one of the flex components", ".type")
+        return
+    kind = node["type"]
+    if kind == "box":
+        if node.get("layout") not in BOX_LAYOUTS:
+            err("must be one of horizontal, vertical, baseline", ".layout")
+        children = node.get("contents")
+        if not isinstance(children, list):
+            err("must be specified", ".contents")
+            return
+        for i, child in enumerate(children):
+            _check_component(child, f"{prop}.contents[{i}]", errors)
+    elif kind == "text":
+        text = node.get("text")
+        if not node.get("contents") and (not isinstance(text, str) or not text):
+            err("must be specified", ".text")
+        if "wrap" in node and not isinstance(node["wrap"], bool):
+            err("must be a boolean", ".wrap")
+    elif kind == "button":
+        action = node.get("action")
+        if not isinstance(action, dict) or action.get("type") not in FLEX_BUTTON_ACTIONS:
+            err("must be one of the button actions", ".action.type")
+            return
+        label = action.get("label")
+        if not isinstance(label, str) or not label:
+            err("must be specified", ".action.label")
+        elif _text_length(label) > MAX_FLEX_BUTTON_LABEL:
+            err(f"Length must be between 0 and {MAX_FLEX_BUTTON_LABEL}", ".action.label")
+        if action["type"] == "postback" and not action.get("data"):
+            err("must be specified", ".action.data")
+
+
 def _check_message(msg: Any, prop: str, errors: list[dict[str, str]]) -> None:
     def err(message: str, sub: str = "") -> None:
         errors.append({"message": message, "property": f"{prop}{sub}"})
@@ -354,13 +443,7 @@ def _check_message(msg: Any, prop: str, errors: list[dict[str, str]]) -> None:
             err("must be specified", ".altText")
         elif _text_length(alt) > MAX_FLEX_ALT_TEXT:
             err(f"Length must be between 0 and {MAX_FLEX_ALT_TEXT}", ".altText")
-        contents = msg.get("contents")
-        if not isinstance(contents, dict) or contents.get("type") not in ("bubble", "carousel"):
-            err("must be specified", ".contents")
-        elif contents.get("type") == "carousel":
-            bubbles = contents.get("contents")
-            if not isinstance(bubbles, list) or not 1 <= len(bubbles) <= MAX_CAROUSEL_BUBBLES:
-                err(f"Size must be between 1 and {MAX_CAROUSEL_BUBBLES}", ".contents.contents")
+        _check_container(msg.get("contents"), f"{prop}.contents", errors)
     elif kind == "template":
         alt = msg.get("altText")
         if not isinstance(alt, str) or not alt:

@@ -15,6 +15,11 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     AsyncMessagingApiBlob,
     Configuration,
+    FlexBox,
+    FlexBubble,
+    FlexButton,
+    FlexMessage,
+    FlexText,
     PostbackAction,
     PushMessageRequest,
     QuickReply,
@@ -311,6 +316,95 @@ async def test_invalid_message_objects_are_400(line, message, bad_property):
     assert response.status_code == 400
     assert bad_property in [d["property"] for d in response.json()["details"]]
     assert line.delivered(USER) == []
+
+
+def _button(label: str = "ตกลง", data: str = "c=ok", kind: str = "postback") -> dict:
+    return {"type": "button", "action": {"type": kind, "label": label, "data": data}}
+
+
+def _flex(*components: dict, alt: str = "choose") -> dict:
+    body = {"type": "box", "layout": "vertical", "contents": list(components)}
+    return {"type": "flex", "altText": alt, "contents": {"type": "bubble", "body": body}}
+
+
+BODY = "messages[0].contents.body"
+
+
+@pytest.mark.parametrize(
+    ("message", "bad_property"),
+    [
+        (_flex(_button(label="ก" * 41)), f"{BODY}.contents[0].action.label"),
+        (_flex(_button(label="")), f"{BODY}.contents[0].action.label"),
+        (_flex(_button(data="d" * 301)), f"{BODY}.contents[0].action.data"),
+        (_flex(_button(data="")), f"{BODY}.contents[0].action.data"),
+        (_flex(_button(kind="camera")), f"{BODY}.contents[0].action.type"),
+        (_flex({"type": "button"}), f"{BODY}.contents[0].action.type"),
+        (_flex({"type": "text", "text": "x", "wrap": "yes"}), f"{BODY}.contents[0].wrap"),
+        (_flex({"type": "text", "text": ""}), f"{BODY}.contents[0].text"),
+        (_flex({"type": "marquee"}), f"{BODY}.contents[0].type"),
+        (_flex({"type": "box", "contents": []}), f"{BODY}.contents[0].layout"),
+        (_flex(_button(), alt="ก" * 1501), "messages[0].altText"),
+        (_flex(*[{"type": "text", "text": "ก" * 5000}] * 3), "messages[0].contents"),
+        (
+            {"type": "flex", "altText": "a", "contents": {"type": "bubble"}},
+            "messages[0].contents",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": {"type": "bubble", "body": {"type": "text", "text": "x"}},
+            },
+            BODY,
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": {"type": "carousel", "contents": [{"type": "box"}]},
+            },
+            "messages[0].contents.contents[0]",
+        ),
+        (
+            {
+                "type": "flex",
+                "altText": "a",
+                "contents": {"type": "carousel", "contents": [_flex(_button())["contents"]] * 13},
+            },
+            "messages[0].contents",
+        ),
+    ],
+)
+async def test_malformed_flex_is_400(line, message, bad_property):
+    async with httpx.AsyncClient(base_url=line.base_url) as raw:
+        response = await raw.post(
+            "/v2/bot/message/push",
+            json={"to": USER, "messages": [message]},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+    assert response.status_code == 400, response.text
+    assert bad_property in [d["property"] for d in response.json()["details"]]
+    assert line.delivered(USER) == []
+
+
+async def test_flex_from_the_sdk_is_checked_like_line(line, api):
+    """The real SDK's Flex models: a well-formed bubble of buttons goes through, one
+    without altText (which the SDK's model alone would refuse) is a LINE 400."""
+    button = FlexButton(action=PostbackAction(label="ก" * 40, data="q=1&c=a", display_text="ก"))
+    body = FlexBox(layout="vertical", contents=[FlexText(text="เลือก", wrap=True), button])
+    good = FlexMessage(alt_text="เลือก", contents=FlexBubble(body=body))
+    await api.push_message(PushMessageRequest(to=USER, messages=[good]))
+    [delivered] = line.delivered(USER)
+    assert delivered["contents"]["body"]["contents"][1]["action"]["data"] == "q=1&c=a"
+
+    with pytest.raises(ValueError):
+        FlexMessage(contents=FlexBubble(body=body))
+    bad = FlexMessage.construct(type="flex", contents=FlexBubble(body=body))
+    with pytest.raises(ApiException) as caught:
+        await api.push_message(PushMessageRequest(to=USER, messages=[bad]))
+    assert caught.value.status == 400
+    assert "messages[0].altText" in [d["property"] for d in body_of(caught.value)["details"]]
+    assert len(line.delivered(USER)) == 1
 
 
 async def test_text_at_the_limits_is_accepted(line, api):

@@ -7,12 +7,16 @@ quick-reply items with labels of 20 characters, 300 characters of postback
 data. Texts are cut and labels shortened by `bot.channels.text`, which never
 splits a Thai cluster or an emoji.
 
-Choices become quick replies, or a Flex carousel of buttons when there are
-more than 13; cards become Flex bubbles with the reply text as `altText`.
+Choices become quick replies on the last message and, because LINE for PC
+shows no quick replies, also buttons in a Flex bubble whose body is the
+question itself (so the buttons cost no extra message); more than 13 choices
+become a Flex carousel of buttons only. Cards become Flex bubbles with the
+reply text as `altText`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +36,10 @@ MAX_DISPLAY_TEXT = 300
 MAX_POSTBACK_DATA = 300
 BUTTONS_PER_BUBBLE = 8
 MAX_BUBBLES = 12
+# A question's text goes in its buttons' bubble up to this length; a longer one
+# stays a text message (LINE caps a bubble's JSON at 30 KB, kept well clear of).
+MAX_BUBBLE_TEXT = 2000
+MAX_BUBBLE_BYTES = 30_000
 
 ACCENT = "#06C755"  # LINE green: the colour people already read as "this app"
 TRACK = "#E6E6E6"
@@ -107,6 +115,50 @@ def quick_reply(choices: Sequence[Choice], question_seq: int | None) -> Message:
     return {"items": items}
 
 
+def _choice_button(choice: Choice, question_seq: int | None) -> Message:
+    """A Flex button that posts back exactly what the choice's quick reply posts."""
+    return {
+        "type": "button",
+        "style": "secondary",
+        "height": "sm",
+        "adjustMode": "shrink-to-fit",
+        "action": _postback_action(choice, question_seq, MAX_BUTTON_LABEL),
+    }
+
+
+def _question_bubble(text: str, choices: Sequence[Choice], question_seq: int | None) -> Message:
+    """The question (wrapped plain text, never markup) above one button per choice."""
+    buttons = [_choice_button(c, question_seq) for c in choices]
+    contents: list[Message] = []
+    if text:
+        contents.append({"type": "text", "text": text, "wrap": True})
+    contents.append({"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons})
+    return {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "spacing": "md", "contents": contents},
+    }
+
+
+def _json_bytes(node: Message) -> int:
+    """A container's size as LINE measures its limit (UTF-8 JSON)."""
+    return len(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def choices_bubble(reply: Reply, text: str) -> Message:
+    """Up to 13 choices as buttons in one bubble under `text`, for LINE for PC
+    (which shows no quick replies); `text` is also the notification's altText."""
+    return {
+        "type": "flex",
+        "altText": truncate(text or reply.text or ELLIPSIS, MAX_ALT_TEXT),
+        "contents": _question_bubble(text, reply.choices, reply.question_seq),
+    }
+
+
+def fits_bubble_limit(message: Message) -> bool:
+    """Whether a Flex message's bubble is within LINE's 30 KB."""
+    return _json_bytes(message["contents"]) <= MAX_BUBBLE_BYTES
+
+
 def choices_carousel(reply: Reply, t: Translate) -> Message:
     """More choices than quick replies hold: pages of buttons side by side."""
     choices = list(reply.choices[: BUTTONS_PER_BUBBLE * MAX_BUBBLES])
@@ -115,16 +167,7 @@ def choices_carousel(reply: Reply, t: Translate) -> Message:
     ]
     bubbles = []
     for number, page in enumerate(pages, start=1):
-        buttons = [
-            {
-                "type": "button",
-                "style": "secondary",
-                "height": "sm",
-                "adjustMode": "shrink-to-fit",
-                "action": _postback_action(c, reply.question_seq, MAX_BUTTON_LABEL),
-            }
-            for c in page
-        ]
+        buttons = [_choice_button(c, reply.question_seq) for c in page]
         bubble: Message = {
             "type": "bubble",
             "size": "kilo",
@@ -291,19 +334,39 @@ def _compact(messages: list[Message]) -> list[Message]:
     return merged
 
 
+def _render_question(index: int, reply: Reply, t: Translate, links: MediaLinks) -> list[Message]:
+    """The reply whose choices are offered: its messages, then the choices as
+    Flex buttons, which work where quick replies do not show (LINE for PC).
+
+    A plain question's (last) text becomes the bubble's body instead of a
+    message of its own, so offering the buttons costs no extra message."""
+    if len(reply.choices) > MAX_QUICK_REPLY_ITEMS:
+        return [*_render_reply(index, reply, t, links), choices_carousel(reply, t)]
+    plain = reply.card is None and reply.image_png is None and reply.document is None
+    pieces = split_text(reply.text) if plain and reply.text else []
+    if pieces and utf16_len(pieces[-1]) <= MAX_BUBBLE_TEXT:
+        bubble = choices_bubble(reply, pieces[-1])
+        if fits_bubble_limit(bubble):
+            return [*(text_message(p) for p in pieces[:-1]), bubble]
+    # Too long for the bubble (or not plain text): the reply as usual, buttons after it.
+    return [*_render_reply(index, reply, t, links), choices_bubble(reply, "")]
+
+
 def render(
     replies: Sequence[Reply], t: Translate, links: MediaLinks | None = None
 ) -> list[Message]:
     """All messages for one outbox row, in order, with the last question's choices
-    as quick replies on the final message (LINE shows only the last one's)."""
+    as Flex buttons and as quick replies on the final message (LINE shows only
+    the last one's)."""
     links = links or MediaLinks.none()
     asked = [i for i, r in enumerate(replies) if r.choices]
     last_question = asked[-1] if asked else None
     messages: list[Message] = []
     for index, reply in enumerate(replies):
-        messages.extend(_render_reply(index, reply, t, links))
-        if index == last_question and len(reply.choices) > MAX_QUICK_REPLY_ITEMS:
-            messages.append(choices_carousel(reply, t))
+        if index == last_question:
+            messages.extend(_render_question(index, reply, t, links))
+        else:
+            messages.extend(_render_reply(index, reply, t, links))
     if not messages:
         messages.append(text_message(ELLIPSIS))
     messages = _compact(messages)

@@ -246,7 +246,7 @@ async def test_a_line_user_completes_all_six_steps_by_reply(harness):
 
     # Results came as Flex cards with a text fallback, charts as images we serve.
     delivered = h.line.delivered(person.user_id)
-    cards = [m for m in delivered if m["type"] == "flex"]
+    cards = [m for m in delivered if m["type"] == "flex" and "header" in m["contents"]]
     assert any(t(h.app, "s2.result_title") in m["altText"] for m in cards)
     assert any(
         m["contents"]["header"]["contents"][0]["text"] == t(h.app, "s6.result_title") for m in cards
@@ -303,6 +303,58 @@ async def test_a_long_list_becomes_a_carousel_that_can_be_tapped(harness):
         [stored] = (await session.exec(select(PersonRow))).all()
         agency = await session.get(Agency, stored.agency_id)
     assert agency.code == "A13"
+
+
+def flex_button_actions(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The postback actions of every button in a Flex message, in order."""
+    if message.get("type") != "flex":
+        return []
+    contents = message["contents"]
+    bubbles = contents["contents"] if contents["type"] == "carousel" else [contents]
+    actions: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("type") == "button":
+            actions.append(node["action"])
+        for child in node.get("contents", []):
+            walk(child)
+
+    for bubble in bubbles:
+        walk(bubble["body"])
+    return actions
+
+
+async def test_desktop_users_answer_with_the_flex_buttons(harness):
+    """LINE for PC shows no quick replies: the same choices are Flex buttons whose
+    postback, sent back through the webhook, is understood as the same choice."""
+    h = harness
+    mobile, desktop = LineUser(h), LineUser(h)
+    for person in (mobile, desktop):
+        await person.follow()
+    [question] = [m for m in h.line.delivered(desktop.user_id) if flex_button_actions(m)]
+    assert question == h.line.delivered(desktop.user_id)[-1]  # it carries the quick reply too
+    buttons = flex_button_actions(question)
+    quick = [item["action"] for item in question["quickReply"]["items"]]
+    assert [b["data"] for b in buttons] == [q["data"] for q in quick]
+    body_text = question["contents"]["body"]["contents"][0]
+    assert body_text["wrap"] is True and body_text["text"] == question["altText"]
+
+    seen = len(h.line.delivered(desktop.user_id))
+    await mobile.tap(1)  # the quick reply
+    await h.post(postback_event(desktop.user_id, buttons[0]["data"], server=h.line))
+    after_desktop = h.line.delivered(desktop.user_id)[seen:]
+    after_mobile = h.line.delivered(mobile.user_id)[seen:]
+
+    def gist(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(m["type"], m.get("text") or m.get("altText", "")) for m in messages]
+
+    # The very same answer (the name question offers each person their own LINE name).
+    assert after_desktop and gist(after_desktop) == gist(after_mobile)
+    async with h.app.sessions() as session:
+        people = (await session.exec(select(PersonRow))).all()
+    assert len(people) == 2  # both consented and were recorded
+    for reply in h.line.replies:
+        assert validate_messages(reply.messages) == []
 
 
 # ----------------------------------------------------------------- webhooks
@@ -554,7 +606,8 @@ async def test_more_than_five_messages_reply_first_then_push(harness):
     assert len(h.line.replies) == before + 1
     assert [len(p.messages) for p in h.line.pushes] == [2]
     assert h.line.pushes[0].retry_key == retry_key(to_outbound(row, (), "th"), 1)
-    cards = [m["altText"] for m in h.line.delivered(person.user_id) if m["type"] == "flex"]
+    delivered = h.line.delivered(person.user_id)
+    cards = [m["altText"] for m in delivered if m["type"] == "flex" and "header" in m["contents"]]
     assert cards == [f"card {i}" for i in range(7)]
     assert (await h.outbox())[-1].status == "sent"
 

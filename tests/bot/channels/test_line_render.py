@@ -10,6 +10,8 @@ import pytest
 from linebot.v3.messaging import Message as SdkMessage
 
 from bot.channels.line.render import (
+    MAX_BUBBLE_TEXT,
+    MAX_BUTTON_LABEL,
     MAX_MESSAGES,
     MAX_QUICK_REPLY_LABEL,
     MediaLinks,
@@ -109,7 +111,7 @@ def test_question_gets_quick_replies_on_the_last_message():
     ]
     messages = render(replies, t)
     check(messages)
-    assert [m["type"] for m in messages] == ["text", "text"]
+    assert [m["type"] for m in messages] == ["text", "flex"]
     items = messages[-1]["quickReply"]["items"]
     action = items[0]["action"]
     assert action["data"] == "q=7&c=g:g5"
@@ -191,3 +193,100 @@ def test_quick_reply_limit_boundary(count):
     check(messages)
     has_quick = "quickReply" in messages[-1]
     assert has_quick is (count <= 13)
+
+
+# ------------------------------------------------------- buttons for LINE for PC
+
+
+def flex_buttons(message: dict) -> list[dict]:
+    """Every button component in a Flex message, in order."""
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "button":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("contents"))
+    return found
+
+
+def test_choices_are_also_flex_buttons_with_the_quick_reply_data():
+    long_label = "การใช้งานเครื่องมือดิจิทัลเพื่อการทำงานร่วมกันออนไลน์อย่างปลอดภัย"
+    choices = (Choice("sk:s1", "คอมพิวเตอร์"), Choice("sk:s7", long_label), Choice("go:menu", "<b>"))
+    question = "เลือกทักษะ <b>ที่สนใจ</b>"
+    [flex] = render([Reply(text=question, choices=choices, question_seq=42)], t)
+    check([flex])
+    assert flex["type"] == "flex" and flex["altText"] == question
+    body = flex["contents"]["body"]["contents"]
+    assert body[0] == {"type": "text", "text": question, "wrap": True}  # plain, wrapped
+    buttons = flex_buttons(flex)
+    quick = [item["action"] for item in flex["quickReply"]["items"]]
+    assert len(buttons) == len(choices) == len(quick)
+    for button, action, choice in zip(buttons, quick, choices, strict=True):
+        assert button["action"]["type"] == "postback"
+        assert button["action"]["data"] == action["data"] == encode_postback(choice.id, 42)
+        assert button["action"]["displayText"] == choice.label
+        assert utf16_len(button["action"]["label"]) <= MAX_BUTTON_LABEL
+    assert buttons[1]["action"]["label"].endswith("\u2026")
+    assert len(buttons[1]["action"]["label"]) > MAX_QUICK_REPLY_LABEL  # room a quick reply lacks
+
+
+def test_thirteen_choices_fit_one_bubble_all_reachable():
+    choices = tuple(Choice(f"sk:s{i}", f"ทักษะดิจิทัลที่ {i}") for i in range(1, 10))
+    choices += tuple(Choice(f"go:{k}", k) for k in ("back", "menu", "help", "skip"))
+    [flex] = render([Reply(text="เลือก", choices=choices, question_seq=1)], t)
+    check([flex])
+    assert flex["contents"]["type"] == "bubble"
+    ids = [decode_postback(b["action"]["data"]).choice for b in flex_buttons(flex)]
+    assert ids == [c.id for c in choices]
+    assert len(flex["quickReply"]["items"]) == 13
+
+
+def test_a_turn_that_says_several_things_and_asks_fits_five_messages():
+    card = Card(title="ผล", rows=(CardRow("a", "1", 0.2),))
+    replies = [Reply(text=f"ข้อความที่ {i}") for i in range(6)]
+    replies += [Reply(text="การ์ด", card=card), Reply(text="แผนภาพ", image_png=b"\x89PNG")]
+    replies.append(
+        Reply(text="ทำต่อไหม", choices=(Choice("y", "ทำต่อ"), Choice("n", "พัก")), question_seq=5)
+    )
+    links = MediaLinks(
+        images={7: "https://bot.example.go.th/media/a/i.png"}, previews={}, documents={}
+    )
+    messages = render(replies, t, links)
+    check(messages)
+    assert len(messages) == MAX_MESSAGES and len(batches(messages)) == 1
+    assert [m["type"] for m in messages] == ["text", "flex", "text", "image", "flex"]
+    joined = "\n\n".join(m.get("text", "") for m in messages)
+    assert all(f"ข้อความที่ {i}" in joined for i in range(6))
+    last = messages[-1]
+    assert last["altText"] == "ทำต่อไหม" and "quickReply" in last
+    assert [b["action"]["data"] for b in flex_buttons(last)] == ["q=5&c=y", "q=5&c=n"]
+
+
+def test_a_long_question_stays_text_and_the_buttons_follow():
+    question = "ก" * (MAX_BUBBLE_TEXT + 1)
+    choices = (Choice("y", "ใช่"),)
+    messages = render([Reply(text=question, choices=choices, question_seq=2)], t)
+    check(messages)
+    assert [m["type"] for m in messages] == ["text", "flex"]
+    assert messages[0]["text"] == question
+    body = messages[1]["contents"]["body"]["contents"]
+    assert [c["type"] for c in body] == ["box"]  # buttons only, not the text twice
+    assert utf16_len(messages[1]["altText"]) <= 1500
+    assert "quickReply" in messages[1]
+
+
+def test_a_card_that_asks_keeps_its_card_and_gets_buttons():
+    card = Card(title="ความคืบหน้า", rows=(CardRow("ขั้น 1", "เสร็จ", 1.0),))
+    reply = Reply(text="ความคืบหน้า", card=card, choices=(Choice("go", "ทำต่อ"),), question_seq=3)
+    messages = render([reply], t)
+    check(messages)
+    assert [m["type"] for m in messages] == ["flex", "flex"]
+    assert "header" in messages[0]["contents"]
+    assert [b["action"]["data"] for b in flex_buttons(messages[1])] == ["q=3&c=go"]
