@@ -75,17 +75,23 @@ async def ask_result(ctx: Ctx) -> None:
     ctx.ask(ctx.t("s6.next"), [Choice("next", ctx.t("common.next"))])
 
 
+def _target(goal: Goal) -> int:
+    """The level aimed for; a goal saved without one aims one level up (at most 5)."""
+    if goal.target_level is not None:
+        return goal.target_level
+    return min(goal.start_level + 1, 5)
+
+
 def _reached(goal: Goal, post: dict[str, int]) -> bool:
     """A goal is reached when the new rating is at or above its target level."""
     now = post.get(goal.skill_id)
-    target = goal.target_level if goal.target_level is not None else goal.start_level + 1
-    return now is not None and now >= target
+    return now is not None and now >= _target(goal)
 
 
 def _goal_line(ctx: Ctx, goal: Goal, post: dict[str, int]) -> str:
     """One goal: what was aimed for, by when, and where the person is now, said
     kindly when it is not reached yet."""
-    target = goal.target_level if goal.target_level is not None else goal.start_level + 1
+    target = _target(goal)
     now = post.get(goal.skill_id, goal.start_level)
     aim = ctx.t(
         "s6.goal_aim_dated" if goal.target_date else "s6.goal_aim",
@@ -127,12 +133,11 @@ def _card_rows(ctx: Ctx, pre: dict[str, int], post: dict[str, int]) -> list[Card
         if skill_id not in post:
             continue
         before = pre.get(skill_id)
-        delta = None if before is None else post[skill_id] - before
-        if delta:
-            change = ctx.t("s6.delta", delta=f"{delta:+d}")
-        else:
-            change = ctx.t("s6.unchanged")
-        value = f"{'-' if before is None else before} → {post[skill_id]} {change}"
+        value = f"{'-' if before is None else before} → {post[skill_id]}"
+        if before is not None:
+            delta = post[skill_id] - before
+            change = ctx.t("s6.delta", delta=f"{delta:+d}") if delta else ctx.t("s6.unchanged")
+            value += " " + change
         rows.append(CardRow(skill_name(ctx, skill_id), value, post[skill_id] / 5))
     return rows
 
