@@ -77,7 +77,7 @@ STATES: dict[str, State] = {
     ),
     "s6.result": State(review.ask_result, review.answer_result, to=("s6.reflect",)),
     "s6.reflect": State(review.ask_reflect, review.answer_reflect, to=("s6.tip",)),
-    "s6.tip": State(review.ask_tip, review.answer_tip, to=("done",)),
+    "s6.tip": State(review.ask_tip, review.answer_tip, to=(REASK, "done")),
     "done": State(review.ask_done, review.answer_done, to=("s1.intro",)),
     # detours: from wherever the person is, and BACK to it
     "menu": State(

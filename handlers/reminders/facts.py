@@ -36,6 +36,7 @@ class Story:
     plan: str | None
     last_learning: str | None
     last_evidence: str | None
+    reason: str | None = None  # why it matters to them (step 1 of the current round)
 
 
 async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
@@ -199,8 +200,26 @@ async def _latest_texts(session: AsyncSession, person_ids: list[int], kind: str)
     return {row.person_id: row.text for row in rows if row.text}
 
 
+async def _current_reasons(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
+    """Each person's step-1 reason in their current round only: a new round that
+    has not reached it yet has none, rather than last round's words."""
+    journeys = await _latest_journeys(session, person_ids)
+    if not journeys:
+        return {}
+    rows = await _rows(
+        session,
+        select(StepEntry.person_id, StepEntry.text)
+        .where(
+            StepEntry.journey_id.in_([j.id for j in journeys.values()]),
+            StepEntry.kind == "reason",
+        )
+        .order_by(StepEntry.id),
+    )
+    return {row.person_id: row.text.strip() for row in rows if row.text and row.text.strip()}
+
+
 async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Story]:
-    """Each person's name, language, latest if-then plan and latest logs."""
+    """Each person's name, language, latest if-then plan and logs, and their reason."""
     ids = sorted(set(person_ids))
     if not ids:
         return {}
@@ -210,6 +229,7 @@ async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict
     plans = await _latest_texts(session, ids, "plan")
     learning = await _latest_texts(session, ids, "learning")
     evidence = await _latest_texts(session, ids, "evidence")
+    reasons = await _current_reasons(session, ids)
     return {
         person.id: Story(
             name=person.display_name or "",
@@ -217,6 +237,7 @@ async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict
             plan=plans.get(person.id),
             last_learning=learning.get(person.id),
             last_evidence=evidence.get(person.id),
+            reason=reasons.get(person.id),
         )
         for person in people
     }

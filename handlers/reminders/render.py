@@ -6,6 +6,7 @@ Every nudge of one slot becomes one message with one tap to continue.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 from content.loader import Content
@@ -39,6 +40,21 @@ class Texts:
 
     def skill(self, skill_id: str) -> str:
         return self.content.skill(skill_id).name.get(self.lang)
+
+
+QUOTE_MAX = 120  # characters of the person's own words a nudge quotes in one line
+
+
+def short_quote(text: str, limit: int = QUOTE_MAX) -> str:
+    """The person's words cut to one short line for a phone, never between a Thai
+    letter and its vowel or tone mark (Thai has no spaces to cut at)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > 0 and unicodedata.category(text[cut]) == "Mn":
+        cut -= 1
+    return text[:cut].rstrip() + "…"
 
 
 def nudge_choices(t: Texts) -> tuple[Choice, ...]:
@@ -122,6 +138,8 @@ def render_nudges(
     parts = []
     if INACTIVE in kinds:
         parts.append(_inactive_line(t, facts, th, story))
+        if story.reason:  # coming back after a gap: the person's own why, in one line
+            parts.append(t("reminders.reason", reason=short_quote(story.reason)))
     if CHECKIN in kinds:
         parts.append(_greeting(t, "reminders.checkin", story))
     if GOAL in kinds:
