@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from content.loader import _fill as fill
 from content.loader import load_content
 from handlers.onboarding import CONSENT_VERSION
 from tests.drivers.chat import Person
@@ -17,7 +18,8 @@ def test_english_counts_agree_with_their_noun():
     assert CONTENT.t("admin.broadcast_sent", "en", count=0) == "Sent to 0 people."
     assert CONTENT.t("admin.broadcast_sent", "en", count=12) == "Sent to 12 people."
     assert "1 character)" in CONTENT.t("common.too_short", "en", min=1)
-    assert "1.0 levels" in CONTENT.t("s6.growth_footer", "en", grown=1, average="+1.0")
+    assert fill("{n} {n:level|levels}", {"n": "+1.0"}, "en") == "+1.0 levels"  # as written
+    assert fill("{n} {n:level|levels}", {"n": "-1"}, "en") == "-1 level"
 
 
 def test_thai_counts_have_no_plural_forms():
@@ -28,7 +30,7 @@ def test_thai_counts_have_no_plural_forms():
 def test_no_english_number_is_followed_by_a_bare_plural_noun():
     """A new English message with "{count} people" would read "1 people"."""
     plural_after_number = re.compile(
-        r"\{([a-z_]+)\} (people|days|rounds|skills|entries|uses|goals)\b"
+        r"\{([a-z_]+)\} (people|days|rounds|skills|entries|uses|goals|levels)\b"
     )
     offenders = [
         key for key, text in CONTENT.messages.items() if plural_after_number.search(text.get("en"))
