@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import time
 
@@ -22,7 +23,10 @@ def pick(answer: Answer, valid: Iterable[str]) -> str:
 
 
 def free_text(answer: Answer, *, min_len: int = 1, max_len: int = MAX_TEXT) -> str:
-    """Typed text within bounds; a tapped button where words were wanted is re-prompted."""
+    """Typed text within bounds; a tapped button where words were wanted is re-prompted,
+    and so is text with no letter at all ("😀😀", "12345", "!!!"): it says nothing a
+    report or a certificate can show. Numbers that are the answer (minutes) are read
+    by their own parser, never through here."""
     text = answer.text.strip()
     if answer.choice is not None and not text:
         raise Reprompt("common.type_answer")
@@ -30,9 +34,30 @@ def free_text(answer: Answer, *, min_len: int = 1, max_len: int = MAX_TEXT) -> s
         raise Reprompt("common.empty")
     if len(text) > max_len:
         raise Reprompt("common.too_long", max=max_len)
+    if not has_letters(text):
+        raise Reprompt("common.need_words")
     if len(text) < min_len:
         raise Reprompt("common.too_short", min=min_len)
     return text
+
+
+def is_letter(char: str) -> bool:
+    """A letter of any script, or a Thai vowel or tone mark (category M, which a
+    Thai word may carry above or below its consonants)."""
+    category = unicodedata.category(char)
+    if category.startswith("L"):
+        return True
+    return category.startswith("M") and unicodedata.name(char, "").startswith("THAI")
+
+
+def has_letters(text: str) -> bool:
+    """At least one letter: digits, emoji and punctuation alone are not words."""
+    return any(is_letter(char) for char in text)
+
+
+def letter_count(text: str) -> int:
+    """How many letters `text` has, so that length means words, not spaces or emoji."""
+    return sum(1 for char in text if is_letter(char))
 
 
 def menu_choice(ctx: Ctx) -> Choice:

@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from handlers.common import chosen_time, free_text, pick, time_choices
+from handlers.common import chosen_time, free_text, has_letters, pick, time_choices
 from handlers.context import Answer, Ctx
 from handlers.conversation import END, Next
 from handlers.errors import Reprompt
@@ -149,9 +149,10 @@ async def _create_person(ctx: Ctx, incoming: Incoming) -> None:
 
 
 async def ask_name(ctx: Ctx) -> None:
-    """Ask what to call the person, offering the platform's display name."""
+    """Ask what to call the person, offering the platform's display name when it
+    has letters (one made of emoji alone would print as a blank certificate)."""
     choices = []
-    if ctx.incoming.display_name:
+    if ctx.incoming.display_name and has_letters(ctx.incoming.display_name):
         name = ctx.incoming.display_name[:60]
         choices.append(Choice("name:platform", name))
         ctx.set_data(platform_name=name)
@@ -159,6 +160,8 @@ async def ask_name(ctx: Ctx) -> None:
 
 
 async def answer_name(ctx: Ctx, answer: Answer) -> str:
+    """Store the name; free_text asks again for one without a letter, which the
+    certificate and the reports could not show."""
     if answer.choice == "name:platform" and ctx.data.get("platform_name"):
         name = ctx.data["platform_name"]
     else:

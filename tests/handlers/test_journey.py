@@ -242,6 +242,7 @@ async def test_a_result_in_own_words_is_asked_which_outcome_it_served(app, chann
         "o:value",
         "o:service",
         "o:other",
+        "x:cancel",
     ]
     replies = await person.say("อะไรก็ได้")  # not one of them: asked again
     assert replies[0].text == t(app, "common.pick_one")
