@@ -70,6 +70,36 @@ def fits_a_button(text: Text) -> Text:
     return text
 
 
+class Option(Strict):
+    """A fixed choice offered in chat (a personnel group, a learning approach).
+
+    `label` is its full name (reports, lists); `short`, when the label would
+    not fit a button, is what the button shows (at most 20 characters)."""
+
+    id: str = ShortId
+    label: Text
+    short: Text | None = None
+    description: Text | None = None
+
+    @field_validator("short")
+    @classmethod
+    def short_enough(cls, short: Text | None) -> Text | None:
+        return None if short is None else fits_a_button(short)
+
+    @model_validator(mode="after")
+    def button_fits(self) -> Option:
+        if self.short is None:
+            try:
+                fits_a_button(self.label)
+            except ValueError as exc:
+                raise ValueError(f"label: {exc}; add a short form for the button") from exc
+        return self
+
+    def button(self, lang: str) -> str:
+        """What a button for this option says."""
+        return (self.short or self.label).get(lang)
+
+
 class Skill(Strict):
     id: str = ShortId
     number: int = Field(ge=1, le=20)
@@ -78,6 +108,9 @@ class Skill(Strict):
     short: Text  # for buttons: at most 20 characters in each language
     why: Text  # one or two sentences: why this skill matters at work
     scale: list[ScaleLevel]
+    # Things to do in an if-then plan (step 3), offered as buttons: `label` is the
+    # phrase the plan sentence uses, `short` the button when the label is too long.
+    plan_actions: list[Option] = Field(default_factory=list)
 
     @field_validator("short")
     @classmethod
@@ -131,40 +164,20 @@ class ResourcesFile(Strict):
     resources: list[Resource]
 
 
-class Option(Strict):
-    """A fixed choice offered in chat (a personnel group, a learning approach).
+class Approach(Option):
+    """A way to learn; its `plan_actions` are suggested in the if-then plan beside
+    the focus skill's own, so the plan fits how the person chose to learn."""
 
-    `label` is its full name (reports, lists); `short`, when the label would
-    not fit a button, is what the button shows (at most 20 characters)."""
-
-    id: str = ShortId
-    label: Text
-    short: Text | None = None
-    description: Text | None = None
-
-    @field_validator("short")
-    @classmethod
-    def short_enough(cls, short: Text | None) -> Text | None:
-        return None if short is None else fits_a_button(short)
-
-    @model_validator(mode="after")
-    def button_fits(self) -> Option:
-        if self.short is None:
-            try:
-                fits_a_button(self.label)
-            except ValueError as exc:
-                raise ValueError(f"label: {exc}; add a short form for the button") from exc
-        return self
-
-    def button(self, lang: str) -> str:
-        """What a button for this option says."""
-        return (self.short or self.label).get(lang)
+    plan_actions: list[Option] = Field(default_factory=list)
 
 
 class GroupsFile(Strict):
     personnel_groups: list[Option]
-    approaches: list[Option]
+    approaches: list[Approach]
     outcomes: list[Option]
+    # Moments of a working day that an if-then plan can hang on (step 3): `label` is
+    # the phrase in the plan sentence, `short` the button when the label is too long.
+    plan_cues: list[Option] = Field(default_factory=list)
 
     @field_validator("personnel_groups")
     @classmethod
