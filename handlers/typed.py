@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, time
 
 _TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
@@ -40,14 +40,92 @@ def whole_number(text: str, maximum: int = MAX_NUMBER) -> int | None:
 
 
 def parse_time(text: str) -> time | None:
-    """'8:30', '08.30', '20.00' with a suffix -> a time; anything else -> None."""
-    match = _TIME.match(text)
+    """'8:30', '08.30', '20.00' with a suffix, or the time told the Thai way
+    ('สองทุ่ม', 'บ่าย 3 โมง', 'ตีห้า', see `_THAI_CLOCK`) -> a time; anything else -> None."""
+    match = _TIME.match(ascii_digits(text))
     if not match:
-        return None
+        return _thai_clock(text)
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+# ---- the Thai clock -------------------------------------------------------------------
+# Thai tells the hour by the part of the day, and that is the structure of the
+# language rather than wording of the bot, so it lives here and not in content/:
+#   ตีหนึ่ง..ตีห้า        01-05 (the night hours are "struck")
+#   หกโมงเช้า..สิบเอ็ดโมง  06-11; the older โมงเช้า..ห้าโมงเช้า counts from 7 (07-11)
+#   เที่ยง (วัน)          12; เที่ยงคืน is 00
+#   บ่ายโมง..บ่ายสี่โมง    13-16 (บ่าย + the hour after noon, โมง optional)
+#   สี่โมงเย็น..หกโมงเย็น  16-18
+#   หนึ่งทุ่ม (ทุ่ม)..ห้าทุ่ม 19-23; หกทุ่ม is midnight
+#   ... ครึ่ง is half past; "N นาที" adds minutes; "N นาฬิกา" / "N น." is the 24-hour clock.
+# A bare "N โมง" is the morning for 6-12 ("7 โมง"); 1-5 could be morning or evening,
+# so it is refused rather than guessed. Numbers are digits (Thai digits too) or words.
+_THAI_NUMBERS = {
+    "หนึ่ง": 1,
+    "สอง": 2,
+    "สาม": 3,
+    "สี่": 4,
+    "ห้า": 5,
+    "หก": 6,
+    "เจ็ด": 7,
+    "แปด": 8,
+    "เก้า": 9,
+    "สิบ": 10,
+    "สิบเอ็ด": 11,
+    "สิบสอง": 12,
+}
+_N = r"(?P<n>\d{1,2}|" + "|".join(sorted(_THAI_NUMBERS, key=len, reverse=True)) + ")"
+# (pattern, hour from n, numbers allowed, n when omitted)
+_THAI_CLOCK: tuple[tuple[re.Pattern[str], Callable[[int], int], range, int | None], ...] = (
+    (re.compile(f"ตี{_N}"), lambda n: n, range(1, 6), None),
+    (re.compile(f"{_N}?ทุ่ม"), lambda n: (18 + n) % 24, range(1, 7), 1),
+    (re.compile(f"บ่าย{_N}?(?:โมง)?(?:เย็น)?"), lambda n: 12 + n, range(1, 6), 1),
+    (re.compile(f"{_N}โมงเย็น"), lambda n: 12 + n, range(1, 7), None),
+    (re.compile(f"{_N}?โมงเช้า"), lambda n: n + 6 if n <= 5 else n, range(1, 12), 1),
+    (re.compile(f"{_N}โมง"), lambda n: n, range(6, 13), None),
+    (re.compile(_N + r"(?:นาฬิกา|น\.?)"), lambda n: n, range(24), None),
+)
+_NOON, _MIDNIGHT = "เที่ยง", "เที่ยงคืน"
+_HALF, _MINUTES = "ครึ่ง", re.compile(r"(\d{1,2})นาที$")
+_FILLER = ("เวลา", "ตอน")  # "ตอนสองทุ่ม", "เวลาบ่ายสาม"
+_EXACT = ("ตรง", "วัน")  # "สองทุ่มตรง", "เที่ยงวัน"
+
+
+def _thai_clock(text: str) -> time | None:
+    """A time told the Thai way (see `_THAI_CLOCK`), else None."""
+    told = ascii_digits("".join(text.split()))  # Thai has no spaces: "บ่าย 3 โมง" is "บ่าย3โมง"
+    for filler in _FILLER:
+        told = told.removeprefix(filler)
+    minute = 0
+    if told.endswith(_HALF):
+        told, minute = told.removesuffix(_HALF), 30
+    elif (match := _MINUTES.search(told)) is not None:
+        told, minute = told[: match.start()], int(match.group(1))
+    for exact in _EXACT:
+        told = told.removesuffix(exact)
+    hour = _thai_hour(told)
+    if hour is None or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def _thai_hour(told: str) -> int | None:
+    """The hour of a Thai clock phrase without its minutes, else None."""
+    if told == _MIDNIGHT:
+        return 0
+    if told == _NOON:
+        return 12
+    for pattern, hour, allowed, default in _THAI_CLOCK:
+        match = pattern.fullmatch(told)
+        if match is None:
+            continue
+        word = match.group("n")
+        n = default if word is None else _THAI_NUMBERS.get(word) or whole_number(word)
+        return hour(n) if n in allowed else None
+    return None
 
 
 def parse_date(text: str) -> date | None:

@@ -220,7 +220,7 @@ async def ask_action(ctx: Ctx) -> Next | None:
         return "s3.plan"
     focus = await goals(ctx, await ctx.journey())
     choices = [Choice(cid, action.button(ctx.lang)) for cid, action in _actions(ctx, focus)]
-    ctx.ask(ctx.t("s3.ask_action", cue=cue), choices)
+    ctx.ask(ctx.t("s3.ask_action", cue=cue), [*choices, menu_choice(ctx)])
     return None
 
 

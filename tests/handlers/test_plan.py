@@ -54,6 +54,7 @@ async def test_tapped_cue_and_tapped_action_make_the_sentence(app, channel):
         "do:media.image",
         "do:media.video",
         "do:@onthejob.task",
+        "go:menu",
     ]
     await person.tap("do:word.styles")
     action = label(app, "word", "styles")
