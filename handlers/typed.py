@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 
 _TIME = re.compile(r"^\s*(\d{1,2})\s*[:.]\s*(\d{2})")
 _DATE = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*$")
@@ -39,91 +41,119 @@ def whole_number(text: str, maximum: int = MAX_NUMBER) -> int | None:
     return number if number <= maximum else None
 
 
-def parse_time(text: str) -> time | None:
-    """'8:30', '08.30', '20.00' with a suffix, or the time told the Thai way
-    ('สองทุ่ม', 'บ่าย 3 โมง', 'ตีห้า', see `_THAI_CLOCK`) -> a time; anything else -> None."""
+def parse_time(text: str, clock: ClockWords | None = None) -> time | None:
+    """'8:30', '08.30', '20.00' with a suffix -> a time; with the words of the Thai
+    clock (content/), also 'two in the evening' the Thai way (see `ClockWords`);
+    anything else -> None."""
     match = _TIME.match(ascii_digits(text))
     if not match:
-        return _thai_clock(text)
+        return _thai_clock(text, clock) if clock is not None else None
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
 
 
-# ---- the Thai clock -------------------------------------------------------------------
-# Thai tells the hour by the part of the day, and that is the structure of the
-# language rather than wording of the bot, so it lives here and not in content/:
-#   ตีหนึ่ง..ตีห้า        01-05 (the night hours are "struck")
-#   หกโมงเช้า..สิบเอ็ดโมง  06-11; the older โมงเช้า..ห้าโมงเช้า counts from 7 (07-11)
-#   เที่ยง (วัน)          12; เที่ยงคืน is 00
-#   บ่ายโมง..บ่ายสี่โมง    13-16 (บ่าย + the hour after noon, โมง optional)
-#   สี่โมงเย็น..หกโมงเย็น  16-18
-#   หนึ่งทุ่ม (ทุ่ม)..ห้าทุ่ม 19-23; หกทุ่ม is midnight
-#   ... ครึ่ง is half past; "N นาที" adds minutes; "N นาฬิกา" / "N น." is the 24-hour clock.
-# A bare "N โมง" is the morning for 6-12 ("7 โมง"); 1-5 could be morning or evening,
-# so it is refused rather than guessed. Numbers are digits (Thai digits too) or words.
-_THAI_NUMBERS = {
-    "หนึ่ง": 1,
-    "สอง": 2,
-    "สาม": 3,
-    "สี่": 4,
-    "ห้า": 5,
-    "หก": 6,
-    "เจ็ด": 7,
-    "แปด": 8,
-    "เก้า": 9,
-    "สิบ": 10,
-    "สิบเอ็ด": 11,
-    "สิบสอง": 12,
-}
-_N = r"(?P<n>\d{1,2}|" + "|".join(sorted(_THAI_NUMBERS, key=len, reverse=True)) + ")"
-# (pattern, hour from n, numbers allowed, n when omitted)
-_THAI_CLOCK: tuple[tuple[re.Pattern[str], Callable[[int], int], range, int | None], ...] = (
-    (re.compile(f"ตี{_N}"), lambda n: n, range(1, 6), None),
-    (re.compile(f"{_N}?ทุ่ม"), lambda n: (18 + n) % 24, range(1, 7), 1),
-    (re.compile(f"บ่าย{_N}?(?:โมง)?(?:เย็น)?"), lambda n: 12 + n, range(1, 6), 1),
-    (re.compile(f"{_N}โมงเย็น"), lambda n: 12 + n, range(1, 7), None),
-    (re.compile(f"{_N}?โมงเช้า"), lambda n: n + 6 if n <= 5 else n, range(1, 12), 1),
-    (re.compile(f"{_N}โมง"), lambda n: n, range(6, 13), None),
-    (re.compile(_N + r"(?:นาฬิกา|น\.?)"), lambda n: n, range(24), None),
-)
-_NOON, _MIDNIGHT = "เที่ยง", "เที่ยงคืน"
-_HALF, _MINUTES = "ครึ่ง", re.compile(r"(\d{1,2})นาที$")
-_FILLER = ("เวลา", "ตอน")  # "ตอนสองทุ่ม", "เวลาบ่ายสาม"
-_EXACT = ("ตรง", "วัน")  # "สองทุ่มตรง", "เที่ยงวัน"
+@dataclass(frozen=True)
+class ClockWords:
+    """The words of the Thai clock, from content/ (common.clock_*). Thai tells the
+    hour by the part of the day; the rules are the language's, so they live here
+    (the words in romanised Thai):
+
+        night N            01-05   (tee ha: the night hours are struck)
+        N hour morning     06-11   (jet mong chao; the older count from seven:
+                                    mong chao 07 .. ha mong chao 11)
+        N hour             06-12   (7 mong, sip mong; 1-5 could be morning or
+                                    evening, so they are refused, not guessed)
+        noon / midnight    12 / 00 (thiang, thiang khuen)
+        afternoon N hour?  13-17   (bai mong, bai song, bai 3 mong)
+        N hour evening     13-18   (hok mong yen)
+        N? evening-hour    19-24   (thum, song thum; hok thum is midnight)
+        N oclock           00-23   (19 nalika, 19 n.)
+
+    then `half` is half past, or "N minutes"; `filler` before (ton: "at") and
+    `exact` after (trong: "sharp") are dropped. N is digits (Thai digits too) or a
+    number word, `numbers[0]` meaning one."""
+
+    numbers: tuple[str, ...]
+    night: tuple[str, ...]
+    evening: tuple[str, ...]
+    afternoon: tuple[str, ...]
+    hour: tuple[str, ...]
+    morning: tuple[str, ...]
+    late: tuple[str, ...]
+    noon: tuple[str, ...]
+    midnight: tuple[str, ...]
+    half: tuple[str, ...]
+    minutes: tuple[str, ...]
+    oclock: tuple[str, ...]
+    filler: tuple[str, ...]
+    exact: tuple[str, ...]
 
 
-def _thai_clock(text: str) -> time | None:
-    """A time told the Thai way (see `_THAI_CLOCK`), else None."""
-    told = ascii_digits("".join(text.split()))  # Thai has no spaces: "บ่าย 3 โมง" is "บ่าย3โมง"
-    for filler in _FILLER:
+# One rule of the Thai clock: its pattern, the hour from N, the N allowed, N when omitted.
+_ClockRule = tuple[re.Pattern[str], Callable[[int], int], range, int | None]
+
+
+def _any(words: tuple[str, ...]) -> str:
+    """A regex matching any of `words`, the longest first."""
+    return "(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+@lru_cache(maxsize=8)
+def _clock_rules(words: ClockWords) -> tuple[_ClockRule, ...]:
+    """The patterns of the Thai clock (see `ClockWords`), built once per word set."""
+    n = r"(?P<n>\d{1,2}|" + _any(words.numbers) + ")"
+    hour, night, evening = _any(words.hour), _any(words.night), _any(words.evening)
+    afternoon, morning, late = _any(words.afternoon), _any(words.morning), _any(words.late)
+    return (
+        (re.compile(f"{night}{n}"), lambda h: h, range(1, 6), None),
+        (re.compile(f"{n}?{evening}"), lambda h: (18 + h) % 24, range(1, 7), 1),
+        (re.compile(f"{afternoon}{n}?(?:{hour})?(?:{late})?"), lambda h: 12 + h, range(1, 6), 1),
+        (re.compile(f"{n}{hour}{late}"), lambda h: 12 + h, range(1, 7), None),
+        (re.compile(f"{n}?{hour}{morning}"), lambda h: h + 6 if h <= 5 else h, range(1, 12), 1),
+        (re.compile(f"{n}{hour}"), lambda h: h, range(6, 13), None),
+        (re.compile(f"{n}{_any(words.oclock)}"), lambda h: h, range(24), None),
+    )
+
+
+def _thai_clock(text: str, words: ClockWords) -> time | None:
+    """A time told the Thai way (see `ClockWords`), else None."""
+    told = ascii_digits("".join(text.split()))  # Thai has no spaces between words
+    for filler in words.filler:
         told = told.removeprefix(filler)
     minute = 0
-    if told.endswith(_HALF):
-        told, minute = told.removesuffix(_HALF), 30
-    elif (match := _MINUTES.search(told)) is not None:
-        told, minute = told[: match.start()], int(match.group(1))
-    for exact in _EXACT:
+    half = next((w for w in words.half if told.endswith(w)), None)
+    minutes = re.search(r"(\d{1,2})" + _any(words.minutes) + "$", told)
+    if half is not None:
+        told, minute = told.removesuffix(half), 30
+    elif minutes is not None:
+        told, minute = told[: minutes.start()], int(minutes.group(1))
+    for exact in words.exact:
         told = told.removesuffix(exact)
-    hour = _thai_hour(told)
+    hour = _thai_hour(told, words)
     if hour is None or minute > 59:
         return None
     return time(hour, minute)
 
 
-def _thai_hour(told: str) -> int | None:
+def _thai_hour(told: str, words: ClockWords) -> int | None:
     """The hour of a Thai clock phrase without its minutes, else None."""
-    if told == _MIDNIGHT:
+    if told in words.midnight:
         return 0
-    if told == _NOON:
+    if told in words.noon:
         return 12
-    for pattern, hour, allowed, default in _THAI_CLOCK:
+    for pattern, hour, allowed, default in _clock_rules(words):
         match = pattern.fullmatch(told)
         if match is None:
             continue
         word = match.group("n")
-        n = default if word is None else _THAI_NUMBERS.get(word) or whole_number(word)
+        if word is None:
+            n = default
+        elif word in words.numbers:
+            n = words.numbers.index(word) + 1
+        else:
+            n = whole_number(word)
         return hour(n) if n in allowed else None
     return None
 

@@ -240,7 +240,7 @@ async def answer_action(ctx: Ctx, answer: Answer) -> Next:
 
 def _without_prefix(ctx: Ctx, text: str, key: str) -> str:
     """`text` without a leading word of the list `key`, which the plan sentence's
-    template supplies itself ("เมื่อ" before the cue, "ฉันจะ" before the action)."""
+    template supplies itself ("when" before the cue, "I will" before the action)."""
     for word in sorted(word_list(ctx, key), key=len, reverse=True):
         if text.casefold().startswith(word):
             rest = text[len(word) :].strip(" ,")

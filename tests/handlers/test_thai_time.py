@@ -5,14 +5,19 @@ onboarding reminder question, in the reminder settings and after /remind."""
 from __future__ import annotations
 
 from datetime import time
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import select
 
+from content.loader import load_content
+from handlers.common import clock_words
 from handlers.typed import parse_time
 from storage.models import ReminderPreference
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard
+
+CLOCK = clock_words(SimpleNamespace(content=load_content()))  # only the content is read
 
 
 @pytest.mark.parametrize(
@@ -61,7 +66,12 @@ from tests.drivers.journey import onboard
     ],
 )
 def test_thai_clock(typed, expected):
-    assert parse_time(typed) == expected
+    assert parse_time(typed, CLOCK) == expected
+
+
+def test_without_the_clock_words_only_digits_are_a_time():
+    assert parse_time("สองทุ่ม") is None
+    assert parse_time("20:00") == time(20, 0)
 
 
 async def reminder(app) -> ReminderPreference:  # noqa: ANN001
