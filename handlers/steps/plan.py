@@ -35,7 +35,7 @@ CUE = "cue:"  # button id prefix of a plan cue (content/groups.yaml plan_cues)
 ACTION = "do:"  # button id prefix of a suggested plan action
 MAX_ACTIONS = 8  # suggested actions shown at once
 MIN_PART, MAX_PART = 2, 200  # a typed cue or action
-MAX_PLAN = 500  # the whole plan sentence
+MIN_PLAN, MAX_PLAN = 8, 500  # the whole plan sentence
 
 
 async def _pre_levels(ctx: Ctx) -> dict[str, int]:
@@ -192,7 +192,7 @@ async def answer_plan(ctx: Ctx, answer: Answer) -> Next:
         return "s3.action"
     text = " ".join(answer.text.split()).casefold()
     if any(word in text for word in word_list(ctx, "s3.then_words")):
-        return await _save_plan(ctx, free_text(answer, min_len=8, max_len=MAX_PLAN))
+        return await _save_plan(ctx, free_text(answer, min_len=MIN_PLAN, max_len=MAX_PLAN))
     typed = free_text(answer, min_len=MIN_PART, max_len=MAX_PART)
     ctx.set_data(cue=_without_prefix(ctx, typed, "s3.when_words"))
     return "s3.action"
@@ -242,9 +242,12 @@ def _without_prefix(ctx: Ctx, text: str, key: str) -> str:
     """`text` without a leading word of the list `key`, which the plan sentence's
     template supplies itself ("when" before the cue, "I will" before the action)."""
     for word in sorted(word_list(ctx, key), key=len, reverse=True):
-        if text.casefold().startswith(word):
-            rest = text[len(word) :].strip(" ,")
-            return rest or text
+        rest = text[len(word) :]
+        if not text.casefold().startswith(word):
+            continue
+        if word.isascii() and rest[:1].isalnum():
+            continue  # "if" of "iftar": English words end at a space, Thai ones need not
+        return rest.strip(" ,") or text
     return text
 
 

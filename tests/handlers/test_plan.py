@@ -163,3 +163,12 @@ async def test_gap_line_gets_only_what_its_template_uses(app, channel, monkeypat
         if name
     }
     assert passed and all(values == used for values in passed)
+
+
+async def test_a_typed_when_word_is_dropped_only_as_a_whole_word(app, channel):
+    person = await at_plan(app, channel, lang_hint="en")
+    await person.say("Iftar ends")  # starts with "if", which is no "when" word here
+    await person.tap("do:word.template")
+    assert await saved_plan(app) == (
+        "When Iftar ends, I will make a reusable template for official letters."
+    )
