@@ -70,36 +70,6 @@ def fits_a_button(text: Text) -> Text:
     return text
 
 
-class Option(Strict):
-    """A fixed choice offered in chat (a personnel group, a learning approach).
-
-    `label` is its full name (reports, lists); `short`, when the label would
-    not fit a button, is what the button shows (at most 20 characters)."""
-
-    id: str = ShortId
-    label: Text
-    short: Text | None = None
-    description: Text | None = None
-
-    @field_validator("short")
-    @classmethod
-    def short_enough(cls, short: Text | None) -> Text | None:
-        return None if short is None else fits_a_button(short)
-
-    @model_validator(mode="after")
-    def button_fits(self) -> Option:
-        if self.short is None:
-            try:
-                fits_a_button(self.label)
-            except ValueError as exc:
-                raise ValueError(f"label: {exc}; add a short form for the button") from exc
-        return self
-
-    def button(self, lang: str) -> str:
-        """What a button for this option says."""
-        return (self.short or self.label).get(lang)
-
-
 class Skill(Strict):
     id: str = ShortId
     number: int = Field(ge=1, le=20)
@@ -162,6 +132,36 @@ class Resource(Strict):
 
 class ResourcesFile(Strict):
     resources: list[Resource]
+
+
+class Option(Strict):
+    """A fixed choice offered in chat (a personnel group, a learning approach).
+
+    `label` is its full name (reports, lists); `short`, when the label would
+    not fit a button, is what the button shows (at most 20 characters)."""
+
+    id: str = ShortId
+    label: Text
+    short: Text | None = None
+    description: Text | None = None
+
+    @field_validator("short")
+    @classmethod
+    def short_enough(cls, short: Text | None) -> Text | None:
+        return None if short is None else fits_a_button(short)
+
+    @model_validator(mode="after")
+    def button_fits(self) -> Option:
+        if self.short is None:
+            try:
+                fits_a_button(self.label)
+            except ValueError as exc:
+                raise ValueError(f"label: {exc}; add a short form for the button") from exc
+        return self
+
+    def button(self, lang: str) -> str:
+        """What a button for this option says."""
+        return (self.short or self.label).get(lang)
 
 
 class Approach(Option):
