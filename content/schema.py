@@ -78,6 +78,9 @@ class Skill(Strict):
     short: Text  # for buttons: at most 20 characters in each language
     why: Text  # one or two sentences: why this skill matters at work
     scale: list[ScaleLevel]
+    # Things to do in an if-then plan (step 3), offered as buttons: `label` is the
+    # phrase the plan sentence uses, `short` the button when the label is too long.
+    plan_actions: list[Option] = Field(default_factory=list)
 
     @field_validator("short")
     @classmethod
@@ -182,10 +185,20 @@ class PersonnelGroup(Option):
     why: Text
 
 
+class Approach(Option):
+    """A way to learn; its `plan_actions` are suggested in the if-then plan beside
+    the focus skill's own, so the plan fits how the person chose to learn."""
+
+    plan_actions: list[Option] = Field(default_factory=list)
+
+
 class GroupsFile(Strict):
     personnel_groups: list[PersonnelGroup]
-    approaches: list[Option]
+    approaches: list[Approach]
     outcomes: list[Option]
+    # Moments of a working day that an if-then plan can hang on (step 3): `label` is
+    # the phrase in the plan sentence, `short` the button when the label is too long.
+    plan_cues: list[Option] = Field(default_factory=list)
 
     @field_validator("personnel_groups")
     @classmethod

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import time
 
 from handlers.context import Answer, Ctx
 from handlers.errors import Reprompt
 from handlers.messages import Choice
+from handlers.typed import ClockWords
 
 MAX_TEXT = 2000  # longer free text is refused politely rather than truncated silently
 REMIND_TIMES = ("07:30", "12:00", "16:30", "20:00")  # reminder times offered as buttons
@@ -114,6 +116,20 @@ def is_cancel(ctx: Ctx, answer: Answer) -> bool:
         return True
     words = word_list(ctx, "common.cancel_words")
     return answer.choice is None and answer.text.strip().casefold() in words
+
+
+def clock_words(ctx: Ctx) -> ClockWords:
+    """The Thai clock's words (common.clock_*), so reminder times can be typed as
+    people say them; only the Thai side is matched, it is the Thai clock."""
+
+    def words(role: str) -> tuple[str, ...]:
+        text = ctx.content.t(f"common.clock_{role}", "th")
+        return tuple(w.strip() for w in text.split(",") if w.strip())
+
+    return ClockWords(**{name: words(name) for name in CLOCK_ROLES})
+
+
+CLOCK_ROLES = tuple(f.name for f in fields(ClockWords))
 
 
 def word_list(ctx: Ctx, key: str) -> set[str]:

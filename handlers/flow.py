@@ -65,7 +65,8 @@ STATES: dict[str, State] = {
     "s3.target": State(plan.ask_target, plan.answer_target, to=PLAN_DETAILS),
     "s3.date": State(plan.ask_date, plan.answer_date, to=PLAN_DETAILS),
     "s3.approach": State(plan.ask_approach, plan.answer_approach, to=PLAN_DETAILS),
-    "s3.plan": State(plan.ask_plan, plan.answer_plan, to=("s4.menu",)),
+    "s3.plan": State(plan.ask_plan, plan.answer_plan, to=("s3.action", "s4.menu")),
+    "s3.action": State(plan.ask_action, plan.answer_action, to=("s3.plan", "s4.menu")),
     # step 4: learn (s4.menu, s4.skill, s4.what, s4.minutes, s4.learned)
     **logbook_states(LEARN, following="s5.menu"),
     # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result, s5.outcome)

@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from handlers.common import chosen_time, free_text, has_letters, pick, time_choices
+from handlers.common import chosen_time, clock_words, free_text, has_letters, pick, time_choices
 from handlers.context import Answer, Ctx
 from handlers.conversation import END, Next
 from handlers.errors import Reprompt
@@ -352,7 +352,7 @@ async def answer_remind(ctx: Ctx, answer: Answer) -> str:
     elif (preset := chosen_time(answer)) is not None:
         chosen = preset
     else:
-        chosen = parse_time(answer.text)
+        chosen = parse_time(answer.text, clock_words(ctx))
         if chosen is None:
             raise Reprompt("onboard.time_invalid")
     pref = await ctx.session.get(ReminderPreference, ctx.person.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from handlers.common import chosen_time, time_choices
+from handlers.common import chosen_time, clock_words, time_choices
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
@@ -160,7 +160,7 @@ async def cmd_remind(ctx: Ctx, argument: str) -> Next:
     """/remind [HH:MM | off | on | resume]: change at once, or open the settings."""
     word = argument.strip().casefold()
     pref = await preference(ctx)
-    at = parse_time(word) if word else None
+    at = parse_time(word, clock_words(ctx)) if word else None
     if at is not None:
         _set_time(ctx, pref, at)
     elif word == "off":
@@ -227,7 +227,7 @@ async def answer_menu(ctx: Ctx, answer: Answer) -> Next:
         return "remind.menu"
     if choice == "r:done":
         return BACK  # to where the person was before opening the settings
-    at = parse_time(answer.text)
+    at = parse_time(answer.text, clock_words(ctx))
     if at is not None:  # a time typed straight into the menu
         _set_time(ctx, pref, at)
         return "remind.menu"
@@ -258,7 +258,7 @@ async def ask_time(ctx: Ctx) -> None:
 async def answer_time(ctx: Ctx, answer: Answer) -> Next:
     at = chosen_time(answer)
     if at is None:
-        at = parse_time(answer.text)
+        at = parse_time(answer.text, clock_words(ctx))
         if at is None:
             raise Reprompt("onboard.time_invalid")
     _set_time(ctx, await preference(ctx), at)

@@ -1,22 +1,41 @@
 """Step 3, set goals and plan: one to three focus skills (gaps shown), a target
-level, a date and a way to learn for each, then an if-then plan sentence."""
+level, a date and a way to learn for each, then an if-then plan sentence.
+
+The plan is built by tapping: a cue from the working day, then an action suggested
+by the focus skills and the chosen ways to learn, joined by a content template.
+Either part may be typed, and a whole typed sentence is the plan at once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from content.schema import Option
 from handlers import assessment
-from handlers.common import free_text, level_text, menu_choice, pick, skill_name, skill_short
+from handlers.common import (
+    free_text,
+    level_text,
+    menu_choice,
+    pick,
+    skill_name,
+    skill_short,
+    word_list,
+)
 from handlers.context import Answer, Ctx
 from handlers.conversation import Next
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, enter_step, goals
 from handlers.messages import Choice
-from handlers.typed import parse_date, whole_number
+from handlers.steps.assess import typed_level
+from handlers.typed import parse_date
 from storage.models import Goal
 
 MAX_FOCUS = 3
 DATE_OPTIONS = {"1m": 30, "3m": 91, "6m": 182}
+CUE = "cue:"  # button id prefix of a plan cue (content/groups.yaml plan_cues)
+ACTION = "do:"  # button id prefix of a suggested plan action
+MAX_ACTIONS = 8  # suggested actions shown at once
+MIN_PART, MAX_PART = 2, 200  # a typed cue or action
+MIN_PLAN, MAX_PLAN = 8, 500  # the whole plan sentence
 
 
 async def _pre_levels(ctx: Ctx) -> dict[str, int]:
@@ -37,7 +56,6 @@ async def ask_pick(ctx: Ctx) -> None:
             "s3.gap_line",
             skill=skill_name(ctx, s),
             level=level_text(ctx, levels.get(s)),
-            gap=5 - levels.get(s, 1),
             mark="✓ " if s in chosen else "",
         )
         for s in ranked
@@ -111,9 +129,10 @@ async def answer_target(ctx: Ctx, answer: Answer) -> Next:
     goal = await _open_goal(ctx)
     valid = [f"lv:{lv}" for lv in range(min(goal.start_level + 1, 5), 6)]
     choice = answer.choice
-    typed = whole_number(answer.text.strip()[:1])  # "4" or a Thai 4
-    if choice is None and typed is not None:
-        choice = f"lv:{typed}"
+    if choice is None:
+        # The whole text, read as step 2 reads a level: "45" is no level and "3.5" is
+        # refused, where reading the first character made them 4 and 3.
+        choice = f"lv:{typed_level(ctx, answer.text, keep=None)}"
     goal.target_level = int(pick(Answer(answer.text, choice), valid)[3:])
     ctx.session.add(goal)
     return _next_detail(await goals(ctx, await ctx.journey()))
@@ -158,14 +177,82 @@ async def answer_approach(ctx: Ctx, answer: Answer) -> Next:
 
 
 async def ask_plan(ctx: Ctx) -> None:
-    """Ask for the if-then plan: 'when X, I will Y'."""
+    """Ask when: a cue from the working day as buttons, or typed (a whole typed
+    "when X, I will Y" sentence is the plan at once)."""
     journey = await ctx.journey()
     names = ", ".join(skill_name(ctx, g.skill_id) for g in await goals(ctx, journey))
-    ctx.ask(ctx.t("s3.ask_plan", skills=names), [menu_choice(ctx)])
+    choices = [Choice(f"{CUE}{c.id}", c.button(ctx.lang)) for c in ctx.content.groups.plan_cues]
+    ctx.ask(ctx.t("s3.ask_plan", skills=names), [*choices, menu_choice(ctx)])
 
 
 async def answer_plan(ctx: Ctx, answer: Answer) -> Next:
-    plan = free_text(answer, min_len=8, max_len=500)
+    cue = next((c for c in ctx.content.groups.plan_cues if answer.choice == f"{CUE}{c.id}"), None)
+    if cue is not None:
+        ctx.set_data(cue=cue.label.get(ctx.lang))
+        return "s3.action"
+    text = " ".join(answer.text.split()).casefold()
+    if any(word in text for word in word_list(ctx, "s3.then_words")):
+        return await _save_plan(ctx, free_text(answer, min_len=MIN_PLAN, max_len=MAX_PLAN))
+    typed = free_text(answer, min_len=MIN_PART, max_len=MAX_PART)
+    ctx.set_data(cue=_without_prefix(ctx, typed, "s3.when_words"))
+    return "s3.action"
+
+
+def _actions(ctx: Ctx, focus: list[Goal]) -> list[tuple[str, Option]]:
+    """Suggested actions: each focus skill's, then each chosen approach's, by button id."""
+    found: dict[str, Option] = {}
+    for goal in focus:
+        for action in ctx.content.skill(goal.skill_id).plan_actions:
+            found.setdefault(f"{ACTION}{goal.skill_id}.{action.id}", action)
+    approaches = {a.id: a for a in ctx.content.groups.approaches}
+    for goal in focus:
+        approach = approaches.get(goal.approach or "")
+        for action in approach.plan_actions if approach else []:
+            found.setdefault(f"{ACTION}@{approach.id}.{action.id}", action)
+    return list(found.items())[:MAX_ACTIONS]
+
+
+async def ask_action(ctx: Ctx) -> Next | None:
+    """Ask what the person will do at the cue, with actions that fit their skills
+    and the way they chose to learn; without a cue (data lost) ask the cue again."""
+    cue = ctx.data.get("cue")
+    if not cue:
+        return "s3.plan"
+    focus = await goals(ctx, await ctx.journey())
+    choices = [Choice(cid, action.button(ctx.lang)) for cid, action in _actions(ctx, focus)]
+    ctx.ask(ctx.t("s3.ask_action", cue=cue), [*choices, menu_choice(ctx)])
+    return None
+
+
+async def answer_action(ctx: Ctx, answer: Answer) -> Next:
+    cue = ctx.data.get("cue")
+    if not cue:
+        return "s3.plan"
+    focus = await goals(ctx, await ctx.journey())
+    tapped = dict(_actions(ctx, focus)).get(answer.choice or "")
+    if tapped is not None:
+        action = tapped.label.get(ctx.lang)
+    else:
+        typed = free_text(answer, min_len=MIN_PART, max_len=MAX_PART)
+        action = _without_prefix(ctx, typed, "s3.then_words")
+    return await _save_plan(ctx, ctx.t("s3.plan_sentence", cue=cue, action=action))
+
+
+def _without_prefix(ctx: Ctx, text: str, key: str) -> str:
+    """`text` without a leading word of the list `key`, which the plan sentence's
+    template supplies itself ("when" before the cue, "I will" before the action)."""
+    for word in sorted(word_list(ctx, key), key=len, reverse=True):
+        rest = text[len(word) :]
+        if not text.casefold().startswith(word):
+            continue
+        if word.isascii() and rest[:1].isalnum():
+            continue  # "if" of "iftar": English words end at a space, Thai ones need not
+        return rest.strip(" ,") or text
+    return text
+
+
+async def _save_plan(ctx: Ctx, plan: str) -> Next:
+    """Store the plan sentence, show the whole plan, and move on to step 4."""
     await add_entry(ctx, "plan", plan)
     journey = await ctx.journey()
     lines = []

@@ -41,7 +41,8 @@ async def step2(person: Person, levels: list[int] = PRE) -> None:
     await person.tap("next")
 
 
-async def step3(person: Person) -> None:
+async def step3_goals(person: Person) -> None:
+    """Step 3 up to the if-then plan: word and media, each learnt on the job."""
     await person.tap("k:word")
     await person.tap("k:media")
     await person.tap("done")
@@ -49,6 +50,10 @@ async def step3(person: Person) -> None:
         await person.tap(2)  # target: second option
         await person.tap("d:3m")
         await person.tap("a:onthejob")
+
+
+async def step3(person: Person) -> None:
+    await step3_goals(person)
     await person.say("เมื่อเปิดคอมพิวเตอร์ตอนเช้า ฉันจะฝึกจัดหน้าเอกสาร 15 นาที")
 
 

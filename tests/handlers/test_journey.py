@@ -163,7 +163,7 @@ async def test_step3_goals_and_if_then_plan(app, channel):
         assert replies[0].text == t(app, "s3.date_past")
     await person.say("31/03/2570")
     await person.tap("a:coaching")
-    replies = await person.say("สั้น")
+    replies = await person.say("ฉันจะ")  # a whole sentence, but too short to be a plan
     assert replies[0].text == t(app, "common.too_short", min=8)
     await person.say("เมื่อได้รับงานหนังสือเวียน ฉันจะลองใช้สไตล์ของ Word")
     [goal] = await rows(app, Goal)
