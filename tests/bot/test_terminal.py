@@ -157,8 +157,8 @@ def test_resume_after_restart_and_eof_is_clean(tmp_path):
 def test_numbers_pick_choices(tmp_path):
     result = run_chat(tmp_path, "numbers", "en", ["3", "1", "Ben"])
     assert result.returncode == 0, result.stderr
-    notice_th = t("consent.notice", "th", version="2026-11")
-    assert result.stdout.startswith(t("consent.notice", "en", version="2026-11"))
+    notice_th = t("consent.notice", "th", version="พฤศจิกายน 2569")
+    assert result.stdout.startswith(t("consent.notice", "en", version="November 2026"))
     assert notice_th in result.stdout  # [3] switched the notice to Thai
     assert t("onboard.ask_name", "th") in result.stdout  # [1] accepted it
     assert t("onboard.ask_agency", "th") in result.stdout  # and "Ben" was taken as the name

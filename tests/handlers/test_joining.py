@@ -69,7 +69,7 @@ async def test_an_invite_link_carries_the_code_through_the_privacy_notice(app, c
     await real_agency(app)
     person = Person(app, channel, display_name="ลิงก์")
     replies = await person.say("/start ABCD2345")  # what a t.me/...?start=ABCD2345 link sends
-    assert replies[-1].text == t(app, "consent.notice", version="2026-11")
+    assert replies[-1].text == t(app, "consent.notice", version="พฤศจิกายน 2569")
     async with app.sessions() as session:
         assert (await session.exec(select(PersonRow))).all() == []  # nothing kept before consent
     await person.tap(1)

@@ -40,7 +40,7 @@ async def rows(app, model, *where):
 async def test_nothing_is_stored_before_consent(app, channel):
     person = Person(app, channel)
     replies = await person.follow()
-    assert replies[-1].text.startswith(t(app, "consent.notice", version="2026-11")[:20])
+    assert replies[-1].text.startswith(t(app, "consent.notice", version="พฤศจิกายน 2569")[:20])
     assert [c.label for c in replies[-1].choices][:2] == [
         t(app, "consent.accept"),
         t(app, "consent.decline"),

@@ -758,7 +758,7 @@ async def test_unknown_postback_from_a_stranger_shows_the_notice(harness):
     user = new_user()
     await h.post(postback_event(user, "c=go:progress", server=h.line))
     assert h.line.delivered_texts(user)[-1].startswith(
-        t(h.app, "consent.notice", version="2026-11")[:20]
+        t(h.app, "consent.notice", version="พฤศจิกายน 2569")[:20]
     )
     async with h.app.sessions() as session:
         assert (await session.exec(select(PersonRow))).all() == []
