@@ -188,14 +188,21 @@ async def ask_plan(ctx: Ctx) -> None:
 async def answer_plan(ctx: Ctx, answer: Answer) -> Next:
     cue = next((c for c in ctx.content.groups.plan_cues if answer.choice == f"{CUE}{c.id}"), None)
     if cue is not None:
-        ctx.set_data(cue=cue.label.get(ctx.lang))
+        ctx.set_data(cue_id=cue.id, cue=None)
         return "s3.action"
     text = " ".join(answer.text.split()).casefold()
     if any(word in text for word in word_list(ctx, "s3.then_words")):
         return await _save_plan(ctx, free_text(answer, min_len=MIN_PLAN, max_len=MAX_PLAN))
     typed = free_text(answer, min_len=MIN_PART, max_len=MAX_PART)
-    ctx.set_data(cue=_without_prefix(ctx, typed, "s3.when_words"))
+    ctx.set_data(cue_id=None, cue=_without_prefix(ctx, typed, "s3.when_words"))
     return "s3.action"
+
+
+def _cue(ctx: Ctx) -> str | None:
+    """The plan's cue as the person will read it: a tapped cue in their language
+    now (it may have changed since the tap), a typed one as typed."""
+    tapped = next((c for c in ctx.content.groups.plan_cues if c.id == ctx.data.get("cue_id")), None)
+    return tapped.label.get(ctx.lang) if tapped is not None else ctx.data.get("cue")
 
 
 def _actions(ctx: Ctx, focus: list[Goal]) -> list[tuple[str, Option]]:
@@ -215,7 +222,7 @@ def _actions(ctx: Ctx, focus: list[Goal]) -> list[tuple[str, Option]]:
 async def ask_action(ctx: Ctx) -> Next | None:
     """Ask what the person will do at the cue, with actions that fit their skills
     and the way they chose to learn; without a cue (data lost) ask the cue again."""
-    cue = ctx.data.get("cue")
+    cue = _cue(ctx)
     if not cue:
         return "s3.plan"
     focus = await goals(ctx, await ctx.journey())
@@ -225,7 +232,7 @@ async def ask_action(ctx: Ctx) -> Next | None:
 
 
 async def answer_action(ctx: Ctx, answer: Answer) -> Next:
-    cue = ctx.data.get("cue")
+    cue = _cue(ctx)
     if not cue:
         return "s3.plan"
     focus = await goals(ctx, await ctx.journey())

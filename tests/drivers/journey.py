@@ -27,11 +27,21 @@ async def read_step1(person: Person) -> None:
         await person.tap("next")
 
 
+async def give_reason(person: Person) -> None:
+    await person.say("ช่วยให้บริการประชาชนได้ดีขึ้น")
+
+
 async def step1(person: Person) -> None:
     """Step 1 in any round: the reading when it is shown (a later round skips it), then a reason."""
     if "next" in [c.id for c in person.question.choices]:
         await read_step1(person)
-    await person.say("ช่วยให้บริการประชาชนได้ดีขึ้น")
+    await give_reason(person)
+
+
+async def first_step1(person: Person) -> None:
+    """Step 1 of a first round, for drivers that cannot see the question (a platform's user)."""
+    await read_step1(person)
+    await give_reason(person)
 
 
 async def step2(person: Person, levels: list[int] = PRE) -> None:
@@ -86,5 +96,5 @@ async def step6(person: Person, levels: list[int] = POST) -> None:
 
 async def whole_journey(person: Person) -> None:
     await onboard(person)
-    for walk in (step1, step2, step3, step4, step5, step6):
+    for walk in (first_step1, step2, step3, step4, step5, step6):
         await walk(person)

@@ -256,7 +256,8 @@ async def walk(world: World) -> None:
         tap("k:media"),
         tap("done"),
         *[tap(2), tap("d:3m"), tap("a:onthejob")] * 2,
-        say("When I open my computer in the morning I will practise styles for 15 minutes"),
+        tap("cue:morning"),  # the plan's cue by tap, so the action is asked
+        say("Practise styles for 15 minutes"),
         # detours, from the learning log's menu
         say("/menu"),
         say("/continue"),
