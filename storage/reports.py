@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +43,8 @@ from storage.models import (
 from storage.models.admin import TIP
 from storage.progress import last_progress
 from storage.timeutil import as_utc
+
+STEPS = (1, 2, 3, 4, 5, 6)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,17 @@ def _in_agency(query: Any, agency_code: str | None, person_column: Any) -> Any:
     if agency_code:
         query = query.where(Agency.code == agency_code)
     return query.where(Person.onboarded_at.is_not(None))  # type: ignore[union-attr]
+
+
+def rounds_of(agency_codes: list[str]) -> Any:
+    """A query of the ids of every round of these agencies' people (to pass to a
+    query as a subquery, never as a list of ids)."""
+    return (
+        select(Journey.id)
+        .join(Person, Person.id == Journey.person_id)
+        .join(Agency, Agency.id == Person.agency_id)
+        .where(Agency.code.in_(agency_codes))  # type: ignore[attr-defined]
+    )
 
 
 async def _all(session: AsyncSession, query: Any) -> list[Any]:
@@ -444,13 +458,167 @@ async def week_activity(
         .order_by(Idea.id),
     )
     activity.tips = list(tips)
-    open_rounds = await _all(
-        session,
+    open_rounds = (
         select(Journey.id)
         .join(Person, Person.id == Journey.person_id)
-        .where(in_agency, Journey.completed_at.is_(None)),  # type: ignore[union-attr]
+        .where(in_agency, Journey.completed_at.is_(None))  # type: ignore[union-attr]
     )
     moved = await last_progress(session, open_rounds)
     quiet_from, quiet_to = week.start - inactive_after, week.end - inactive_after
     activity.newly_inactive = sum(1 for at in moved.values() if quiet_from <= at < quiet_to)
     return activity
+
+
+# ---- figures computed in the database (the summary needs counts, not people) ----------------
+
+
+@dataclass(frozen=True)
+class TallyCell:
+    """The people of one unit and personnel group in a period, counted in the database."""
+
+    unit: str
+    personnel_group: str
+    enrolled: int
+    completed: int
+    in_progress: int
+    by_step: dict[int, int]
+
+
+@dataclass(frozen=True)
+class SkillCell:
+    """One skill's ratings in the people's reported rounds, summed in the database."""
+
+    skill_id: str
+    rated_pre: int
+    sum_pre: int
+    paired: int
+    paired_sum_pre: int
+    paired_sum_post: int
+
+
+def _reported_people(agency_code: str, period: Period) -> Any:
+    """One row per person of the period's report (see the module docstring): their unit
+    and group, whether a round is open at the end (and at which step), whether one was
+    completed within it, and the id of the round whose ratings stand for them."""
+    latest = (
+        select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
+        .where(Journey.started_at < period.end)
+        .group_by(Journey.person_id)
+        .subquery()
+    )
+    done = (
+        select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
+        .where(
+            Journey.started_at < period.end,
+            Journey.completed_at >= period.start,  # type: ignore[operator]
+            Journey.completed_at < period.end,  # type: ignore[operator]
+        )
+        .group_by(Journey.person_id)
+        .subquery()
+    )
+    entered = (
+        select(JourneyStep.journey_id, func.max(JourneyStep.step).label("step"))
+        .where(JourneyStep.entered_at < period.end)
+        .group_by(JourneyStep.journey_id)
+        .subquery()
+    )
+    current, completed = aliased(Journey), aliased(Journey)
+    is_open = or_(current.completed_at.is_(None), current.completed_at >= period.end)  # type: ignore[union-attr,operator]
+    return (
+        select(
+            Person.id.label("person_id"),  # type: ignore[union-attr]
+            func.coalesce(Unit.name, "").label("unit"),
+            func.coalesce(Person.personnel_group, "").label("personnel_group"),
+            case((is_open, 1), else_=0).label("is_open"),
+            func.coalesce(entered.c.step, current.current_step).label("step"),
+            case((completed.id.is_not(None), 1), else_=0).label("completed"),  # type: ignore[union-attr]
+            func.coalesce(completed.id, current.id).label("reported"),
+        )
+        .select_from(Person)
+        .join(Agency, Agency.id == Person.agency_id)
+        .join(Unit, Unit.id == Person.unit_id, isouter=True)
+        .join(latest, latest.c.person_id == Person.id)
+        .join(
+            current,
+            and_(current.person_id == Person.id, current.round_no == latest.c.round_no),
+        )
+        .join(done, done.c.person_id == Person.id, isouter=True)
+        .join(
+            completed,
+            and_(completed.person_id == Person.id, completed.round_no == done.c.round_no),
+            isouter=True,
+        )
+        .join(entered, entered.c.journey_id == current.id, isouter=True)
+        .where(
+            Agency.code == agency_code,
+            Person.onboarded_at.is_not(None),  # type: ignore[union-attr]
+            or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
+        )
+        .subquery()
+    )
+
+
+async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -> list[TallyCell]:
+    """The period's people counted per unit and personnel group, in the order the
+    first person of each cell joined (one grouped query, whatever the agency's size)."""
+    people = _reported_people(agency_code, period)
+    open_at = [
+        func.sum(case((and_(people.c.is_open == 1, people.c.step == step), 1), else_=0))
+        for step in STEPS
+    ]
+    query = (
+        select(
+            people.c.unit,
+            people.c.personnel_group,
+            func.count(),
+            func.sum(people.c.completed),
+            func.sum(people.c.is_open),
+            *open_at,
+        )
+        .group_by(people.c.unit, people.c.personnel_group)
+        .order_by(func.min(people.c.person_id))
+    )
+    return [
+        TallyCell(
+            unit,
+            group,
+            int(enrolled),
+            int(completed),
+            int(in_progress),
+            {step: int(n) for step, n in zip(STEPS, steps, strict=True)},
+        )
+        for unit, group, enrolled, completed, in_progress, *steps in await _all(session, query)
+    ]
+
+
+async def skill_cells(session: AsyncSession, agency_code: str, period: Period) -> list[SkillCell]:
+    """Per skill, the before ratings of the people's reported rounds and, where the
+    same round has an after rating of that skill, the pairs (one grouped query)."""
+    people = _reported_people(agency_code, period)
+    pre, post = aliased(Assessment), aliased(Assessment)
+    before, after = aliased(AssessmentAnswer), aliased(AssessmentAnswer)
+    paired_pre = case((after.level.is_not(None), before.level), else_=None)  # type: ignore[union-attr]
+    query = (
+        select(
+            before.skill_id,
+            func.count(before.level),
+            func.sum(before.level),
+            func.count(after.level),
+            func.coalesce(func.sum(paired_pre), 0),
+            func.coalesce(func.sum(after.level), 0),
+        )
+        .select_from(people)
+        .join(pre, and_(pre.journey_id == people.c.reported, pre.kind == "pre"))
+        .join(before, before.assessment_id == pre.id)
+        .join(post, and_(post.journey_id == people.c.reported, post.kind != "pre"), isouter=True)
+        .join(
+            after,
+            and_(after.assessment_id == post.id, after.skill_id == before.skill_id),
+            isouter=True,
+        )
+        .group_by(before.skill_id)
+    )
+    return [
+        SkillCell(skill, int(rated), int(total), int(paired), int(paired_pre), int(paired_post))
+        for skill, rated, total, paired, paired_pre, paired_post in await _all(session, query)
+    ]
