@@ -25,7 +25,7 @@ from handlers.clock import Clock
 from handlers.messages import Reply
 from handlers.policy import Policy
 from handlers.reports.period import current_fiscal_year
-from handlers.reports.summary import agency_summary, summary_replies
+from handlers.reports.summary import agency_figures, summary_replies
 from storage.db import transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.outbox import NewMessage, enqueue
@@ -134,7 +134,7 @@ class WeeklyPosts:
                 if found.first() is not None:
                     return False
                 year = current_fiscal_year(now, agency.timezone)
-                _, figures = await agency_summary(session, self.content, agency, year)
+                figures = await agency_figures(session, self.content, agency, year)
                 day = to_local(now, agency.timezone).date()
                 activity = await week_activity(
                     session,

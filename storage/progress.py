@@ -9,19 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Assessment, AssessmentAnswer, Goal, Journey, StepEntry
 from storage.timeutil import as_utc
 
 
-async def last_progress(session: AsyncSession, journey_ids: Iterable[int]) -> dict[int, datetime]:
-    """journey id -> the last moment the person moved on in that round (aware UTC)."""
-    ids = sorted(set(journey_ids))
-    if not ids:
-        return {}
+async def last_progress(
+    session: AsyncSession, journey_ids: Iterable[int] | Select[Any]
+) -> dict[int, datetime]:
+    """journey id -> the last moment the person moved on in that round (aware UTC).
+
+    `journey_ids` is a few ids or a query selecting them; a query stays in the
+    database (no list of ids as bind parameters), so any number of rounds works."""
+    ids: list[int] | Select[Any]
+    if isinstance(journey_ids, Select):
+        ids = journey_ids
+    else:
+        ids = sorted(set(journey_ids))
+        if not ids:
+            return {}
     queries = (
         select(Journey.id, Journey.step_started_at).where(Journey.id.in_(ids)),
         select(StepEntry.journey_id, func.max(StepEntry.created_at))

@@ -16,12 +16,12 @@ with a list of ids, so the size of an agency does not matter to the database.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +42,8 @@ from storage.models import (
 from storage.models.admin import TIP
 from storage.progress import last_progress
 from storage.timeutil import as_utc
+
+STEPS = (1, 2, 3, 4, 5, 6)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,17 @@ def _in_agency(query: Any, agency_code: str | None, person_column: Any) -> Any:
     return query.where(Person.onboarded_at.is_not(None))  # type: ignore[union-attr]
 
 
+def rounds_of(agency_codes: list[str]) -> Any:
+    """A query of the ids of every round of these agencies' people (to pass to a
+    query as a subquery, never as a list of ids)."""
+    return (
+        select(Journey.id)
+        .join(Person, Person.id == Journey.person_id)
+        .join(Agency, Agency.id == Person.agency_id)
+        .where(Agency.code.in_(agency_codes))  # type: ignore[attr-defined]
+    )
+
+
 async def _all(session: AsyncSession, query: Any) -> list[Any]:
     return list((await session.exec(query)).all())
 
@@ -174,121 +187,116 @@ async def _all(session: AsyncSession, query: Any) -> list[Any]:
 async def person_rows(
     session: AsyncSession, agency_code: str | None, period: Period
 ) -> list[PersonRow]:
-    """Everyone (of one agency, if given) who took part during `period`, by agency and id."""
-    people_query = (
-        select(Person, Agency, Unit)
-        .select_from(Person)
-        .join(Agency, Agency.id == Person.agency_id)
-        .join(Unit, Unit.id == Person.unit_id, isouter=True)
-        .where(Person.onboarded_at.is_not(None))  # type: ignore[union-attr]
-        .order_by(Agency.code, Person.id)
-    )
-    if agency_code:
-        people_query = people_query.where(Agency.code == agency_code)
-    people = await _all(session, people_query)
-    journeys = await _all(
-        session,
-        _in_agency(select(Journey), agency_code, Journey.person_id)
-        .where(Journey.started_at < period.end)
-        .order_by(Journey.person_id, Journey.round_no),
-    )
-    by_person: dict[int, list[Journey]] = defaultdict(list)
-    for journey in journeys:
-        by_person[journey.person_id].append(journey)
-    steps = await _steps_by(session, agency_code, period)
+    """Everyone (of one agency, if given) who took part during `period`, by agency and id:
+    one query for the people and their two rounds, one each for ratings, goals and logs,
+    all read as plain columns."""
+    people = _reported_people(agency_code, period)
+    query = select(*people.c).order_by(people.c.agency, people.c.person_id)
     rows: list[PersonRow] = []
     rounds: dict[int, RoundRow] = {}
-    for person, agency, unit in people:
-        own = by_person.get(person.id, [])
-        if not own:
-            continue
-        current = _round(own[-1], period, steps)
-        done = [j for j in own if j.completed_at is not None and j.completed_at in period]
-        completed = _round(done[-1], period, steps) if done else None
-        if completed is not None and completed.journey_id == current.journey_id:
+    for line in await _all(session, query):
+        current = _round_row(
+            line.current_id,
+            line.current_round,
+            line.current_started,
+            line.current_completed,
+            line.step,
+            period,
+        )
+        completed = None
+        if line.completed_id == line.current_id:
             completed = current
-        if completed is None and current.completed_at is not None:
-            continue  # finished before the period began, and nothing since
+        elif line.completed_id is not None:
+            completed = _round_row(
+                line.completed_id,
+                line.completed_round,
+                line.completed_started,
+                line.completed_at,
+                6,
+                period,
+            )
         for item in (current, completed):
             if item is not None:
                 rounds[item.journey_id] = item
         rows.append(
             PersonRow(
-                person_id=person.id,
-                number=person.agency_number,
-                name=person.display_name or "",
-                agency_code=agency.code,
-                unit=unit.name if unit else "",
-                personnel_group=person.personnel_group or "",
+                person_id=line.person_id,
+                number=line.number,
+                name=line.name or "",
+                agency_code=line.agency,
+                unit=line.unit,
+                personnel_group=line.personnel_group,
                 current=current,
                 completed=completed,
-                timezone=agency.timezone,
+                timezone=line.timezone,
             )
         )
-    await _fill_rounds(session, agency_code, rounds)
+    await _fill_rounds(session, people, rounds)
     await _fill_logs(session, agency_code, period, {r.person_id: r for r in rows})
     return rows
 
 
-def _round(journey: Journey, period: Period, steps: dict[int, int]) -> RoundRow:
+def _round_row(
+    journey_id: int,
+    round_no: int,
+    started_at: datetime,
+    completed_at: datetime | None,
+    step: int,
+    period: Period,
+) -> RoundRow:
     """A round as it stood at the end of the period."""
-    completed = journey.completed_at
-    if completed is not None and as_utc(completed) >= period.end:
-        completed = None  # finished only after the period
-    step = 6 if completed is not None else steps.get(journey.id, journey.current_step)
+    if completed_at is not None and as_utc(completed_at) >= period.end:
+        completed_at = None  # finished only after the period
     return RoundRow(
-        journey_id=journey.id,  # type: ignore[arg-type]
-        round_no=journey.round_no,
-        step=step,
-        started_at=journey.started_at,
-        completed_at=completed,
+        journey_id=journey_id,
+        round_no=round_no,
+        step=6 if completed_at is not None else step,
+        started_at=started_at,
+        completed_at=completed_at,
     )
 
 
-async def _steps_by(
-    session: AsyncSession, agency_code: str | None, period: Period
-) -> dict[int, int]:
-    """journey id -> the highest step it had entered before the period's end."""
-    query = _in_agency(
-        select(JourneyStep.journey_id, func.max(JourneyStep.step)),
-        agency_code,
-        JourneyStep.person_id,
-    ).where(JourneyStep.entered_at < period.end)
-    return dict(await _all(session, query.group_by(JourneyStep.journey_id)))
-
-
-async def _fill_rounds(
-    session: AsyncSession, agency_code: str | None, rounds: dict[int, RoundRow]
-) -> None:
-    """The ratings and goals of the rounds the rows report."""
+async def _fill_rounds(session: AsyncSession, people: Any, rounds: dict[int, RoundRow]) -> None:
+    """The ratings and goals of the rounds the rows report (the people's current and
+    completed rounds, joined to the `people` subquery)."""
     if not rounds:
         return
-    answers = _in_agency(
+    either = or_(
+        Assessment.journey_id == people.c.current_id,
+        Assessment.journey_id == people.c.completed_id,
+    )
+    answers = (
         select(
             Assessment.journey_id,
             Assessment.kind,
             AssessmentAnswer.skill_id,
             AssessmentAnswer.level,
-        ).join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id),
-        agency_code,
-        Assessment.person_id,
+        )
+        .select_from(people)
+        .join(Assessment, either)
+        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
     )
     for journey_id, kind, skill_id, level in await _all(session, answers):
-        if journey_id in rounds:
-            item = rounds[journey_id]
-            (item.pre if kind == "pre" else item.post)[skill_id] = level
-    goals = _in_agency(select(Goal), agency_code, Goal.person_id).order_by(Goal.id)
-    for goal in await _all(session, goals):
-        if goal.journey_id in rounds:
-            rounds[goal.journey_id].goals.append(
-                GoalRow(
-                    goal.skill_id,
-                    goal.start_level,
-                    goal.target_level,
-                    goal.target_date,
-                    goal.approach,
-                )
-            )
+        item = rounds[journey_id]
+        (item.pre if kind == "pre" else item.post)[skill_id] = level
+    goals = (
+        select(
+            Goal.journey_id,
+            Goal.skill_id,
+            Goal.start_level,
+            Goal.target_level,
+            Goal.target_date,
+            Goal.approach,
+        )
+        .select_from(people)
+        .join(
+            Goal,
+            or_(Goal.journey_id == people.c.current_id, Goal.journey_id == people.c.completed_id),
+        )
+        .order_by(Goal.id)
+    )
+    for journey_id, *goal in await _all(session, goals):
+        rounds[journey_id].goals.append(GoalRow(*goal))
 
 
 @dataclass(frozen=True)
@@ -354,7 +362,15 @@ async def _fill_logs(
         return
     query = (
         _in_agency(
-            select(StepEntry, Journey.round_no).join(Journey, Journey.id == StepEntry.journey_id),
+            select(
+                StepEntry.person_id,
+                StepEntry.kind,
+                StepEntry.skill_id,
+                StepEntry.text,
+                StepEntry.data,
+                StepEntry.created_at,
+                Journey.round_no,
+            ).join(Journey, Journey.id == StepEntry.journey_id),
             agency_code,
             StepEntry.person_id,
         )
@@ -365,26 +381,28 @@ async def _fill_logs(
         )
         .order_by(StepEntry.id)
     )
-    for entry, round_no in await _all(session, query):
-        row = rows.get(entry.person_id)
+    for person_id, kind, skill_id, entry_text, data, created_at, round_no in await _all(
+        session, query
+    ):
+        row = rows.get(person_id)
         if row is None:
             continue
-        data = entry.data or {}
-        if entry.kind == "learning":
+        data = data or {}
+        if kind == "learning":
             row.learning_entries += 1
             row.learning_minutes += _minutes(data)
             continue
         row.evidence_entries += 1
         row.evidence.append(
             EvidenceRow(
-                person_id=entry.person_id,
+                person_id=person_id,
                 round_no=round_no,
-                skill_id=entry.skill_id,
-                task=str(data.get("task", entry.text)),
+                skill_id=skill_id,
+                task=str(data.get("task", entry_text)),
                 tool=str(data.get("tool", "")),
                 result=str(data.get("result", "")),
                 outcome=data.get("outcome"),
-                created_at=entry.created_at,
+                created_at=created_at,
             )
         )
 
@@ -444,13 +462,181 @@ async def week_activity(
         .order_by(Idea.id),
     )
     activity.tips = list(tips)
-    open_rounds = await _all(
-        session,
+    open_rounds = (
         select(Journey.id)
         .join(Person, Person.id == Journey.person_id)
-        .where(in_agency, Journey.completed_at.is_(None)),  # type: ignore[union-attr]
+        .where(in_agency, Journey.completed_at.is_(None))  # type: ignore[union-attr]
     )
     moved = await last_progress(session, open_rounds)
     quiet_from, quiet_to = week.start - inactive_after, week.end - inactive_after
     activity.newly_inactive = sum(1 for at in moved.values() if quiet_from <= at < quiet_to)
     return activity
+
+
+# ---- figures computed in the database (the summary needs counts, not people) ----------------
+
+
+@dataclass(frozen=True)
+class TallyCell:
+    """The people of one unit and personnel group in a period, counted in the database."""
+
+    unit: str
+    personnel_group: str
+    enrolled: int
+    completed: int
+    in_progress: int
+    by_step: dict[int, int]
+
+
+@dataclass(frozen=True)
+class SkillCell:
+    """One skill's ratings in the people's reported rounds, summed in the database."""
+
+    skill_id: str
+    rated_pre: int
+    sum_pre: int
+    paired: int
+    paired_sum_pre: int
+    paired_sum_post: int
+
+
+def _reported_people(agency_code: str | None, period: Period) -> Any:
+    """One row per person of the period's report (see the module docstring): who they
+    are, their current round (the latest begun before the end; `step`, the highest it
+    had entered by then) and the latest round completed within the period, whether a
+    round is open at the end, and the id of the round whose ratings stand for them."""
+    latest = (
+        select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
+        .where(Journey.started_at < period.end)
+        .group_by(Journey.person_id)
+        .subquery()
+    )
+    done = (
+        select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
+        .where(
+            Journey.started_at < period.end,
+            Journey.completed_at >= period.start,  # type: ignore[operator]
+            Journey.completed_at < period.end,  # type: ignore[operator]
+        )
+        .group_by(Journey.person_id)
+        .subquery()
+    )
+    entered = (
+        select(JourneyStep.journey_id, func.max(JourneyStep.step).label("step"))
+        .where(JourneyStep.entered_at < period.end)
+        .group_by(JourneyStep.journey_id)
+        .subquery()
+    )
+    current, completed = aliased(Journey), aliased(Journey)
+    is_open = or_(current.completed_at.is_(None), current.completed_at >= period.end)  # type: ignore[union-attr,operator]
+    query = (
+        select(
+            Person.id.label("person_id"),  # type: ignore[union-attr]
+            Person.agency_number.label("number"),  # type: ignore[attr-defined]
+            Person.display_name.label("name"),  # type: ignore[union-attr]
+            Agency.code.label("agency"),  # type: ignore[attr-defined]
+            Agency.timezone.label("timezone"),  # type: ignore[attr-defined]
+            func.coalesce(Unit.name, "").label("unit"),
+            func.coalesce(Person.personnel_group, "").label("personnel_group"),
+            current.id.label("current_id"),  # type: ignore[union-attr]
+            current.round_no.label("current_round"),
+            current.started_at.label("current_started"),
+            current.completed_at.label("current_completed"),
+            func.coalesce(entered.c.step, current.current_step).label("step"),
+            completed.id.label("completed_id"),  # type: ignore[union-attr]
+            completed.round_no.label("completed_round"),
+            completed.started_at.label("completed_started"),
+            completed.completed_at.label("completed_at"),
+            case((is_open, 1), else_=0).label("is_open"),
+            case((completed.id.is_not(None), 1), else_=0).label("completed"),  # type: ignore[union-attr]
+            func.coalesce(completed.id, current.id).label("reported"),
+        )
+        .select_from(Person)
+        .join(Agency, Agency.id == Person.agency_id)
+        .join(Unit, Unit.id == Person.unit_id, isouter=True)
+        .join(latest, latest.c.person_id == Person.id)
+        .join(
+            current,
+            and_(current.person_id == Person.id, current.round_no == latest.c.round_no),
+        )
+        .join(done, done.c.person_id == Person.id, isouter=True)
+        .join(
+            completed,
+            and_(completed.person_id == Person.id, completed.round_no == done.c.round_no),
+            isouter=True,
+        )
+        .join(entered, entered.c.journey_id == current.id, isouter=True)
+        .where(
+            Person.onboarded_at.is_not(None),  # type: ignore[union-attr]
+            or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
+        )
+    )
+    if agency_code:
+        query = query.where(Agency.code == agency_code)
+    return query.subquery()
+
+
+async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -> list[TallyCell]:
+    """The period's people counted per unit and personnel group, in the order the
+    first person of each cell joined (one grouped query, whatever the agency's size)."""
+    people = _reported_people(agency_code, period)
+    open_at = [
+        func.sum(case((and_(people.c.is_open == 1, people.c.step == step), 1), else_=0))
+        for step in STEPS
+    ]
+    query = (
+        select(
+            people.c.unit,
+            people.c.personnel_group,
+            func.count(),
+            func.sum(people.c.completed),
+            func.sum(people.c.is_open),
+            *open_at,
+        )
+        .group_by(people.c.unit, people.c.personnel_group)
+        .order_by(func.min(people.c.person_id))
+    )
+    return [
+        TallyCell(
+            unit,
+            group,
+            int(enrolled),
+            int(completed),
+            int(in_progress),
+            {step: int(n) for step, n in zip(STEPS, steps, strict=True)},
+        )
+        for unit, group, enrolled, completed, in_progress, *steps in await _all(session, query)
+    ]
+
+
+async def skill_cells(session: AsyncSession, agency_code: str, period: Period) -> list[SkillCell]:
+    """Per skill, the before ratings of the people's reported rounds and, where the
+    same round has an after rating of that skill, the pairs (one grouped query)."""
+    people = _reported_people(agency_code, period)
+    pre, post = aliased(Assessment), aliased(Assessment)
+    before, after = aliased(AssessmentAnswer), aliased(AssessmentAnswer)
+    paired_pre = case((after.level.is_not(None), before.level), else_=None)  # type: ignore[union-attr]
+    query = (
+        select(
+            before.skill_id,
+            func.count(before.level),
+            func.sum(before.level),
+            func.count(after.level),
+            func.coalesce(func.sum(paired_pre), 0),
+            func.coalesce(func.sum(after.level), 0),
+        )
+        .select_from(people)
+        .join(pre, and_(pre.journey_id == people.c.reported, pre.kind == "pre"))
+        .join(before, before.assessment_id == pre.id)
+        .join(post, and_(post.journey_id == people.c.reported, post.kind != "pre"), isouter=True)
+        .join(
+            after,
+            and_(after.assessment_id == post.id, after.skill_id == before.skill_id),
+            isouter=True,
+        )
+        .group_by(before.skill_id)
+    )
+    return [
+        SkillCell(skill, int(rated), int(total), int(paired), int(paired_pre), int(paired_post))
+        for skill, rated, total, paired, paired_pre, paired_post in await _all(session, query)
+    ]

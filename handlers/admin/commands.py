@@ -30,7 +30,12 @@ from handlers.reminders.facts import load_facts
 from handlers.reminders.rules import ADMIN, may_nudge_now
 from handlers.reports.figures import exemplary, lagging
 from handlers.reports.period import current_fiscal_year, parse_fiscal_year
-from handlers.reports.summary import agency_summary, summary_replies, unit_label
+from handlers.reports.summary import (
+    agency_figures,
+    agency_summary,
+    summary_replies,
+    unit_label,
+)
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
 from handlers.typed import whole_number
 from storage import agencies
@@ -130,13 +135,15 @@ async def _rows(ctx: Ctx, seat: Seat, year: int | None = None):  # noqa: ANN202
 async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/summary [fiscal year]: enrolment, steps, units, personnel groups, completion and
     growth, with charts."""
-    rows, figures = await _rows(ctx, seat, _year(ctx, seat, argument))
+    figures = await agency_figures(
+        ctx.session, ctx.content, seat.agency, _year(ctx, seat, argument)
+    )
     ctx.replies.extend(
         summary_replies(
             ctx.content, ctx.lang, seat.agency, figures, ctx.today(seat.agency.timezone)
         )
     )
-    ctx.audit("admin.summary", agency=seat.agency.code, people=len(rows))
+    ctx.audit("admin.summary", agency=seat.agency.code, people=figures.total.enrolled)
 
 
 def _days(ctx: Ctx, argument: str) -> int:

@@ -18,10 +18,16 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.progress import last_progress
-from storage.reports import HeadcountCell, PersonRow, StaffLineRow
+from storage.reports import (
+    STEPS,
+    HeadcountCell,
+    PersonRow,
+    SkillCell,
+    StaffLineRow,
+    TallyCell,
+    rounds_of,
+)
 from storage.timeutil import as_utc
-
-STEPS = (1, 2, 3, 4, 5, 6)
 
 
 @dataclass
@@ -34,13 +40,13 @@ class Tally:
     headcount: int | None = None  # None: the agency recorded none
     by_step: dict[int, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
 
-    def add(self, row: PersonRow) -> None:
-        self.enrolled += 1
-        if row.completed is not None:
-            self.completed += 1
-        if row.is_open:
-            self.in_progress += 1
-            self.by_step[row.current_step] = self.by_step.get(row.current_step, 0) + 1
+    def add(self, cell: TallyCell) -> None:
+        """Count the people of `cell` in."""
+        self.enrolled += cell.enrolled
+        self.completed += cell.completed
+        self.in_progress += cell.in_progress
+        for step, count in cell.by_step.items():
+            self.by_step[step] = self.by_step.get(step, 0) + count
 
     @property
     def percent_completed(self) -> int:
@@ -90,8 +96,35 @@ class AgencySummary:
     not_joined: list[StaffLineRow] | None = None
 
 
-def _mean(values: list[int]) -> float | None:
-    return sum(values) / len(values) if values else None
+def _mean(total: int, count: int) -> float | None:
+    return total / count if count else None
+
+
+def _row_cell(row: PersonRow) -> TallyCell:
+    """One person as a cell of one."""
+    step = {row.current_step: 1} if row.is_open else {}
+    return TallyCell(
+        row.unit, row.personnel_group, 1, int(row.completed is not None), int(row.is_open), step
+    )
+
+
+def _row_skills(rows: list[PersonRow], skill_ids: list[str]) -> list[SkillCell]:
+    """The ratings of `rows` summed per skill, as the database sums them."""
+    cells = []
+    for skill in skill_ids:
+        pre = [r.pre[skill] for r in rows if skill in r.pre]
+        pairs = [(r.pre[skill], r.post[skill]) for r in rows if skill in r.pre and skill in r.post]
+        cells.append(
+            SkillCell(
+                skill,
+                len(pre),
+                sum(pre),
+                len(pairs),
+                sum(a for a, _ in pairs),
+                sum(b for _, b in pairs),
+            )
+        )
+    return cells
 
 
 def summarise(
@@ -100,35 +133,50 @@ def summarise(
     group_ids: list[str],
     headcount: Iterable[HeadcountCell] = (),
 ) -> AgencySummary:
-    """Figures of `rows` against the `headcount`; units sorted by name (no unit
-    last), groups in content order. A headcount cell counts for its unit and its
-    group when it names them, and for the agency always."""
-    rows, cells = list(rows), list(headcount)
+    """Figures of `rows` against the `headcount` (what `figures_of` makes of the same
+    people counted in the database)."""
+    rows = list(rows)
+    cells = [_row_cell(row) for row in rows]
+    return figures_of(cells, _row_skills(rows, skill_ids), skill_ids, group_ids, headcount)
+
+
+def figures_of(
+    cells: Iterable[TallyCell],
+    skill_cells: Iterable[SkillCell],
+    skill_ids: list[str],
+    group_ids: list[str],
+    headcount: Iterable[HeadcountCell] = (),
+) -> AgencySummary:
+    """Figures of people counted per unit and group (`cells`, in the order their first
+    person joined) against the `headcount`; units sorted by name (no unit last), groups
+    in content order. A headcount cell counts for its unit and its group when it names
+    them, and for the agency always."""
+    headcount_cells = list(headcount)
     total = Tally()
     units: dict[str, Tally] = {}
     groups: dict[str, Tally] = {g: Tally() for g in group_ids}
-    for row in rows:
-        total.add(row)
-        units.setdefault(row.unit, Tally()).add(row)
-        groups.setdefault(row.personnel_group, Tally()).add(row)
-    total.count(cells)
     for cell in cells:
-        if cell.unit:
-            units.setdefault(cell.unit, Tally()).count([cell])
-        if cell.personnel_group:
-            groups.setdefault(cell.personnel_group, Tally()).count([cell])
+        total.add(cell)
+        units.setdefault(cell.unit, Tally()).add(cell)
+        groups.setdefault(cell.personnel_group, Tally()).add(cell)
+    total.count(headcount_cells)
+    for line in headcount_cells:
+        if line.unit:
+            units.setdefault(line.unit, Tally()).count([line])
+        if line.personnel_group:
+            groups.setdefault(line.personnel_group, Tally()).count([line])
+    rated = {cell.skill_id: cell for cell in skill_cells}
     skills = []
     for skill in skill_ids:
-        pre = [r.pre[skill] for r in rows if skill in r.pre]
-        pairs = [(r.pre[skill], r.post[skill]) for r in rows if skill in r.pre and skill in r.post]
+        cell = rated.get(skill) or SkillCell(skill, 0, 0, 0, 0, 0)
         skills.append(
             SkillFigures(
                 skill_id=skill,
-                rated_pre=len(pre),
-                average_pre=_mean(pre),
-                paired=len(pairs),
-                paired_pre=_mean([a for a, _ in pairs]),
-                paired_post=_mean([b for _, b in pairs]),
+                rated_pre=cell.rated_pre,
+                average_pre=_mean(cell.sum_pre, cell.rated_pre),
+                paired=cell.paired,
+                paired_pre=_mean(cell.paired_sum_pre, cell.paired),
+                paired_post=_mean(cell.paired_sum_post, cell.paired),
             )
         )
     ordered_units = dict(sorted(units.items(), key=lambda item: (item[0] == "", item[0])))
@@ -199,7 +247,8 @@ async def lagging(
     """People with a round under way who have not moved on for `days` days or more,
     with the number of idle days; by unit (no unit last), then longest idle first."""
     open_rows = [r for r in rows if r.is_open]
-    moved = await last_progress(session, [r.journey_id for r in open_rows])
+    agencies = sorted({r.agency_code for r in open_rows})
+    moved = await last_progress(session, rounds_of(agencies)) if agencies else {}
     found = []
     for row in open_rows:
         since = moved.get(row.journey_id) or as_utc(row.started_at or now)
