@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.batches import id_batches
 from storage.models import ChannelAccount, OutboxMessage
 
 DROPPED = "dropped"  # outbox status of a message that will not go (the account is gone)
@@ -50,10 +51,17 @@ def reachable_clause(person_id: Any, channels: Sequence[str] | None = None) -> C
 async def reachable(
     session: AsyncSession, person_ids: Iterable[int], channels: Sequence[str] | None = None
 ) -> dict[int, Account]:
-    """person id -> the account to write to, for each of `person_ids` that has one."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return {}
+    """person id -> the account to write to, for each of `person_ids` that has one
+    (asked in batches of ids, so any number of people can be looked up)."""
+    found: dict[int, Account] = {}
+    for ids in id_batches(person_ids):
+        found.update(await _reachable(session, ids, channels))
+    return found
+
+
+async def _reachable(
+    session: AsyncSession, ids: list[int], channels: Sequence[str] | None
+) -> dict[int, Account]:
     query = select(
         ChannelAccount.id,
         ChannelAccount.person_id,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.batches import id_batches
 from storage.models import Assessment, AssessmentAnswer, Goal, Journey, StepEntry
 from storage.timeutil import as_utc
 
@@ -23,15 +24,19 @@ async def last_progress(
 ) -> dict[int, datetime]:
     """journey id -> the last moment the person moved on in that round (aware UTC).
 
-    `journey_ids` is a few ids or a query selecting them; a query stays in the
-    database (no list of ids as bind parameters), so any number of rounds works."""
-    ids: list[int] | Select[Any]
+    `journey_ids` is ids (asked in batches) or a query selecting them, which stays
+    in the database; either way any number of rounds works."""
     if isinstance(journey_ids, Select):
-        ids = journey_ids
-    else:
-        ids = sorted(set(journey_ids))
-        if not ids:
-            return {}
+        return await _last_progress(session, journey_ids)
+    latest: dict[int, datetime] = {}
+    for ids in id_batches(journey_ids):
+        latest.update(await _last_progress(session, ids))
+    return latest
+
+
+async def _last_progress(
+    session: AsyncSession, ids: list[int] | Select[Any]
+) -> dict[int, datetime]:
     queries = (
         select(Journey.id, Journey.step_started_at).where(Journey.id.in_(ids)),
         select(StepEntry.journey_id, func.max(StepEntry.created_at))

@@ -41,6 +41,7 @@ from handlers.typed import whole_number
 from storage import agencies
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
+from storage.batches import id_batches
 from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, TIP
 from storage.models.nudges import PLANNED
@@ -408,17 +409,19 @@ async def _nudge_plan(ctx: Ctx, seat: Seat, days: int) -> NudgePlan:
     ids = [row.person_id for row, _ in found]
     facts = await load_facts(ctx.session, ids, seat.agency.timezone)
     accounts = await reachable(ctx.session, ids)
-    already = set(
-        (
-            await ctx.session.exec(
-                select(Nudge.person_id).where(
-                    Nudge.person_id.in_(ids),  # type: ignore[attr-defined]
-                    Nudge.kind == ADMIN,
-                    Nudge.slot == _nudge_slot(ctx, seat),
+    already: set[int] = set()
+    for batch in id_batches(ids):
+        already.update(
+            (
+                await ctx.session.exec(
+                    select(Nudge.person_id).where(
+                        Nudge.person_id.in_(batch),  # type: ignore[attr-defined]
+                        Nudge.kind == ADMIN,
+                        Nudge.slot == _nudge_slot(ctx, seat),
+                    )
                 )
-            )
-        ).all()
-    )
+            ).all()
+        )
     going, skipped = [], []
     for row, idle in found:
         if row.person_id not in accounts:

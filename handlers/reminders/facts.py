@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
+from storage.batches import id_batches
 from storage.models import (
     Agency,
     Goal,
@@ -100,10 +101,14 @@ async def _goals(session: AsyncSession, journey_ids: list[int]) -> dict[int, lis
 async def load_facts(
     session: AsyncSession, person_ids: Sequence[int], default_tz: str = "Asia/Bangkok"
 ) -> dict[int, Facts]:
-    """Facts for each of `person_ids` that exists."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return {}
+    """Facts for each of `person_ids` that exists (read in batches of ids)."""
+    facts: dict[int, Facts] = {}
+    for ids in id_batches(person_ids):
+        facts.update(await _facts(session, ids, default_tz))
+    return facts
+
+
+async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict[int, Facts]:
     people = await _rows(
         session,
         select(

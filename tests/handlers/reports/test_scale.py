@@ -1,0 +1,164 @@
+"""Reports and turns that do not grow with the agency: the same statements for 60
+people as for 1,200, no statement binding more than a fixed number of parameters
+(PostgreSQL's driver refuses more than 32,767, so a list of every person's id
+breaks a large agency), and /summary and the exports working on PostgreSQL with
+40,000 people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from handlers.reports.figures import summarise
+from handlers.reports.summary import agency_figures
+from jobs.exports import export_report
+from storage.models import Agency
+from storage.reports import headcounts, person_rows
+from tests.drivers.bulk import seed_agency
+from tests.drivers.chat import Person, RecordingChannel, make_app, t
+from tests.drivers.journey import onboard
+from tests.drivers.statements import counting
+from tests.drivers.working_group import FISCAL_YEAR, THIS_YEAR, make_admin
+
+MOST_PARAMETERS = 1_000  # far below any driver's limit, far above any fixed query
+SMALL, LARGE = 60, 2_000  # LARGE > MOST_PARAMETERS: a list of everyone's ids would show
+OCTOBER = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)  # the rounds begin in fiscal year 2570
+
+
+async def _summary(app, admin: Person):  # noqa: ANN001, ANN202
+    with counting(app.engine) as seen:
+        replies = await admin.say("/summary")
+        await app.delivery.drain([admin.channel.name])
+    return replies, seen
+
+
+async def _export(app, admin: Person):  # noqa: ANN001, ANN202
+    with counting(app.engine) as seen:
+        replies = await admin.say("/export")
+    [document] = [r for r in replies if r.document]
+    return document, seen
+
+
+async def _nudge_preview(app, admin: Person):  # noqa: ANN001, ANN202
+    with counting(app.engine) as seen:
+        replies = await admin.say("/nudge")
+        await admin.tap(2)  # cancel
+    return replies, seen
+
+
+async def _menu(app, person: Person):  # noqa: ANN001, ANN202
+    with counting(app.engine) as seen:
+        replies = await person.say("/menu")
+        await app.delivery.drain([person.channel.name])
+    return replies, seen
+
+
+def _people_in(workbook_bytes: bytes, title: str) -> int:
+    """Data rows of the person sheet `title` (rows after its header block)."""
+    book = load_workbook(io.BytesIO(workbook_bytes), read_only=True)
+    sheet = book[title]
+    numbers = [row[0] for row in sheet.iter_rows(values_only=True)]
+    return sum(1 for value in numbers if isinstance(value, int))
+
+
+async def test_statements_and_parameters_do_not_grow_with_the_agency(app, channel):
+    admin = await make_admin(app, channel, "head")
+    staff = Person(app, channel)
+    await onboard(staff)
+    await seed_agency(app.sessions, "DEMO", SMALL, OCTOBER)
+
+    small_summary, small_seen = await _summary(app, admin)
+    small_menu, small_menu_seen = await _menu(app, staff)
+    small_doc, small_export = await _export(app, admin)
+    small_nudge, small_nudge_seen = await _nudge_preview(app, admin)
+
+    await seed_agency(app.sessions, "DEMO", LARGE - SMALL, OCTOBER, seed=8)
+    large_summary, large_seen = await _summary(app, admin)
+    large_menu, large_menu_seen = await _menu(app, staff)
+    large_doc, large_export = await _export(app, admin)
+    large_nudge, large_nudge_seen = await _nudge_preview(app, admin)
+
+    # the admin and the staff member joined by chat: 2 more than the seeded people
+    assert str(SMALL + 2) in small_summary[0].text
+    assert f"{LARGE + 2:,}" in large_summary[0].text or str(LARGE + 2) in large_summary[0].text
+    assert large_seen.count == small_seen.count
+    assert large_menu_seen.count == small_menu_seen.count
+    assert large_menu[0].text == small_menu[0].text
+    assert large_export.count == small_export.count
+    assert large_nudge[0].text != small_nudge[0].text  # more people to nudge
+    # /nudge reads the lagging people's settings in batches: more statements, none wide
+    assert large_nudge_seen.count > small_nudge_seen.count
+    for seen in (large_seen, large_menu_seen, large_export, large_nudge_seen):
+        assert seen.most_parameters <= MOST_PARAMETERS, seen.widest()
+    assert len(large_doc.document) > len(small_doc.document)
+
+
+async def test_the_csv_export_of_everyone_binds_few_parameters(app, tmp_path):
+    await seed_agency(app.sessions, "DEMO", LARGE, OCTOBER)
+    out = tmp_path / "everyone.csv"
+    with counting(app.engine) as seen:
+        people = await export_report(
+            app.sessions, app.content, app.clock, out, "csv", None, "th", year=FISCAL_YEAR
+        )
+    assert people == LARGE
+    assert seen.most_parameters <= MOST_PARAMETERS, seen.widest()
+    lines = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert len(lines) == LARGE + 1
+
+
+async def test_counted_figures_equal_the_figures_of_every_row(app):
+    """The grouped queries of /summary give what counting each person's row gives."""
+    await seed_agency(app.sessions, "DEMO", LARGE, OCTOBER)
+    async with app.sessions() as session:
+        demo = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
+        counted = await agency_figures(session, app.content, demo, FISCAL_YEAR)
+        rows = await person_rows(session, "DEMO", THIS_YEAR)
+        staff_list = await headcounts(session, demo.id)
+    by_row = summarise(
+        rows,
+        [s.id for s in app.content.skills],
+        [g.id for g in app.content.groups.personnel_groups],
+        staff_list,
+    )
+    assert counted.total.enrolled == by_row.total.enrolled == LARGE
+    assert counted.total == by_row.total
+    assert counted.by_unit == by_row.by_unit
+    assert counted.by_group == by_row.by_group
+    assert counted.skills == by_row.skills
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("DLCOACH_LONG_TESTS"), reason="long: run by .ci/run")
+async def test_summary_and_exports_work_on_postgres_with_40000_people(
+    postgres_url, clock, tmp_path
+):
+    people = 40_000
+    app = await make_app(postgres_url, clock)
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    try:
+        admin = await make_admin(app, channel, "head")
+        await seed_agency(app.sessions, "DEMO", people, OCTOBER)
+        summary, seen = await _summary(app, admin)
+        assert seen.most_parameters <= MOST_PARAMETERS, seen.widest()
+        assert f"{people + 1:,}" in summary[0].text or str(people + 1) in summary[0].text
+        document, seen = await _export(app, admin)
+        assert seen.most_parameters <= MOST_PARAMETERS, seen.widest()
+        title = t(app, "report.sheet_people")
+        assert _people_in(document.document, title) == people + 1
+        out = tmp_path / "demo.csv"
+        assert (
+            await export_report(
+                app.sessions, app.content, app.clock, out, "csv", "DEMO", "th", year=FISCAL_YEAR
+            )
+            == people + 1
+        )
+        assert len(out.read_text(encoding="utf-8-sig").splitlines()) == people + 2
+    finally:
+        await app.close()
