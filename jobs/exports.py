@@ -63,7 +63,13 @@ async def export_report(
             sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
             data = await asyncio.to_thread(workbook, sheets)
         else:
-            rows = await person_rows(session, agency_code, fiscal_period(year, tz))
+            rows = await person_rows(
+                session,
+                agency_code,
+                fiscal_period(year, tz),
+                [s.id for s in content.skills],
+                evidence=False,
+            )
             if not names:
                 rows = [dataclasses.replace(row, name="") for row in rows]
             lines = [csv_row(content, row) for row in rows]

@@ -16,11 +16,12 @@ with a list of ids, so the size of an agency does not matter to the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, or_, union
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -185,13 +186,25 @@ async def _all(session: AsyncSession, query: Any) -> list[Any]:
 
 
 async def person_rows(
-    session: AsyncSession, agency_code: str | None, period: Period
+    session: AsyncSession,
+    agency_code: str | None,
+    period: Period,
+    skills: Sequence[str],
+    *,
+    evidence: bool = True,
 ) -> list[PersonRow]:
     """Everyone (of one agency, if given) who took part during `period`, by agency and id:
-    one query for the people and their two rounds, one each for ratings, goals and logs,
-    all read as plain columns."""
+    one query for the people, their two rounds and their log totals, one row per round
+    for the ratings of `skills`, one for goals and (unless `evidence` is False: the
+    CSV only counts them) one for the evidence entries, all read as plain columns."""
     people = _reported_people(agency_code, period)
-    query = select(*people.c).order_by(people.c.agency, people.c.person_id)
+    totals = _log_totals(agency_code, period)
+    query = (
+        select(*people.c, totals.c.learning, totals.c.minutes, totals.c.evidence)
+        .select_from(people)
+        .join(totals, totals.c.person_id == people.c.person_id, isouter=True)
+        .order_by(people.c.agency, people.c.person_id)
+    )
     rows: list[PersonRow] = []
     rounds: dict[int, RoundRow] = {}
     for line in await _all(session, query):
@@ -228,11 +241,15 @@ async def person_rows(
                 personnel_group=line.personnel_group,
                 current=current,
                 completed=completed,
+                learning_entries=int(line.learning or 0),
+                learning_minutes=int(line.minutes or 0),
+                evidence_entries=int(line.evidence or 0),
                 timezone=line.timezone,
             )
         )
-    await _fill_rounds(session, people, rounds)
-    await _fill_logs(session, agency_code, period, {r.person_id: r for r in rows})
+    await _fill_rounds(session, people, rounds, skills)
+    if evidence:
+        await _fill_evidence(session, agency_code, period, {r.person_id: r for r in rows})
     return rows
 
 
@@ -256,29 +273,54 @@ def _round_row(
     )
 
 
-async def _fill_rounds(session: AsyncSession, people: Any, rounds: dict[int, RoundRow]) -> None:
+def _rounds_in(people: Any) -> Any:
+    """The ids of the rounds the `people` subquery reports (current and completed), each
+    once: joined by equality, so PostgreSQL can hash it instead of testing every pair."""
+    current = select(people.c.current_id.label("journey_id"))
+    completed = select(people.c.completed_id).where(people.c.completed_id.is_not(None))
+    return union(current, completed).subquery()
+
+
+async def _fill_rounds(
+    session: AsyncSession, people: Any, rounds: dict[int, RoundRow], skills: Sequence[str]
+) -> None:
     """The ratings and goals of the rounds the rows report (the people's current and
-    completed rounds, joined to the `people` subquery)."""
+    completed rounds, joined to the `people` subquery): the ratings as one row per
+    round, a before and an after column per skill."""
     if not rounds:
         return
-    either = or_(
-        Assessment.journey_id == people.c.current_id,
-        Assessment.journey_id == people.c.completed_id,
-    )
-    answers = (
-        select(
-            Assessment.journey_id,
-            Assessment.kind,
-            AssessmentAnswer.skill_id,
-            AssessmentAnswer.level,
+    reported = _rounds_in(people)
+    levels = [
+        func.max(
+            case(
+                (
+                    and_(Assessment.kind == "pre", AssessmentAnswer.skill_id == skill)
+                    if before
+                    else and_(Assessment.kind != "pre", AssessmentAnswer.skill_id == skill),
+                    AssessmentAnswer.level,
+                ),
+                else_=None,
+            )
         )
-        .select_from(people)
-        .join(Assessment, either)
+        for before in (True, False)
+        for skill in skills
+    ]
+    answers = (
+        select(Assessment.journey_id, *levels)
+        .select_from(reported)
+        .join(Assessment, Assessment.journey_id == reported.c.journey_id)
         .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
+        .group_by(Assessment.journey_id)
     )
-    for journey_id, kind, skill_id, level in await _all(session, answers):
+    for journey_id, *found in await _all(session, answers):
         item = rounds[journey_id]
-        (item.pre if kind == "pre" else item.post)[skill_id] = level
+        for skill, pre, post in zip(
+            skills, found[: len(skills)], found[len(skills) :], strict=True
+        ):
+            if pre is not None:
+                item.pre[skill] = pre
+            if post is not None:
+                item.post[skill] = post
     goals = (
         select(
             Goal.journey_id,
@@ -288,11 +330,8 @@ async def _fill_rounds(session: AsyncSession, people: Any, rounds: dict[int, Rou
             Goal.target_date,
             Goal.approach,
         )
-        .select_from(people)
-        .join(
-            Goal,
-            or_(Goal.journey_id == people.c.current_id, Goal.journey_id == people.c.completed_id),
-        )
+        .select_from(reported)
+        .join(Goal, Goal.journey_id == reported.c.journey_id)
         .order_by(Goal.id)
     )
     for journey_id, *goal in await _all(session, goals):
@@ -349,50 +388,62 @@ async def not_joined(session: AsyncSession, agency_id: int) -> list[StaffLineRow
     return sorted(rows, key=lambda r: (r.unit == "", r.unit, r.staff_code))
 
 
-def _minutes(data: dict[str, Any]) -> int:
-    value = data.get("minutes")
-    return value if isinstance(value, int) and value > 0 else 0
+def _logs(agency_code: str | None, period: Period, *columns: Any) -> Any:
+    """Learning and evidence entries of the agency's people written within the period."""
+    return _in_agency(
+        select(*columns).join(Journey, Journey.id == StepEntry.journey_id),
+        agency_code,
+        StepEntry.person_id,
+    ).where(
+        StepEntry.kind.in_(["learning", "evidence"]),  # type: ignore[attr-defined]
+        StepEntry.created_at >= period.start,
+        StepEntry.created_at < period.end,
+    )
 
 
-async def _fill_logs(
+def _log_totals(agency_code: str | None, period: Period) -> Any:
+    """Per person: learning entries, their minutes and evidence entries in the period."""
+    learning = StepEntry.kind == "learning"
+    minutes = StepEntry.data["minutes"].as_integer()  # type: ignore[index]
+    return (
+        _logs(
+            agency_code,
+            period,
+            StepEntry.person_id,
+            func.sum(case((learning, 1), else_=0)).label("learning"),
+            func.sum(case((and_(learning, minutes > 0), minutes), else_=0)).label("minutes"),
+            func.sum(case((learning, 0), else_=1)).label("evidence"),
+        )
+        .group_by(StepEntry.person_id)
+        .subquery()
+    )
+
+
+async def _fill_evidence(
     session: AsyncSession, agency_code: str | None, period: Period, rows: dict[int, PersonRow]
 ) -> None:
-    """Learning and evidence entries written within the period."""
+    """The evidence entries written within the period, in the order they were written."""
     if not rows:
         return
     query = (
-        _in_agency(
-            select(
-                StepEntry.person_id,
-                StepEntry.kind,
-                StepEntry.skill_id,
-                StepEntry.text,
-                StepEntry.data,
-                StepEntry.created_at,
-                Journey.round_no,
-            ).join(Journey, Journey.id == StepEntry.journey_id),
+        _logs(
             agency_code,
+            period,
             StepEntry.person_id,
+            StepEntry.skill_id,
+            StepEntry.text,
+            StepEntry.data,
+            StepEntry.created_at,
+            Journey.round_no,
         )
-        .where(
-            StepEntry.kind.in_(["learning", "evidence"]),  # type: ignore[attr-defined]
-            StepEntry.created_at >= period.start,
-            StepEntry.created_at < period.end,
-        )
+        .where(StepEntry.kind == "evidence")
         .order_by(StepEntry.id)
     )
-    for person_id, kind, skill_id, entry_text, data, created_at, round_no in await _all(
-        session, query
-    ):
+    for person_id, skill_id, entry_text, data, created_at, round_no in await _all(session, query):
         row = rows.get(person_id)
         if row is None:
             continue
         data = data or {}
-        if kind == "learning":
-            row.learning_entries += 1
-            row.learning_minutes += _minutes(data)
-            continue
-        row.evidence_entries += 1
         row.evidence.append(
             EvidenceRow(
                 person_id=person_id,

@@ -58,7 +58,12 @@ async def agency_summary(
     session: AsyncSession, content: Content, agency: Agency, year: int
 ) -> tuple[list[PersonRow], AgencySummary]:
     """The agency's people in fiscal year `year` (Buddhist Era) and their figures."""
-    rows = await person_rows(session, agency.code, fiscal_period(year, agency.timezone))
+    rows = await person_rows(
+        session,
+        agency.code,
+        fiscal_period(year, agency.timezone),
+        [s.id for s in content.skills],
+    )
     return rows, await agency_figures(session, content, agency, year)
 
 

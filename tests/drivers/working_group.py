@@ -23,6 +23,7 @@ from storage.models import (
     Unit,
 )
 from storage.models import Person as PersonModel
+from tests.drivers.bulk import SKILLS as SKILLS  # the skill ids, for reading report rows
 from tests.drivers.chat import Person, RecordingChannel
 from tests.drivers.journey import onboard
 from tests.drivers.seed import Seeded, add_person

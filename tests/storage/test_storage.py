@@ -8,7 +8,7 @@ from storage.db import async_url
 from storage.reports import person_rows
 from tests.drivers.chat import Person, RecordingChannel, make_app
 from tests.drivers.journey import POST, PRE, whole_journey
-from tests.drivers.working_group import THIS_YEAR
+from tests.drivers.working_group import SKILLS, THIS_YEAR
 
 
 async def test_whole_journey_and_report_rows(database_url, clock):
@@ -20,7 +20,7 @@ async def test_whole_journey_and_report_rows(database_url, clock):
     await whole_journey(second)
     await second.tap("new")  # second person starts round 2
     async with app.sessions() as session:
-        rows = await person_rows(session, "DEMO", THIS_YEAR)
+        rows = await person_rows(session, "DEMO", THIS_YEAR, SKILLS)
     await app.close()
     assert [r.round_no for r in rows] == [1, 2]
     done, fresh = rows

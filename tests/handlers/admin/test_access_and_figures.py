@@ -15,6 +15,7 @@ from storage.reports import person_rows
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard
 from tests.drivers.working_group import (
+    SKILLS,
     THIS_YEAR,
     Staff,
     audit_rows,
@@ -195,7 +196,7 @@ async def test_an_admin_sees_only_their_own_agency(app, channel):
 async def test_summary_figures_match_the_hand_computed_fixture(app):
     ids = await fixture_agency(app)
     async with app.sessions() as session:
-        rows = await person_rows(session, "FIX", THIS_YEAR)
+        rows = await person_rows(session, "FIX", THIS_YEAR, SKILLS)
     content = app.content
     figures = summarise(
         rows, [s.id for s in content.skills], [g.id for g in content.groups.personnel_groups]

@@ -29,6 +29,7 @@ from storage.reports import person_rows
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard, step1, step2, whole_journey
 from tests.drivers.working_group import (
+    SKILLS,
     THIS_YEAR,
     Staff,
     audit_rows,
@@ -479,7 +480,7 @@ async def test_agency_charts_are_the_right_size_and_not_blank(app):
         ],
     )
     async with app.sessions() as session:
-        rows = await person_rows(session, "CHART", THIS_YEAR)
+        rows = await person_rows(session, "CHART", THIS_YEAR, SKILLS)
     content = app.content
     figures = summarise(rows, [s.id for s in content.skills], ["g3"])
     steps, growth = [render(c.kind, c.spec) for c in agency_charts(content, "th", figures)]

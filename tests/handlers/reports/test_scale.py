@@ -20,7 +20,7 @@ from handlers.reports.summary import agency_figures
 from jobs.exports import export_report
 from storage.models import Agency
 from storage.reports import headcounts, person_rows
-from tests.drivers.bulk import seed_agency
+from tests.drivers.bulk import SKILLS, seed_agency
 from tests.drivers.chat import Person, RecordingChannel, make_app, t
 from tests.drivers.journey import onboard
 from tests.drivers.statements import counting
@@ -118,7 +118,7 @@ async def test_counted_figures_equal_the_figures_of_every_row(app):
     async with app.sessions() as session:
         demo = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
         counted = await agency_figures(session, app.content, demo, FISCAL_YEAR)
-        rows = await person_rows(session, "DEMO", THIS_YEAR)
+        rows = await person_rows(session, "DEMO", THIS_YEAR, SKILLS)
         staff_list = await headcounts(session, demo.id)
     by_row = summarise(
         rows,

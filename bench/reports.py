@@ -1,0 +1,262 @@
+"""Reports at agency scale: /summary, the XLSX workbook and the CSV table for 1,000,
+10,000 and 100,000 people, each against a baseline measured in the same run.
+
+For each database (SQLite, and PostgreSQL in a database this run creates and drops)
+and each size, the agency is seeded with multi-row inserts (tests/drivers/bulk.py:
+people at every step, ratings, goals, learning and evidence), then each measure runs
+in a fresh process so its peak memory is its own:
+
+- summary: the figures of /summary (`handlers.reports.summary.agency_figures`),
+  against `raw`: two plain GROUP BY queries over the same tables (people per unit
+  and group, ratings per skill) - the least any summary must ask of the database;
+- xlsx: the OCSC workbook as `dlcoach report --format xlsx` writes it
+  (`jobs.exports.export_report`), against openpyxl in write-only mode writing one
+  row per person from one query, with no styles;
+- csv: the CSV table as `dlcoach report` writes it, against Python's csv.writer
+  over one query of the same people.
+
+Printed: seconds of ours and of the baseline, their ratio, and how much resident
+memory each added at its peak (the process's start-up, about 120 MB of imports,
+is left out). Targets at 100,000 people: summary < 1 s and
+within 3x of raw; xlsx < 30 s and < 500 MB; csv within 2x of the plain writer.
+
+Usage (from the repository root):
+
+    bench/run reports                   # 1,000, 10,000 and 100,000; SQLite and PostgreSQL
+    bench/run reports --quick           # 1,000 and 10,000
+    bench/run reports --sizes 5000 --postgres ''   # SQLite only
+
+This is a benchmark, not a test: nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from openpyxl import Workbook  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bench.databases import postgres_database  # noqa: E402
+from content.loader import Content, load_content  # noqa: E402
+from handlers.clock import FakeClock  # noqa: E402
+from handlers.reports.summary import agency_figures  # noqa: E402
+from jobs.exports import export_report  # noqa: E402
+from storage.db import make_engine, make_sessionmaker  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Agency  # noqa: E402
+from tests.drivers.bulk import seed_agency  # noqa: E402
+
+CODE = "BENCH"
+YEAR = 2570  # fiscal year of the seeded rounds (October 2026 on)
+BEGIN = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+RAW_PEOPLE = """
+SELECT p.unit_id, p.personnel_group, count(*), sum(CASE WHEN j.completed_at IS NULL THEN 0 ELSE 1 END)
+FROM person p JOIN journey j ON j.person_id = p.id
+JOIN agency a ON a.id = p.agency_id
+WHERE a.code = :code GROUP BY p.unit_id, p.personnel_group
+"""
+RAW_SKILLS = """
+SELECT x.skill_id, s.kind, count(*), sum(x.level)
+FROM assessmentanswer x JOIN assessment s ON s.id = x.assessment_id
+JOIN person p ON p.id = s.person_id JOIN agency a ON a.id = p.agency_id
+WHERE a.code = :code GROUP BY x.skill_id, s.kind
+"""
+ONE_QUERY = """
+SELECT p.agency_number, p.display_name, u.name, p.personnel_group, j.round_no,
+       j.current_step, j.started_at, j.completed_at
+FROM person p JOIN agency a ON a.id = p.agency_id
+JOIN journey j ON j.person_id = p.id
+LEFT JOIN unit u ON u.id = p.unit_id
+WHERE a.code = :code ORDER BY p.id
+"""
+
+
+# ---- the measures, each run in its own process -------------------------------------------
+
+
+@dataclass
+class Setup:
+    """What every measure needs, made before the clock starts (engine connected,
+    content loaded), so the figures are of the work alone."""
+
+    url: str
+    out: Path
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    content: Content
+    agency: Agency
+
+
+async def summary(setup: Setup) -> None:
+    async with setup.sessions() as session:
+        await agency_figures(session, setup.content, setup.agency, YEAR)
+
+
+async def raw(setup: Setup) -> None:
+    async with setup.engine.connect() as connection:
+        for query in (RAW_PEOPLE, RAW_SKILLS):
+            (await connection.execute(text(query), {"code": CODE})).all()
+
+
+async def _export(setup: Setup, fmt: str) -> None:
+    clock = FakeClock(NOW)
+    await export_report(setup.sessions, setup.content, clock, setup.out, fmt, CODE, "th", year=YEAR)
+
+
+async def xlsx(setup: Setup) -> None:
+    await _export(setup, "xlsx")
+
+
+async def csv_ours(setup: Setup) -> None:
+    await _export(setup, "csv")
+
+
+async def _rows(setup: Setup) -> list[Any]:
+    async with setup.engine.connect() as connection:
+        return list((await connection.execute(text(ONE_QUERY), {"code": CODE})).all())
+
+
+async def write_only(setup: Setup) -> None:
+    rows = await _rows(setup)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("people")
+    sheet.append(["number", "name", "unit", "group", "round", "step", "started", "completed"])
+    for row in rows:
+        sheet.append(list(row))
+    book.save(setup.out)
+
+
+async def plain_csv(setup: Setup) -> None:
+    rows = await _rows(setup)
+    with setup.out.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "name", "unit", "group", "round", "step", "started", "done"])
+        writer.writerows(rows)
+
+
+MEASURES: dict[str, Callable[[Setup], Coroutine[Any, Any, None]]] = {
+    "summary": summary,
+    "raw": raw,
+    "xlsx": xlsx,
+    "write_only": write_only,
+    "csv": csv_ours,
+    "plain_csv": plain_csv,
+}
+PAIRS = (("summary", "raw"), ("xlsx", "write_only"), ("csv", "plain_csv"))
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+async def _timed(name: str, url: str, out: Path) -> tuple[float, float]:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        agency = (await session.exec(select(Agency).where(Agency.code == CODE))).one()
+    setup = Setup(url, out, engine, sessions, load_content(), agency)
+    before = _resident_mb()
+    started = time.perf_counter()
+    await MEASURES[name](setup)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, max(peak - before, 0.0)
+
+
+def _child(name: str, url: str, out: str, results: Any) -> None:  # noqa: ANN401
+    results.put(asyncio.run(_timed(name, url, Path(out))))
+
+
+def measure(name: str, url: str, workdir: Path) -> tuple[float, float]:
+    """Seconds and the peak memory it added (MB) of one measure, in a fresh process."""
+    context = mp.get_context("spawn")
+    results = context.Queue()
+    out = workdir / f"{name}.out"
+    process = context.Process(target=_child, args=(name, url, str(out), results))
+    process.start()
+    found = results.get()
+    process.join()
+    return found
+
+
+# ---- seeding and the table -----------------------------------------------------------------
+
+
+async def _seed(url: str, people: int) -> float:
+    engine = make_engine(url)
+    await upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    started = time.perf_counter()
+    await seed_agency(sessions, CODE, people, BEGIN)
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    return seconds
+
+
+def run_size(database: str, url: str, people: int, workdir: Path) -> list[str]:
+    seeded = asyncio.run(_seed(url, people))
+    lines = [f"| {database} | {people:,} | seed | {seeded:.1f} | | | |"]
+    print(lines[-1], flush=True)
+    for ours, baseline in PAIRS:
+        ours_s, ours_mb = measure(ours, url, workdir)
+        base_s, base_mb = measure(baseline, url, workdir)
+        lines.append(
+            f"| {database} | {people:,} | {ours} | {ours_s:.2f} | {base_s:.2f} "
+            f"| {ours_s / base_s:.2f} | {ours_mb:.0f} / {base_mb:.0f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 people only")
+    parser.add_argument("--sizes", help="comma-separated numbers of people (overrides --quick)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server to make a scratch database on ('' skips PostgreSQL)",
+    )
+    args = parser.parse_args(argv)
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+    print("| database | people | measure | ours s | baseline s | ratio | added MB ours / base |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for people in sizes:
+            url = f"sqlite:///{workdir / f'reports-{people}.db'}"
+            run_size("SQLite", url, people, workdir)
+        if args.postgres:
+            for people in sizes:
+                with postgres_database(args.postgres, "bench_reports") as url:
+                    if url is None:
+                        break
+                    run_size("PostgreSQL", url, people, workdir)
+
+
+if __name__ == "__main__":
+    main()
