@@ -9,7 +9,6 @@ up anything else; every export leaves a row in the audit log.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -22,12 +21,12 @@ from documents.xlsx import workbook
 from handlers.clock import Clock
 from handlers.reports.period import current_fiscal_year, fiscal_period
 from handlers.reports.summary import agency_summary
-from handlers.reports.table import csv_header, csv_row
+from handlers.reports.table import csv_header, csv_rows
 from handlers.reports.workbook import report_sheets
 from storage import audit
 from storage.db import transaction
 from storage.models import Agency
-from storage.reports import person_rows
+from storage.reports import table_lines
 from storage.timeutil import to_local
 
 
@@ -63,16 +62,9 @@ async def export_report(
             sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
             data = await asyncio.to_thread(workbook, sheets)
         else:
-            rows = await person_rows(
-                session,
-                agency_code,
-                fiscal_period(year, tz),
-                [s.id for s in content.skills],
-                evidence=False,
-            )
-            if not names:
-                rows = [dataclasses.replace(row, name="") for row in rows]
-            lines = [csv_row(content, row) for row in rows]
+            skills = [s.id for s in content.skills]
+            rows = await table_lines(session, agency_code, fiscal_period(year, tz), skills)
+            lines = csv_rows(content, rows, names=names)
             data = await asyncio.to_thread(csv_bytes, csv_header(content), lines)
         await asyncio.to_thread(out.write_bytes, data)
         audit.record(

@@ -190,13 +190,11 @@ async def person_rows(
     agency_code: str | None,
     period: Period,
     skills: Sequence[str],
-    *,
-    evidence: bool = True,
 ) -> list[PersonRow]:
     """Everyone (of one agency, if given) who took part during `period`, by agency and id:
     one query for the people, their two rounds and their log totals, one row per round
-    for the ratings of `skills`, one for goals and (unless `evidence` is False: the
-    CSV only counts them) one for the evidence entries, all read as plain columns."""
+    for the ratings of `skills`, one each for goals and evidence entries, all read as
+    plain columns."""
     people = _reported_people(agency_code, period)
     totals = _log_totals(agency_code, period)
     query = (
@@ -248,8 +246,7 @@ async def person_rows(
             )
         )
     await _fill_rounds(session, people, rounds, skills)
-    if evidence:
-        await _fill_evidence(session, agency_code, period, {r.person_id: r for r in rows})
+    await _fill_evidence(session, agency_code, period, {r.person_id: r for r in rows})
     return rows
 
 
@@ -273,6 +270,58 @@ def _round_row(
     )
 
 
+def _levels(skills: Sequence[str]) -> list[Any]:
+    """Aggregates of a round's answers: its before rating of each of `skills`, then
+    its after rating of each (NULL where there is none)."""
+    return [
+        func.max(
+            case(
+                (
+                    and_(
+                        Assessment.kind == "pre" if before else Assessment.kind != "pre",
+                        AssessmentAnswer.skill_id == skill,
+                    ),
+                    AssessmentAnswer.level,
+                ),
+                else_=None,
+            )
+        ).label(f"{'pre' if before else 'post'}_{skill}")
+        for before in (True, False)
+        for skill in skills
+    ]
+
+
+async def table_lines(
+    session: AsyncSession, agency_code: str | None, period: Period, skills: Sequence[str]
+) -> list[Any]:
+    """The CSV table in one query: per person of the period (by agency and id) who
+    they are, their completed and open rounds, the ratings of their reported round
+    (`pre_<skill>`, `post_<skill>`) and their log totals, as plain columns."""
+    people = _reported_people(agency_code, period, cte=True)
+    ratings = (
+        select(people.c.person_id, *_levels(skills))
+        .select_from(people)
+        .join(Assessment, Assessment.journey_id == people.c.reported)
+        .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
+        .group_by(people.c.person_id)
+        .subquery()
+    )
+    totals = _log_totals(agency_code, period)
+    query = (
+        select(
+            people,
+            *[c for c in ratings.c if c.name != "person_id"],
+            func.coalesce(totals.c.learning, 0).label("learning"),
+            func.coalesce(totals.c.minutes, 0).label("minutes"),
+            func.coalesce(totals.c.evidence, 0).label("evidence"),
+        )
+        .join(ratings, ratings.c.person_id == people.c.person_id, isouter=True)
+        .join(totals, totals.c.person_id == people.c.person_id, isouter=True)
+        .order_by(people.c.agency, people.c.person_id)
+    )
+    return await _all(session, query)
+
+
 def _rounds_in(people: Any) -> Any:
     """The ids of the rounds the `people` subquery reports (current and completed), each
     once: joined by equality, so PostgreSQL can hash it instead of testing every pair."""
@@ -290,23 +339,8 @@ async def _fill_rounds(
     if not rounds:
         return
     reported = _rounds_in(people)
-    levels = [
-        func.max(
-            case(
-                (
-                    and_(Assessment.kind == "pre", AssessmentAnswer.skill_id == skill)
-                    if before
-                    else and_(Assessment.kind != "pre", AssessmentAnswer.skill_id == skill),
-                    AssessmentAnswer.level,
-                ),
-                else_=None,
-            )
-        )
-        for before in (True, False)
-        for skill in skills
-    ]
     answers = (
-        select(Assessment.journey_id, *levels)
+        select(Assessment.journey_id, *_levels(skills))
         .select_from(reported)
         .join(Assessment, Assessment.journey_id == reported.c.journey_id)
         .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
@@ -551,7 +585,7 @@ class SkillCell:
     paired_sum_post: int
 
 
-def _reported_people(agency_code: str | None, period: Period) -> Any:
+def _reported_people(agency_code: str | None, period: Period, *, cte: bool = False) -> Any:
     """One row per person of the period's report (see the module docstring): who they
     are, their current round (the latest begun before the end; `step`, the highest it
     had entered by then) and the latest round completed within the period, whether a
@@ -624,7 +658,7 @@ def _reported_people(agency_code: str | None, period: Period) -> Any:
     )
     if agency_code:
         query = query.where(Agency.code == agency_code)
-    return query.subquery()
+    return query.cte("people") if cte else query.subquery()
 
 
 async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -> list[TallyCell]:

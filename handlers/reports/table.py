@@ -7,10 +7,11 @@ the year stays in its columns after the person begins the next one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from content.loader import Content
-from storage.reports import PersonRow
 from storage.timeutil import to_local
 
 
@@ -39,22 +40,28 @@ def _day(moment: datetime | None, tz: str) -> str:
     return to_local(moment, tz).date().isoformat() if moment else ""
 
 
-def csv_row(content: Content, row: PersonRow) -> list[str | int]:
+def csv_rows(content: Content, lines: Iterable[Any], *, names: bool) -> Iterator[list[object]]:
+    """The table's rows from `storage.reports.table_lines` (names left empty unless
+    `names`: the file may leave the agency)."""
     skills = [s.id for s in content.skills]
-    return [
-        row.person_id,
-        row.name,
-        row.agency_code,
-        row.unit,
-        row.personnel_group,
-        row.completed.round_no if row.completed else "",
-        _day(row.completed_at, row.timezone),
-        row.current.round_no if row.is_open else "",
-        row.current.step if row.is_open else "",
-        _day(row.current.started_at, row.timezone) if row.is_open else "",
-        *[row.pre.get(s, "") for s in skills],
-        *[row.post.get(s, "") for s in skills],
-        row.learning_entries,
-        row.learning_minutes,
-        row.evidence_entries,
-    ]
+    ratings = [f"pre_{s}" for s in skills] + [f"post_{s}" for s in skills]
+    for line in lines:
+        tz = line.timezone
+        is_open = line.is_open == 1
+        values = line._mapping
+        yield [
+            line.person_id,
+            (line.name or "") if names else "",
+            line.agency,
+            line.unit,
+            line.personnel_group,
+            line.completed_round if line.completed_id is not None else "",
+            _day(line.completed_at, tz),
+            line.current_round if is_open else "",
+            line.step if is_open else "",
+            _day(line.current_started, tz) if is_open else "",
+            *[values[column] if values[column] is not None else "" for column in ratings],
+            line.learning,
+            line.minutes,
+            line.evidence,
+        ]
