@@ -55,10 +55,20 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
     return on_connect
 
 
+# An execution option: transactions on connections that carry it only read, so
+# on SQLite they start with a plain BEGIN and never wait for the write lock.
+READ_ONLY = "dlcoach_read_only"
+
+
 def _sqlite_begin(connection) -> None:  # noqa: ANN001
     """BEGIN IMMEDIATE takes the write lock up front, so a read-then-write turn
-    never fails half way because another process wrote in between."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    never fails half way because another process wrote in between. A read-only
+    connection (`READ_ONLY`) begins a deferred transaction instead: in WAL mode
+    it reads a snapshot at once, whoever holds the write lock."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(
@@ -79,6 +89,19 @@ def make_engine(
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for work that only reads: on SQLite its
+    transactions do not take the write lock. Writing through it is a bug (on
+    SQLite the write may then fail with "database is locked" instead of waiting)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for read-only paths (health check, media fetch, CLI listings): see
+    `read_only`. Read-then-write work uses `make_sessionmaker` and `transaction`."""
+    return make_sessionmaker(read_only(engine))
 
 
 @asynccontextmanager
