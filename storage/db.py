@@ -6,6 +6,8 @@ async driver (aiosqlite, asyncpg) is chosen here so nobody has to know it.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -104,10 +106,38 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return make_sessionmaker(read_only(engine))
 
 
+# SQLite has one writer. Inside a process, writers (turns, delivery, jobs) queue
+# on one asyncio lock per database instead of meeting at the file lock, where
+# SQLite's busy handler sleeps in steps of up to 100 ms before it looks again.
+_WRITE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """The in-process write lock of a SQLite database (None: PostgreSQL, or read-only)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or not is_sqlite(bind):
+        return None
+    if bind.get_execution_options().get(READ_ONLY):
+        return None
+    # One lock per pool (an engine and its read-only twin share it) and event loop.
+    per_loop = _WRITE_LOCKS.setdefault(bind.sync_engine.pool, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    lock = per_loop.get(loop)
+    if lock is None:
+        lock = per_loop[loop] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any error."""
-    async with sessions() as session, session.begin():
+    """One unit of work: commit on success, roll back on any error. On SQLite,
+    writing transactions of this process take turns (see `_write_lock`)."""
+    lock = _write_lock(sessions)
+    if lock is None:
+        async with sessions() as session, session.begin():
+            yield session
+        return
+    async with lock, sessions() as session, session.begin():
         yield session
