@@ -64,6 +64,17 @@ TELEGRAM_TOKEN = "123456:bench-telegram-token"
 TELEGRAM_SECRET = "bench-telegram-secret"
 LINE_SECRET = "bench-line-secret"
 LINE_TOKEN = "bench-line-token"
+PROFILE_DIR: Path | None = None  # --profile DIR
+PROFILED_SERVE = """
+import atexit, cProfile, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # uvicorn raises it again at its exit
+profile = cProfile.Profile()
+atexit.register(lambda: (profile.disable(), profile.dump_stats({out!r})))
+sys.argv = ["dlcoach", "serve", "--port", sys.argv[1]]
+profile.enable()
+from bot.cli import main
+main()
+"""
 ANSWER_WITHIN = 60.0  # seconds a user waits for an answer before calling it lost
 PRE = [2, 3, 2, 1, 4, 3, 2, 2, 1]  # the nine self-ratings (as tests/drivers/journey.py)
 STEP1_SCREENS = 5
@@ -423,6 +434,9 @@ def ours(platform: str, database_url: str, fake: Any, port: int, scratch: Path) 
             "LINE_API_BASE_URL": fake.base_url,
         }
     argv = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+    if PROFILE_DIR is not None:  # --profile: cProfile of the whole serve process
+        out = PROFILE_DIR / f"serve-{platform}-{database_url.split(':')[0]}-{port}.prof"
+        argv = [sys.executable, "-c", PROFILED_SERVE.format(out=str(out)), str(port)]
     return Process(argv, env, port, scratch / f"serve-{platform}-{port}.log", scratch)
 
 
@@ -781,6 +795,7 @@ def main(argv: list[str] | None = None) -> None:
         help="a PostgreSQL server's admin URL; a database of its own is created there "
         "and dropped ('' skips PostgreSQL)",
     )
+    parser.add_argument("--profile", type=Path, help="write a cProfile of each serve run here")
     parser.add_argument("--bare-telegram", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bare-line", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -790,6 +805,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.bare_line:
         run_bare_line(args.bare_line)
         return
+    if args.profile:
+        global PROFILE_DIR
+        PROFILE_DIR = args.profile.resolve()
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
     rows = asyncio.run(bench(args))
     print(json.dumps([asdict(row) for row in rows]))
 
