@@ -33,7 +33,13 @@ from jobs.nudges import NudgeJobs, NudgeTuning
 from jobs.retention import Retention
 from jobs.weekly import WeeklyPosts
 from storage.agencies import new_join_code
-from storage.db import is_sqlite, make_engine, make_sessionmaker, transaction
+from storage.db import (
+    is_sqlite,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    transaction,
+)
 from storage.migrate import upgrade
 from storage.models import Agency, Unit
 
@@ -52,6 +58,9 @@ class App:
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # For work that only reads (health check, media, listings): on SQLite these
+    # never wait for the write lock that the turns and the delivery take.
+    read_sessions: async_sessionmaker[AsyncSession]
     channels: dict[str, Channel]
     media: DatabaseMedia
     turn: Turn
@@ -129,6 +138,7 @@ def build_app(
     policy = settings.policy()
     engine = make_engine(settings.database_url, sqlite_busy_ms=settings.dlcoach_sqlite_busy_ms)
     sessions = make_sessionmaker(engine)
+    read_sessions = make_read_sessionmaker(engine)
     running: dict[str, Channel] = {channel.name: channel for channel in channels}
     wakeup = asyncio.Event()
     delivery = Delivery(
@@ -180,12 +190,20 @@ def build_app(
         clock=clock,
         engine=engine,
         sessions=sessions,
+        read_sessions=read_sessions,
         channels=running,
-        media=DatabaseMedia(sessions, clock),
+        media=DatabaseMedia(sessions, clock, read_sessions=read_sessions),
         turn=turn,
         delivery=delivery,
         nudges=nudges,
-        weekly=WeeklyPosts(sessions, content, clock, policy, delivery_due=wakeup.set),
+        weekly=WeeklyPosts(
+            sessions,
+            content,
+            clock,
+            policy,
+            delivery_due=wakeup.set,
+            read_sessions=read_sessions,
+        ),
         retention=Retention(
             sessions,
             clock,

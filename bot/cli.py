@@ -223,7 +223,8 @@ def agency_headcount(
         raise typer.BadParameter("--count must be 0 or more")
 
     async def work(app: App) -> list | None:
-        async with transaction(app.sessions) as session:
+        listing = count is None  # only reads: no need for SQLite's write lock
+        async with transaction(app.read_sessions if listing else app.sessions) as session:
             agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
             if agency is None:
                 return None
@@ -299,7 +300,8 @@ def agency_units(
     from storage.models import Agency, Unit
 
     async def work(app: App) -> list[str] | None:
-        async with transaction(app.sessions) as session:
+        listing = not any(u.strip() for u in add or [])  # only reads
+        async with transaction(app.read_sessions if listing else app.sessions) as session:
             agency = (await session.exec(select(Agency).where(Agency.code == code))).first()
             if agency is None:
                 return None
@@ -462,7 +464,7 @@ def outbox_status() -> None:
     from storage.timeutil import as_utc
 
     async def work(app: App) -> tuple[list, list]:
-        async with app.sessions() as session:
+        async with app.read_sessions() as session:
             return await queries.status_lines(session), await queries.failed_rows(session)
 
     lines, failed = _with_app(work)

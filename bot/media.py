@@ -35,8 +35,12 @@ class DatabaseMedia:
         clock: Clock,
         image_ttl: timedelta = IMAGE_TTL,
         document_ttl: timedelta = DOCUMENT_TTL,
+        *,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions, self.clock = sessions, clock
+        # `fetch` only reads: with read-only sessions it never waits for SQLite's write lock.
+        self.read_sessions = read_sessions or sessions
         self.image_ttl, self.document_ttl = image_ttl, document_ttl
 
     def _ttl(self, content_type: str) -> timedelta:
@@ -83,7 +87,7 @@ class DatabaseMedia:
         return result.rowcount or 0
 
     async def fetch(self, media_id: str) -> MediaFile | None:
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             item = await session.get(Media, media_id)
         if not self._served(item, self.clock.now()):
             return None

@@ -18,6 +18,7 @@ from bot.app import App
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.scheduler import scheduler_for
+from storage.db import read_only
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def database_answers(app: App) -> None:
-    async with app.engine.connect() as connection:
+    """A read that does not wait for SQLite's write lock: a long write elsewhere is
+    not an outage."""
+    async with read_only(app.engine).connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 

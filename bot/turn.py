@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -31,7 +31,8 @@ from handlers.engine import Flow
 from handlers.messages import Incoming, Reply
 from handlers.policy import Policy
 from storage.db import transaction
-from storage.models import ChannelAccount, ConversationState, Person, ProcessedEvent
+from storage.events import record_first
+from storage.models import ChannelAccount, ConversationState, Person
 from storage.outbox import NewMessage, enqueue
 
 log = logging.getLogger(__name__)
@@ -134,19 +135,8 @@ class Turn:
 
     async def _first_time(self, session: AsyncSession, incoming: Incoming, now: datetime) -> bool:
         """Record the event id; False when it was already processed (a redelivery)."""
-        exists = await session.get(ProcessedEvent, (incoming.channel, incoming.event_id))
-        if exists is not None:
-            return False
-        try:
-            async with session.begin_nested():
-                session.add(
-                    ProcessedEvent(
-                        channel=incoming.channel, event_id=incoming.event_id, processed_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        assert incoming.event_id is not None
+        return await record_first(session, incoming.channel, incoming.event_id, now)
 
     async def _context(self, session: AsyncSession, incoming: Incoming, now: datetime) -> Ctx:
         """Load the person behind `incoming` (if they consented) and their state."""

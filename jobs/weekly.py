@@ -80,14 +80,17 @@ class WeeklyPosts:
         policy: Policy,
         *,
         delivery_due: Callable[[], None],
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions, self.content, self.clock, self.policy = sessions, content, clock, policy
         self.delivery_due = delivery_due
+        # Finding the bound chats only reads (see storage.db.read_only).
+        self.read_sessions = read_sessions or sessions
 
     async def post_due(self, now: datetime | None = None) -> int:
         """Post every summary that is due and not yet posted; returns how many were posted."""
         now = now or self.clock.now()
-        async with transaction(self.sessions) as session:
+        async with transaction(self.read_sessions) as session:
             result = await session.exec(
                 select(WorkingGroupChat, Agency).join(
                     Agency, Agency.id == WorkingGroupChat.agency_id

@@ -6,6 +6,8 @@ async driver (aiosqlite, asyncpg) is chosen here so nobody has to know it.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,10 +57,20 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
     return on_connect
 
 
+# An execution option: transactions on connections that carry it only read, so
+# on SQLite they start with a plain BEGIN and never wait for the write lock.
+READ_ONLY = "dlcoach_read_only"
+
+
 def _sqlite_begin(connection) -> None:  # noqa: ANN001
     """BEGIN IMMEDIATE takes the write lock up front, so a read-then-write turn
-    never fails half way because another process wrote in between."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    never fails half way because another process wrote in between. A read-only
+    connection (`READ_ONLY`) begins a deferred transaction instead: in WAL mode
+    it reads a snapshot at once, whoever holds the write lock."""
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(
@@ -81,10 +93,51 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for work that only reads: on SQLite its
+    transactions do not take the write lock. Writing through it is a bug (on
+    SQLite the write may then fail with "database is locked" instead of waiting)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for read-only paths (health check, media fetch, CLI listings): see
+    `read_only`. Read-then-write work uses `make_sessionmaker` and `transaction`."""
+    return make_sessionmaker(read_only(engine))
+
+
+# SQLite has one writer. Inside a process, writers (turns, delivery, jobs) queue
+# on one asyncio lock per database instead of meeting at the file lock, where
+# SQLite's busy handler sleeps in steps of up to 100 ms before it looks again.
+_WRITE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """The in-process write lock of a SQLite database (None: PostgreSQL, or read-only)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or not is_sqlite(bind):
+        return None
+    if bind.get_execution_options().get(READ_ONLY):
+        return None
+    # One lock per pool (an engine and its read-only twin share it) and event loop.
+    per_loop = _WRITE_LOCKS.setdefault(bind.sync_engine.pool, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    lock = per_loop.get(loop)
+    if lock is None:
+        lock = per_loop[loop] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any error."""
-    async with sessions() as session, session.begin():
+    """One unit of work: commit on success, roll back on any error. On SQLite,
+    writing transactions of this process take turns (see `_write_lock`)."""
+    lock = _write_lock(sessions)
+    if lock is None:
+        async with sessions() as session, session.begin():
+            yield session
+        return
+    async with lock, sessions() as session, session.begin():
         yield session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -9,6 +10,11 @@ import sys
 import time
 
 import httpx
+
+from bot.server import build_web
+from tests.drivers.chat import make_app
+from tests.drivers.web import serve
+from tests.storage.test_read_only import WAIT_MS, hold_write_lock
 
 
 def free_port() -> int:
@@ -60,3 +66,23 @@ def test_a_plain_http_public_url_is_refused_at_start():
     with pytest.raises(ValidationError, match="must be an https:// address"):
         Settings(_env_file=None, dlcoach_public_url="http://bot.example.go.th")
     assert Settings(_env_file=None, dlcoach_public_url="https://bot.example.go.th")
+
+
+async def test_health_and_media_do_not_wait_for_the_write_lock(tmp_path):
+    path = tmp_path / "busy.db"
+    app = await make_app(f"sqlite:///{path}", dlcoach_sqlite_busy_ms=WAIT_MS)
+    try:
+        async with serve(build_web(app), lifespan="off") as base, httpx.AsyncClient() as client:
+            holder = await asyncio.to_thread(hold_write_lock, str(path))
+            try:
+                began = time.monotonic()
+                health = await client.get(f"{base}/healthz", timeout=10)
+                assert await app.media.fetch("no-such-file") is None
+                took = time.monotonic() - began
+            finally:
+                holder.rollback()
+                holder.close()
+        assert health.status_code == 200, health.text
+        assert took < WAIT_MS / 1000 / 2, f"waited {took:.2f}s for the write lock"
+    finally:
+        await app.close()

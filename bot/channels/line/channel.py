@@ -101,6 +101,9 @@ class LineChannel(Channel):
         self.profiles = ProfileCache()
         self.rejections = Rejections("LINE")
         self.quota: QuotaMeter | None = None
+        # Loading animations started in the background, by chat: a send to that
+        # chat waits for its request first, so the dots never come after the answer.
+        self._loading: dict[str, asyncio.Task[None]] = {}
 
     # ---- lifecycle ------------------------------------------------------------
 
@@ -113,6 +116,8 @@ class LineChannel(Channel):
             self.api = AsyncMessagingApi(self._client)
 
     async def stop(self) -> None:
+        if self._loading:
+            await asyncio.gather(*self._loading.values(), return_exceptions=True)
         if self._client is not None:
             await self._client.close()
         self._client = self.api = None
@@ -173,10 +178,9 @@ class LineChannel(Channel):
             return
         incoming = view.incoming
         if incoming.chat_type == "private" and incoming.kind != "unfollow":
-            profile, _ = await asyncio.gather(
-                self._profile(incoming.user_id),
-                self._show_loading(incoming.chat_id) if view.wants_loading else _nothing(),
-            )
+            if view.wants_loading:  # not awaited: the turn need not wait for the dots
+                self._start_loading(incoming.chat_id)
+            profile = await self._profile(incoming.user_id)
             if profile is not None:
                 incoming = replace(
                     incoming, display_name=profile.display_name, lang_hint=profile.language
@@ -198,6 +202,22 @@ class LineChannel(Channel):
         profile = Profile(found.display_name or None, found.language or None)
         self.profiles.put(user_id, profile)
         return profile
+
+    def _start_loading(self, chat_id: str) -> None:
+        task = asyncio.create_task(self._show_loading(chat_id))
+        self._loading[chat_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._loading.get(chat_id) is done:
+                del self._loading[chat_id]
+
+        task.add_done_callback(forget)
+
+    async def _loading_sent(self, chat_id: str) -> None:
+        """Wait for the loading animation request of `chat_id`, if one is on its way."""
+        task = self._loading.get(chat_id)
+        if task is not None:
+            await asyncio.wait([task], timeout=QUICK_TIMEOUT)
 
     async def _show_loading(self, chat_id: str) -> None:
         """LINE's typing dots until our answer arrives (best effort: never blocks the answer)."""
@@ -224,6 +244,7 @@ class LineChannel(Channel):
         """
         if self.api is None or self.hub is None or self.quota is None:
             raise RetryLater("the LINE channel is not started")
+        await self._loading_sent(message.chat_id)
         done = message.sent_parts
         token_fresh = done == 0 and self._reply_token_fresh(message)
         if not token_fresh and not any(r.essential for r in message.replies):
@@ -304,7 +325,3 @@ class LineChannel(Channel):
         except NETWORK_ERRORS as exc:
             raise RetryLater(f"push: {short(exc)}") from exc
         self.quota.pushed()
-
-
-async def _nothing() -> None:
-    return None

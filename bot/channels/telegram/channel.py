@@ -351,8 +351,9 @@ class TelegramChannel(Channel):
 
         Private messages (text, or an attachment with its caption), commands in
         groups, button presses and blocks reach the core; group talk does not.
-        A button's spinner is stopped while the core works, and its keyboard
-        is taken off afterwards without holding up the answer to Telegram.
+        A button's spinner is stopped (answerCallbackQuery) while the core works
+        and its keyboard is taken off afterwards, both in the background: the
+        answer to Telegram waits only for the core to store the update.
         Raises `CoreUnavailable` when the core could not store the update.
         """
         if not complete(update):
@@ -360,11 +361,8 @@ class TelegramChannel(Channel):
             return
         query = update.callback_query
         if query is not None:
-            answering = asyncio.create_task(self._answer(query))
-            try:
-                await self._handle(callback_incoming(update))
-            finally:
-                await answering
+            self._in_background(self._answer(query))
+            await self._handle(callback_incoming(update))
             self._in_background(self._close_keyboard(bot, query))
         elif update.my_chat_member is not None:
             await self._handle(membership_incoming(update))

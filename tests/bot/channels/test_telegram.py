@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -332,8 +333,9 @@ async def walk_and_check(bot: Harness) -> TelegramUser:
     # the step 2 chart went out as a photo upload
     photos = [u for u in server.uploads if u.field == "photo"]
     assert photos and all(u.content.startswith(b"\x89PNG") for u in photos)
-    # every press answered, every pressed keyboard taken away
-    assert len(server.answered_callbacks) == len(user.pressed) > 40
+    # every press answered (in the background), every pressed keyboard taken away
+    assert len(user.pressed) > 40
+    await server.wait_for(lambda: len(server.answered_callbacks) == len(user.pressed))
     await server.wait_for(
         lambda: all(
             "reply_markup" not in (server.message(user.user_id, mid) or {}) for mid in user.pressed
@@ -384,7 +386,7 @@ async def test_an_old_button_gets_passed_and_the_current_question(polling):
     current, data = user.button(1)
     assert data.endswith("|ag:1") and current["message_id"] > name_question["message_id"]
     assert (await polling.account(user.user_id)).active
-    assert len(server.answered_callbacks) == 2
+    await server.wait_for(lambda: len(server.answered_callbacks) == 2)
     await server.wait_for(
         lambda: "reply_markup" not in server.message(user.user_id, name_question["message_id"])
     )
@@ -538,6 +540,27 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_processed(webhook)
     assert (await server.post_to_webhook(update)).status_code == 200
     await webhook.settle(update["update_id"])
     assert len(successful(server, "sendMessage")) == 1
+
+
+async def test_a_button_press_is_acknowledged_before_answer_callback_query_returns(webhook):
+    """The webhook answers 200 once the press is stored; a slow answerCallbackQuery
+    (the spinner) runs in the background and does not hold the answer to Telegram."""
+    server, user = webhook.server, TelegramUser(webhook)
+    await user.follow()
+    message, data = user.button("consent:y:th")
+    slow = 3.0
+    server.fail_next("answerCallbackQuery", status=None, delay=slow)  # served, but late
+    update = server.user_presses(user.user_id, message["message_id"], data, queue=False)
+    began = time.monotonic()
+    response = await server.post_to_webhook(update)
+    took = time.monotonic() - began
+    assert response.status_code == 200
+    assert took < slow / 2, f"the webhook waited {took:.2f}s for answerCallbackQuery"
+    assert server.answered_callbacks == []  # still being answered
+    async with webhook.app.sessions() as session:  # the press was stored before the 200
+        assert await session.get(ProcessedEvent, (CHANNEL, str(update["update_id"])))
+    await webhook.settle(update["update_id"])
+    await server.wait_for(lambda: len(server.answered_callbacks) == 1, within=slow + 5)
 
 
 async def test_webhook_ignores_edits_and_channel_posts_and_dedupes(webhook):
