@@ -138,8 +138,8 @@ async def write_only(setup: Setup) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("people")
     sheet.append(list(rows[0]._fields) if rows else [])
-    for row in rows:
-        sheet.append(list(row))
+    for row in rows:  # Excel has no time zones: moments are written as UTC
+        sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])
     book.save(setup.out)
 
 
