@@ -15,10 +15,12 @@ Usage (from the repository root, with the venv active):
 
     python -m bench.nudge_fanout --quick            # 10,000 nudges only
     python -m bench.nudge_fanout                    # 10,000 and 100,000
-    python -m bench.nudge_fanout --rate 500 --postgres postgresql://postgres@127.0.0.1:5432/bench
+    python -m bench.nudge_fanout --rate 500 --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-PostgreSQL runs need a database the benchmark may wipe (its public schema is
-dropped and recreated). This is a benchmark, not a test: nothing asserts.
+PostgreSQL runs create a database of their own on the server of `--postgres`
+(bench_fanout_<pid>) and drop it at the end, also after an error or Ctrl-C;
+the database named in the URL is only used to connect. This is a benchmark,
+not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -44,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.channels.base import (  # noqa: E402
@@ -102,6 +106,7 @@ class TokenBucket:
 
 def run_platform(port: int, rate: float, ready) -> None:  # noqa: ANN001
     """The fake platform (its own process): counts every nudge id it receives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the platform
     bucket = TokenBucket(rate, burst=rate / 10)
     counts: Counter[int] = Counter()
     stats = {"requests": 0, "rejected": 0, "first": None, "last": None}
@@ -185,6 +190,59 @@ def slot_moment() -> datetime:
     """A slot one minute ago, on a whole minute (as a reminder time would be)."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(minutes=1)
+
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+NEVER_TOUCH = {"test", "bench"}  # databases of people and tests: never created, used or dropped
+
+
+def bench_database_url(server_url: str) -> tuple[str, str]:
+    """(URL of this run's own database on the server of `server_url`, its name)."""
+    name = f"bench_fanout_{os.getpid()}"
+    assert name not in NEVER_TOUCH
+    url = make_url(server_url).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _maintenance_url(server_url: str) -> str:
+    """The server's `postgres` database as the admin connection for CREATE/DROP
+    DATABASE (whatever database `server_url` names, unless it names `postgres`)."""
+    url = make_url(server_url).set(database="postgres")
+    return url.render_as_string(hide_password=False)
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    engine = make_engine(_maintenance_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def create_database(server_url: str) -> str | None:
+    """Create this run's database; its URL, or None (and one line) if the server
+    cannot be reached."""
+    url, name = bench_database_url(server_url)
+    try:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect: one line, go on
+        server = make_url(server_url)
+        where = f"{server.host or 'localhost'}:{server.port or 5432}"
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        print(f"PostgreSQL at {where} unreachable, PostgreSQL runs skipped: {reason}", flush=True)
+        return None
+    return url
+
+
+def drop_database(server_url: str) -> None:
+    _, name = bench_database_url(server_url)
+    try:
+        # FORCE ends the connections an interrupted instance may have left
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception as exc:  # noqa: BLE001 - at the end: report, never mask the run's own error
+        print(f"could not drop the bench database {name}: {exc}", file=sys.stderr, flush=True)
 
 
 async def reset(database_url: str) -> None:
@@ -347,6 +405,7 @@ async def instance(
 
 
 def run_instance(*args) -> None:  # noqa: ANN002
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the instances
     asyncio.run(instance(*args))
 
 
@@ -396,27 +455,34 @@ def one_run(database: str, database_url: str, instances: int, count: int, rate: 
     port = free_port()
     ready = ctx.Event()
     server = ctx.Process(target=run_platform, args=(port, rate, ready), daemon=True)
-    server.start()
-    ready.wait(30)
-    platform = f"http://127.0.0.1:{port}"
-    go = ctx.Event()
-    deadline = time.time() + 120 + 3 * count / rate
-    workers = [
-        ctx.Process(
-            target=run_instance,
-            args=(database_url, platform, rate / instances, f"bench-{n}", count, go, deadline),
-        )
-        for n in range(instances)
-    ]
-    for worker in workers:
-        worker.start()
-    time.sleep(3)  # let every instance connect and import before the clock starts
-    start = time.time()
-    go.set()
-    for worker in workers:
-        worker.join()
-    stats = fetch_stats(platform, ids=True)
-    server.terminate()
+    workers: list = []
+    try:
+        server.start()
+        ready.wait(30)
+        platform = f"http://127.0.0.1:{port}"
+        go = ctx.Event()
+        deadline = time.time() + 120 + 3 * count / rate
+        workers = [
+            ctx.Process(
+                target=run_instance,
+                args=(database_url, platform, rate / instances, f"bench-{n}", count, go, deadline),
+                daemon=True,
+            )
+            for n in range(instances)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(3)  # let every instance connect and import before the clock starts
+        start = time.time()
+        go.set()
+        for worker in workers:
+            worker.join()
+        stats = fetch_stats(platform, ids=True)
+    finally:  # an error or Ctrl-C: no instance is left running (or holding the database)
+        for process in [*workers, server]:
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
     received = set(stats["ids"] or [])
     elapsed = (stats["last"] or time.time()) - start
     achieved = len(received) / elapsed if elapsed > 0 else 0.0
@@ -441,10 +507,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 nudges only")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "DLCOACH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench"
-        ),
-        help="a PostgreSQL database the benchmark may wipe ('' to skip PostgreSQL)",
+        default=os.environ.get("DLCOACH_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="a PostgreSQL server (its URL; a database bench_fanout_<pid> is created "
+        "there and dropped at the end; '' skips PostgreSQL)",
     )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
     parser.add_argument("--sizes", help="comma-separated numbers of nudges (overrides --quick)")
@@ -453,15 +518,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for count in sizes:
-            if args.only in (None, "sqlite"):
-                url = f"sqlite:///{scratch}/bench-{count}.db"
-                results.append(one_run("sqlite", url, 1, count, args.rate))
-                print(results[-1].line(), flush=True)
-            if args.only in (None, "postgres") and args.postgres:
-                results.append(one_run("postgresql", args.postgres, 3, count, args.rate))
-                print(results[-1].line(), flush=True)
+    postgres = None
+    if args.only in (None, "postgres") and args.postgres:
+        postgres = create_database(args.postgres)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            for count in sizes:
+                if args.only in (None, "sqlite"):
+                    url = f"sqlite:///{scratch}/bench-{count}.db"
+                    results.append(one_run("sqlite", url, 1, count, args.rate))
+                    print(results[-1].line(), flush=True)
+                if postgres is not None:
+                    results.append(one_run("postgresql", postgres, 3, count, args.rate))
+                    print(results[-1].line(), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    finally:
+        if postgres is not None:
+            drop_database(args.postgres)
     print(json.dumps([r.__dict__ for r in results]))
 
 
