@@ -104,6 +104,32 @@ class TokenBucket:
             await asyncio.sleep(wait)
 
 
+class SharedTokenBucket(TokenBucket):
+    """One bucket for every instance (the state in shared memory, under a lock), as
+    a deployment's shared limiter for one bot account would be: an instance with
+    work may use the rate another one leaves unused."""
+
+    def __init__(self, rate: float, burst: float, state) -> None:  # noqa: ANN001
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.state = state  # ctx.Array("d", [tokens, stamp])
+
+    @staticmethod
+    def new_state(ctx, burst: float):  # noqa: ANN001, ANN205
+        return ctx.Array("d", [max(burst, 1.0), time.monotonic()])
+
+    def try_take(self) -> float:
+        with self.state.get_lock():
+            now = time.monotonic()
+            tokens = min(self.burst, self.state[0] + (now - self.state[1]) * self.rate)
+            self.state[1] = now
+            if tokens >= 1.0:
+                self.state[0] = tokens - 1.0
+                return 0.0
+            self.state[0] = tokens
+            return (1.0 - tokens) / self.rate
+
+
 def run_platform(port: int, rate: float, ready) -> None:  # noqa: ANN001
     """The fake platform (its own process): counts every nudge id it receives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the platform
@@ -154,13 +180,14 @@ def run_platform(port: int, rate: float, ready) -> None:  # noqa: ANN001
 
 
 class BenchChannel(Channel):
-    """POSTs each outbox row to the fake platform, pacing itself at its share of R."""
+    """POSTs each outbox row to the fake platform, pacing itself with `bucket`
+    (shared by all instances, or its own share of R)."""
 
     name = CHANNEL
 
-    def __init__(self, url: str, rate: float) -> None:
+    def __init__(self, url: str, bucket: TokenBucket) -> None:
         self.url = url
-        self.bucket = TokenBucket(rate, burst=rate / 10)
+        self.bucket = bucket
         self.http: ClientSession | None = None
 
     async def start(self, app) -> None:  # noqa: ANN001
@@ -354,8 +381,15 @@ async def seed(database_url: str, count: int, due: datetime) -> int:
 
 
 async def instance(
-    database_url: str, platform: str, rate: float, name: str, expected: int, go, deadline: float
-) -> dict:  # noqa: ANN001
+    database_url: str,
+    platform: str,
+    rate: float,
+    name: str,
+    expected: int,
+    go,  # noqa: ANN001
+    deadline: float,
+    shared=None,  # noqa: ANN001 - the shared bucket's state, or None: pace at `rate` alone
+) -> dict:
     """Claim, render and deliver nudges until the platform has them all."""
     settings = Settings(
         database_url=database_url,
@@ -365,7 +399,11 @@ async def instance(
         dlcoach_outbox_concurrency=32,
         dlcoach_nudge_batch=250,
     )
-    channel = BenchChannel(platform, rate)
+    if shared is not None:
+        bucket = SharedTokenBucket(rate, burst=rate / 10, state=shared)
+    else:
+        bucket = TokenBucket(rate, burst=rate / 10)
+    channel = BenchChannel(platform, bucket)
     app = build_app(settings, channels=[channel])
     await channel.start(app.hub())
     ticks = app.nudges.with_worker(name)
@@ -448,7 +486,14 @@ def fetch_stats(platform: str, ids: bool = False) -> dict:
     return asyncio.run(get())
 
 
-def one_run(database: str, database_url: str, instances: int, count: int, rate: float) -> Result:
+def one_run(
+    database: str,
+    database_url: str,
+    instances: int,
+    count: int,
+    rate: float,
+    pacing: str = "shared",
+) -> Result:
     ctx = mp.get_context("spawn")
     due = slot_moment()
     asyncio.run(seed(database_url, count, due))
@@ -462,10 +507,14 @@ def one_run(database: str, database_url: str, instances: int, count: int, rate: 
         platform = f"http://127.0.0.1:{port}"
         go = ctx.Event()
         deadline = time.time() + 120 + 3 * count / rate
+        if pacing == "shared":  # one limiter for the bot account, as the platform counts
+            share, shared = rate, SharedTokenBucket.new_state(ctx, rate / 10)
+        else:  # "split": each instance paces at R / instances, used or not
+            share, shared = rate / instances, None
         workers = [
             ctx.Process(
                 target=run_instance,
-                args=(database_url, platform, rate / instances, f"bench-{n}", count, go, deadline),
+                args=(database_url, platform, share, f"bench-{n}", count, go, deadline, shared),
                 daemon=True,
             )
             for n in range(instances)
@@ -511,6 +560,12 @@ def main(argv: list[str] | None = None) -> None:
         help="a PostgreSQL server (its URL; a database bench_fanout_<pid> is created "
         "there and dropped at the end; '' skips PostgreSQL)",
     )
+    parser.add_argument(
+        "--pacing",
+        choices=["shared", "split"],
+        default="shared",
+        help="instances pace with one shared limiter of R (default), or each at R/instances",
+    )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
     parser.add_argument("--sizes", help="comma-separated numbers of nudges (overrides --quick)")
     args = parser.parse_args(argv)
@@ -526,10 +581,12 @@ def main(argv: list[str] | None = None) -> None:
             for count in sizes:
                 if args.only in (None, "sqlite"):
                     url = f"sqlite:///{scratch}/bench-{count}.db"
-                    results.append(one_run("sqlite", url, 1, count, args.rate))
+                    results.append(one_run("sqlite", url, 1, count, args.rate, args.pacing))
                     print(results[-1].line(), flush=True)
                 if postgres is not None:
-                    results.append(one_run("postgresql", postgres, 3, count, args.rate))
+                    results.append(
+                        one_run("postgresql", postgres, 3, count, args.rate, args.pacing)
+                    )
                     print(results[-1].line(), flush=True)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
