@@ -548,6 +548,10 @@ def one_run(
     )
 
 
+def _interrupted(signum: int, frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -572,6 +576,9 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [10_000] if args.quick else [10_000, 100_000]
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
+    # Ctrl-C or a plain kill: stop the same way (instances stopped, database dropped)
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
     results = []
     postgres = None
     if args.only in (None, "postgres") and args.postgres:
