@@ -389,6 +389,7 @@ async def instance(
     go,  # noqa: ANN001
     deadline: float,
     shared=None,  # noqa: ANN001 - the shared bucket's state, or None: pace at `rate` alone
+    ready=None,  # noqa: ANN001 - a queue told when this instance is built and waits for `go`
 ) -> dict:
     """Claim, render and deliver nudges until the platform has them all."""
     settings = Settings(
@@ -435,6 +436,8 @@ async def instance(
                 await asyncio.sleep(0.2)
         done.set()
 
+    if ready is not None:
+        ready.put(name)
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
     await asyncio.gather(claim_nudges(), deliver(), watch())
     await channel.stop()
@@ -506,6 +509,7 @@ def one_run(
         ready.wait(30)
         platform = f"http://127.0.0.1:{port}"
         go = ctx.Event()
+        built = ctx.Queue()
         deadline = time.time() + 120 + 3 * count / rate
         if pacing == "shared":  # one limiter for the bot account, as the platform counts
             share, shared = rate, SharedTokenBucket.new_state(ctx, rate / 10)
@@ -514,14 +518,28 @@ def one_run(
         workers = [
             ctx.Process(
                 target=run_instance,
-                args=(database_url, platform, share, f"bench-{n}", count, go, deadline, shared),
+                args=(
+                    database_url,
+                    platform,
+                    share,
+                    f"bench-{n}",
+                    count,
+                    go,
+                    deadline,
+                    shared,
+                    built,
+                ),
                 daemon=True,
             )
             for n in range(instances)
         ]
         for worker in workers:
             worker.start()
-        time.sleep(3)  # let every instance connect and import before the clock starts
+        # The clock starts once every instance has imported and built its app (on a
+        # busy machine that alone can take longer than a fixed pause).
+        for _ in workers:
+            built.get(timeout=300)
+        time.sleep(0.5)
         start = time.time()
         go.set()
         for worker in workers:
