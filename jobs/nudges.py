@@ -42,6 +42,8 @@ HELD_BACK_RETRY_SECONDS = 1.0
 # The first batch of a send takes this many people (at most the batch), each next
 # one twice as many up to the batch: the first messages reach the outbox, and so
 # the platform, in a fraction of the time a full batch takes to decide and render.
+# Only while the outbox holds less than a batch of nudge messages (with a high-water
+# mark): a send resumed after being held back goes on with full batches.
 FIRST_BATCH = 25
 
 
@@ -133,14 +135,20 @@ class NudgeJobs:
         high_water = self.tuning.outbox_high_water
         async with transaction(self.sessions) as session:
             total.skipped += await skip_late(session, self.clock.now(), self.policy.nudges.grace)
-        for _, limit in zip(range(max_batches), batch_sizes(self.tuning.batch), strict=False):
+        sizes = batch_sizes(self.tuning.batch)
+        for _ in range(max_batches):
             now = self.clock.now()
+            limit = next(sizes)
             async with transaction(self.sessions) as session:
                 # (one person's catch-up is a single message: it never waits for room)
                 full = high_water and person_ids is None
-                if full and await waiting_messages(session) >= high_water:
-                    total.held_back = True
-                    break
+                if full:
+                    waiting = await waiting_messages(session)
+                    if waiting >= high_water:
+                        total.held_back = True
+                        break
+                    if waiting >= self.tuning.batch:  # delivery has work: no need to ramp
+                        limit = self.tuning.batch
                 report = await send_due(
                     session,
                     content=self.content,
