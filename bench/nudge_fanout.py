@@ -15,10 +15,12 @@ Usage (from the repository root, with the venv active):
 
     python -m bench.nudge_fanout --quick            # 10,000 nudges only
     python -m bench.nudge_fanout                    # 10,000 and 100,000
-    python -m bench.nudge_fanout --rate 500 --postgres postgresql://postgres@127.0.0.1:5432/bench
+    python -m bench.nudge_fanout --rate 500 --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-PostgreSQL runs need a database the benchmark may wipe (its public schema is
-dropped and recreated). This is a benchmark, not a test: nothing asserts.
+PostgreSQL runs create a database of their own on the server of `--postgres`
+(bench_fanout_<pid>) and drop it at the end, also after an error or Ctrl-C;
+the database named in the URL is only used to connect. This is a benchmark,
+not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -44,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.channels.base import (  # noqa: E402
@@ -100,8 +104,35 @@ class TokenBucket:
             await asyncio.sleep(wait)
 
 
+class SharedTokenBucket(TokenBucket):
+    """One bucket for every instance (the state in shared memory, under a lock), as
+    a deployment's shared limiter for one bot account would be: an instance with
+    work may use the rate another one leaves unused."""
+
+    def __init__(self, rate: float, burst: float, state) -> None:  # noqa: ANN001
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.state = state  # ctx.Array("d", [tokens, stamp])
+
+    @staticmethod
+    def new_state(ctx, burst: float):  # noqa: ANN001, ANN205
+        return ctx.Array("d", [max(burst, 1.0), time.monotonic()])
+
+    def try_take(self) -> float:
+        with self.state.get_lock():
+            now = time.monotonic()
+            tokens = min(self.burst, self.state[0] + (now - self.state[1]) * self.rate)
+            self.state[1] = now
+            if tokens >= 1.0:
+                self.state[0] = tokens - 1.0
+                return 0.0
+            self.state[0] = tokens
+            return (1.0 - tokens) / self.rate
+
+
 def run_platform(port: int, rate: float, ready) -> None:  # noqa: ANN001
     """The fake platform (its own process): counts every nudge id it receives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the platform
     bucket = TokenBucket(rate, burst=rate / 10)
     counts: Counter[int] = Counter()
     stats = {"requests": 0, "rejected": 0, "first": None, "last": None}
@@ -149,13 +180,14 @@ def run_platform(port: int, rate: float, ready) -> None:  # noqa: ANN001
 
 
 class BenchChannel(Channel):
-    """POSTs each outbox row to the fake platform, pacing itself at its share of R."""
+    """POSTs each outbox row to the fake platform, pacing itself with `bucket`
+    (shared by all instances, or its own share of R)."""
 
     name = CHANNEL
 
-    def __init__(self, url: str, rate: float) -> None:
+    def __init__(self, url: str, bucket: TokenBucket) -> None:
         self.url = url
-        self.bucket = TokenBucket(rate, burst=rate / 10)
+        self.bucket = bucket
         self.http: ClientSession | None = None
 
     async def start(self, app) -> None:  # noqa: ANN001
@@ -185,6 +217,59 @@ def slot_moment() -> datetime:
     """A slot one minute ago, on a whole minute (as a reminder time would be)."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(minutes=1)
+
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+NEVER_TOUCH = {"test", "bench"}  # databases of people and tests: never created, used or dropped
+
+
+def bench_database_url(server_url: str) -> tuple[str, str]:
+    """(URL of this run's own database on the server of `server_url`, its name)."""
+    name = f"bench_fanout_{os.getpid()}"
+    assert name not in NEVER_TOUCH
+    url = make_url(server_url).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _maintenance_url(server_url: str) -> str:
+    """The server's `postgres` database as the admin connection for CREATE/DROP
+    DATABASE (whatever database `server_url` names, unless it names `postgres`)."""
+    url = make_url(server_url).set(database="postgres")
+    return url.render_as_string(hide_password=False)
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    engine = make_engine(_maintenance_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def create_database(server_url: str) -> str | None:
+    """Create this run's database; its URL, or None (and one line) if the server
+    cannot be reached."""
+    url, name = bench_database_url(server_url)
+    try:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect: one line, go on
+        server = make_url(server_url)
+        where = f"{server.host or 'localhost'}:{server.port or 5432}"
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        print(f"PostgreSQL at {where} unreachable, PostgreSQL runs skipped: {reason}", flush=True)
+        return None
+    return url
+
+
+def drop_database(server_url: str) -> None:
+    _, name = bench_database_url(server_url)
+    try:
+        # FORCE ends the connections an interrupted instance may have left
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception as exc:  # noqa: BLE001 - at the end: report, never mask the run's own error
+        print(f"could not drop the bench database {name}: {exc}", file=sys.stderr, flush=True)
 
 
 async def reset(database_url: str) -> None:
@@ -296,8 +381,16 @@ async def seed(database_url: str, count: int, due: datetime) -> int:
 
 
 async def instance(
-    database_url: str, platform: str, rate: float, name: str, expected: int, go, deadline: float
-) -> dict:  # noqa: ANN001
+    database_url: str,
+    platform: str,
+    rate: float,
+    name: str,
+    expected: int,
+    go,  # noqa: ANN001
+    deadline: float,
+    shared=None,  # noqa: ANN001 - the shared bucket's state, or None: pace at `rate` alone
+    ready=None,  # noqa: ANN001 - a queue told when this instance is built and waits for `go`
+) -> dict:
     """Claim, render and deliver nudges until the platform has them all."""
     settings = Settings(
         database_url=database_url,
@@ -307,7 +400,11 @@ async def instance(
         dlcoach_outbox_concurrency=32,
         dlcoach_nudge_batch=250,
     )
-    channel = BenchChannel(platform, rate)
+    if shared is not None:
+        bucket = SharedTokenBucket(rate, burst=rate / 10, state=shared)
+    else:
+        bucket = TokenBucket(rate, burst=rate / 10)
+    channel = BenchChannel(platform, bucket)
     app = build_app(settings, channels=[channel])
     await channel.start(app.hub())
     ticks = app.nudges.with_worker(name)
@@ -339,6 +436,8 @@ async def instance(
                 await asyncio.sleep(0.2)
         done.set()
 
+    if ready is not None:
+        ready.put(name)
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
     await asyncio.gather(claim_nudges(), deliver(), watch())
     await channel.stop()
@@ -347,6 +446,7 @@ async def instance(
 
 
 def run_instance(*args) -> None:  # noqa: ANN002
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the instances
     asyncio.run(instance(*args))
 
 
@@ -389,34 +489,67 @@ def fetch_stats(platform: str, ids: bool = False) -> dict:
     return asyncio.run(get())
 
 
-def one_run(database: str, database_url: str, instances: int, count: int, rate: float) -> Result:
+def one_run(
+    database: str,
+    database_url: str,
+    instances: int,
+    count: int,
+    rate: float,
+    pacing: str = "shared",
+) -> Result:
     ctx = mp.get_context("spawn")
     due = slot_moment()
     asyncio.run(seed(database_url, count, due))
     port = free_port()
     ready = ctx.Event()
     server = ctx.Process(target=run_platform, args=(port, rate, ready), daemon=True)
-    server.start()
-    ready.wait(30)
-    platform = f"http://127.0.0.1:{port}"
-    go = ctx.Event()
-    deadline = time.time() + 120 + 3 * count / rate
-    workers = [
-        ctx.Process(
-            target=run_instance,
-            args=(database_url, platform, rate / instances, f"bench-{n}", count, go, deadline),
-        )
-        for n in range(instances)
-    ]
-    for worker in workers:
-        worker.start()
-    time.sleep(3)  # let every instance connect and import before the clock starts
-    start = time.time()
-    go.set()
-    for worker in workers:
-        worker.join()
-    stats = fetch_stats(platform, ids=True)
-    server.terminate()
+    workers: list = []
+    try:
+        server.start()
+        ready.wait(30)
+        platform = f"http://127.0.0.1:{port}"
+        go = ctx.Event()
+        built = ctx.Queue()
+        deadline = time.time() + 120 + 3 * count / rate
+        if pacing == "shared":  # one limiter for the bot account, as the platform counts
+            share, shared = rate, SharedTokenBucket.new_state(ctx, rate / 10)
+        else:  # "split": each instance paces at R / instances, used or not
+            share, shared = rate / instances, None
+        workers = [
+            ctx.Process(
+                target=run_instance,
+                args=(
+                    database_url,
+                    platform,
+                    share,
+                    f"bench-{n}",
+                    count,
+                    go,
+                    deadline,
+                    shared,
+                    built,
+                ),
+                daemon=True,
+            )
+            for n in range(instances)
+        ]
+        for worker in workers:
+            worker.start()
+        # The clock starts once every instance has imported and built its app (on a
+        # busy machine that alone can take longer than a fixed pause).
+        for _ in workers:
+            built.get(timeout=300)
+        time.sleep(0.5)
+        start = time.time()
+        go.set()
+        for worker in workers:
+            worker.join()
+        stats = fetch_stats(platform, ids=True)
+    finally:  # an error or Ctrl-C: no instance is left running (or holding the database)
+        for process in [*workers, server]:
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
     received = set(stats["ids"] or [])
     elapsed = (stats["last"] or time.time()) - start
     achieved = len(received) / elapsed if elapsed > 0 else 0.0
@@ -433,6 +566,10 @@ def one_run(database: str, database_url: str, instances: int, count: int, rate: 
     )
 
 
+def _interrupted(signum: int, frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -441,10 +578,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 nudges only")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "DLCOACH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/bench"
-        ),
-        help="a PostgreSQL database the benchmark may wipe ('' to skip PostgreSQL)",
+        default=os.environ.get("DLCOACH_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="a PostgreSQL server (its URL; a database bench_fanout_<pid> is created "
+        "there and dropped at the end; '' skips PostgreSQL)",
+    )
+    parser.add_argument(
+        "--pacing",
+        choices=["shared", "split"],
+        default="shared",
+        help="instances pace with one shared limiter of R (default), or each at R/instances",
     )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
     parser.add_argument("--sizes", help="comma-separated numbers of nudges (overrides --quick)")
@@ -452,16 +594,31 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [10_000] if args.quick else [10_000, 100_000]
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
+    # Ctrl-C or a plain kill: stop the same way (instances stopped, database dropped)
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for count in sizes:
-            if args.only in (None, "sqlite"):
-                url = f"sqlite:///{scratch}/bench-{count}.db"
-                results.append(one_run("sqlite", url, 1, count, args.rate))
-                print(results[-1].line(), flush=True)
-            if args.only in (None, "postgres") and args.postgres:
-                results.append(one_run("postgresql", args.postgres, 3, count, args.rate))
-                print(results[-1].line(), flush=True)
+    postgres = None
+    if args.only in (None, "postgres") and args.postgres:
+        postgres = create_database(args.postgres)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            for count in sizes:
+                if args.only in (None, "sqlite"):
+                    url = f"sqlite:///{scratch}/bench-{count}.db"
+                    results.append(one_run("sqlite", url, 1, count, args.rate, args.pacing))
+                    print(results[-1].line(), flush=True)
+                if postgres is not None:
+                    results.append(
+                        one_run("postgresql", postgres, 3, count, args.rate, args.pacing)
+                    )
+                    print(results[-1].line(), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    finally:
+        if postgres is not None:
+            drop_database(args.postgres)
     print(json.dumps([r.__dict__ for r in results]))
 
 
