@@ -47,8 +47,8 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.databases import DEFAULT_SERVER, create_scratch, drop_scratch  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.channels.base import (  # noqa: E402
     Channel,
@@ -217,59 +217,6 @@ def slot_moment() -> datetime:
     """A slot one minute ago, on a whole minute (as a reminder time would be)."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(minutes=1)
-
-
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-NEVER_TOUCH = {"test", "bench"}  # databases of people and tests: never created, used or dropped
-
-
-def bench_database_url(server_url: str) -> tuple[str, str]:
-    """(URL of this run's own database on the server of `server_url`, its name)."""
-    name = f"bench_fanout_{os.getpid()}"
-    assert name not in NEVER_TOUCH
-    url = make_url(server_url).set(database=name)
-    return url.render_as_string(hide_password=False), name
-
-
-def _maintenance_url(server_url: str) -> str:
-    """The server's `postgres` database as the admin connection for CREATE/DROP
-    DATABASE (whatever database `server_url` names, unless it names `postgres`)."""
-    url = make_url(server_url).set(database="postgres")
-    return url.render_as_string(hide_password=False)
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(_maintenance_url(server_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def create_database(server_url: str) -> str | None:
-    """Create this run's database; its URL, or None (and one line) if the server
-    cannot be reached."""
-    url, name = bench_database_url(server_url)
-    try:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"'))
-        asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect: one line, go on
-        server = make_url(server_url)
-        where = f"{server.host or 'localhost'}:{server.port or 5432}"
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        print(f"PostgreSQL at {where} unreachable, PostgreSQL runs skipped: {reason}", flush=True)
-        return None
-    return url
-
-
-def drop_database(server_url: str) -> None:
-    _, name = bench_database_url(server_url)
-    try:
-        # FORCE ends the connections an interrupted instance may have left
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception as exc:  # noqa: BLE001 - at the end: report, never mask the run's own error
-        print(f"could not drop the bench database {name}: {exc}", file=sys.stderr, flush=True)
 
 
 async def reset(database_url: str) -> None:
@@ -578,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 nudges only")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("DLCOACH_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        default=os.environ.get("DLCOACH_BENCH_POSTGRES_URL", DEFAULT_SERVER),
         help="a PostgreSQL server (its URL; a database bench_fanout_<pid> is created "
         "there and dropped at the end; '' skips PostgreSQL)",
     )
@@ -600,7 +547,7 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     postgres = None
     if args.only in (None, "postgres") and args.postgres:
-        postgres = create_database(args.postgres)
+        postgres = asyncio.run(create_scratch(args.postgres, "bench_fanout"))
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for count in sizes:
@@ -618,7 +565,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(130) from None
     finally:
         if postgres is not None:
-            drop_database(args.postgres)
+            asyncio.run(drop_scratch(postgres))
     print(json.dumps([r.__dict__ for r in results]))
 
 

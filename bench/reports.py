@@ -55,7 +55,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bench.databases import postgres_database  # noqa: E402
+from bench.databases import DEFAULT_SERVER, postgres_database  # noqa: E402
 from content.loader import Content, load_content  # noqa: E402
 from handlers.clock import FakeClock  # noqa: E402
 from handlers.reports.period import fiscal_period  # noqa: E402
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", help="comma-separated numbers of people (overrides --quick)")
     parser.add_argument(
         "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        default=DEFAULT_SERVER,
         help="a PostgreSQL server to make a scratch database on ('' skips PostgreSQL)",
     )
     args = parser.parse_args(argv)

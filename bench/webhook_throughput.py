@@ -60,6 +60,8 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
+from bench.databases import DEFAULT_SERVER, create_scratch, drop_scratch  # noqa: E402
+
 TELEGRAM_TOKEN = "123456:bench-telegram-token"
 TELEGRAM_SECRET = "bench-telegram-secret"
 LINE_SECRET = "bench-line-secret"
@@ -581,20 +583,6 @@ def run_bare_line(port: int) -> None:
 # ---- the database --------------------------------------------------------------------------------
 
 
-async def _admin(url: str, statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from storage.db import async_url
-
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def reset_schema(url: str) -> None:
     from sqlalchemy import text
 
@@ -739,13 +727,8 @@ async def bench(args: argparse.Namespace) -> list[Row]:
         scratch = Path(scratch_dir)
         try:
             if args.postgres:
-                from sqlalchemy.engine import make_url
-
-                name = f"bench_webhooks_{os.getpid()}"
-                await _admin(args.postgres, f'CREATE DATABASE "{name}"')
-                postgres_db = (args.postgres, name)
-                pg_url = make_url(args.postgres).set(database=name)
-                pg_url = pg_url.render_as_string(hide_password=False)
+                pg_url = await create_scratch(args.postgres, "bench_webhooks")
+                postgres_db = pg_url
             for platform in platforms:
                 for users in user_counts:
                     base = await measure(platform, users, seconds, scratch, None)
@@ -776,8 +759,7 @@ async def bench(args: argparse.Namespace) -> list[Row]:
                         print(row.line(), flush=True)
         finally:
             if postgres_db:
-                admin, name = postgres_db
-                await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await drop_scratch(postgres_db)
     return rows
 
 
@@ -789,9 +771,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=["telegram", "line"], help="one platform only")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "DLCOACH_BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=os.environ.get("DLCOACH_BENCH_POSTGRES_ADMIN_URL", DEFAULT_SERVER),
         help="a PostgreSQL server's admin URL; a database of its own is created there "
         "and dropped ('' skips PostgreSQL)",
     )

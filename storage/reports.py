@@ -585,11 +585,16 @@ class SkillCell:
     paired_sum_post: int
 
 
-def _reported_people(agency_code: str | None, period: Period, *, cte: bool = False) -> Any:
+def _reported_people(
+    agency_code: str | None, period: Period, *, cte: bool = False, steps: bool = True
+) -> Any:
     """One row per person of the period's report (see the module docstring): who they
     are, their current round (the latest begun before the end; `step`, the highest it
     had entered by then) and the latest round completed within the period, whether a
-    round is open at the end, and the id of the round whose ratings stand for them."""
+    round is open at the end, and the id of the round whose ratings stand for them.
+
+    `steps=False` leaves the step log out (`step` is then the round's step now): for
+    queries that only need the rounds, a quarter cheaper at 100,000 people."""
     latest = (
         select(Journey.person_id, func.max(Journey.round_no).label("round_no"))
         .where(Journey.started_at < period.end)
@@ -627,7 +632,11 @@ def _reported_people(agency_code: str | None, period: Period, *, cte: bool = Fal
             current.round_no.label("current_round"),
             current.started_at.label("current_started"),
             current.completed_at.label("current_completed"),
-            func.coalesce(entered.c.step, current.current_step).label("step"),
+            (
+                func.coalesce(entered.c.step, current.current_step)
+                if steps
+                else current.current_step
+            ).label("step"),
             completed.id.label("completed_id"),  # type: ignore[union-attr]
             completed.round_no.label("completed_round"),
             completed.started_at.label("completed_started"),
@@ -650,12 +659,13 @@ def _reported_people(agency_code: str | None, period: Period, *, cte: bool = Fal
             and_(completed.person_id == Person.id, completed.round_no == done.c.round_no),
             isouter=True,
         )
-        .join(entered, entered.c.journey_id == current.id, isouter=True)
         .where(
             Person.onboarded_at.is_not(None),  # type: ignore[union-attr]
             or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
         )
     )
+    if steps:
+        query = query.join(entered, entered.c.journey_id == current.id, isouter=True)
     if agency_code:
         query = query.where(Agency.code == agency_code)
     return query.cte("people") if cte else query.subquery()
@@ -697,7 +707,7 @@ async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -
 async def skill_cells(session: AsyncSession, agency_code: str, period: Period) -> list[SkillCell]:
     """Per skill, the before ratings of the people's reported rounds and, where the
     same round has an after rating of that skill, the pairs (one grouped query)."""
-    people = _reported_people(agency_code, period)
+    people = _reported_people(agency_code, period, steps=False)
     pre, post = aliased(Assessment), aliased(Assessment)
     before, after = aliased(AssessmentAnswer), aliased(AssessmentAnswer)
     paired_pre = case((after.level.is_not(None), before.level), else_=None)  # type: ignore[union-attr]
