@@ -153,6 +153,7 @@ def build_app(
             concurrency=settings.dlcoach_outbox_concurrency,
         ),
         default_lang=policy.lang,
+        delivery_due=wakeup.set,
     )
     nudges = NudgeJobs(
         sessions,

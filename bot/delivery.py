@@ -164,10 +164,16 @@ class Delivery:
         *,
         default_lang: str,
         worker: str | None = None,
+        delivery_due: Callable[[], None] | None = None,
     ) -> None:
         self.sessions, self.clock, self.channels, self.tuning = sessions, clock, channels, tuning
         self.default_lang = default_lang
         self.worker = worker or f"{PROCESS}:{id(self):x}"
+        self.delivery_due = delivery_due  # wakes the claim loop (the server's)
+        # Chats with a row written behind one this sender holds from a turn: when
+        # that one is sent, the claim loop is woken for the next.
+        self._behind: set[tuple[str, str]] = set()
+        self._claimed_sends: set[asyncio.Task] = set()
         # One gate for every flush of this sender: the server's delivery loop and
         # its periodic tick flush side by side, and the rows in flight at a crash
         # (those a restart may send again) must stay within `concurrency`.
@@ -220,6 +226,51 @@ class Delivery:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         return len(rows)
+
+    # ---- rows a turn wrote already claimed by this sender ---------------------------
+
+    def send_claimed(self, rows: list[tuple[OutboxMessage, Recipient | None]]) -> None:
+        """Send rows that a turn wrote already leased to this sender (`worker`), in
+        the background, the way a claim would: no claim query, no transaction
+        before the send. Each row is the oldest unsent of its chat. If this
+        process dies first, the lease ends and the claim loop sends them."""
+        task = asyncio.create_task(self._send_claimed(rows))
+        self._claimed_sends.add(task)
+        task.add_done_callback(self._claimed_sends.discard)
+
+    def waiting(self, channel: str, chat_id: str) -> None:
+        """A row was written for a chat whose newest row was still unsent: wake
+        the claim loop when this sender's row of that chat is done."""
+        self._behind.add((channel, chat_id))
+
+    @property
+    def lease(self) -> timedelta:
+        return self.tuning.lease
+
+    async def settle(self, patience: float = 5.0) -> None:
+        """Wait (up to `patience` seconds) for the claimed rows being sent (at shutdown)."""
+        if self._claimed_sends:
+            await asyncio.wait(set(self._claimed_sends), timeout=patience)
+
+    async def _send_claimed(self, rows: list[tuple[OutboxMessage, Recipient | None]]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat([row.id for row, _ in rows]))
+        try:
+
+            async def one(row: OutboxMessage, recipient: Recipient | None) -> None:
+                async with self._gate:
+                    await self._send(row, recipient)
+                if self._behind and (row.channel, row.chat_id) in self._behind:
+                    self._behind.discard((row.channel, row.chat_id))
+                    if self.delivery_due is not None:
+                        self.delivery_due()
+
+            await asyncio.gather(*(one(row, recipient) for row, recipient in rows))
+        except Exception:  # noqa: BLE001 - the lease ends and the claim loop sends them
+            log.exception("outbox: rows claimed by a turn were not sent; the lease frees them")
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
 
     async def _heartbeat(self, row_ids: list[int]) -> None:
         """Renew the lease on the rows being sent, every third of a lease."""

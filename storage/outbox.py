@@ -49,9 +49,15 @@ class NewMessage:
     dedupe_key: str | None = None
     reply_token: str | None = None
     reply_token_expires_at: datetime | None = None
+    # Written already claimed by this sender (`claimed_by`, leased until
+    # `claimed_until`): the writer sends it right after its transaction commits.
+    # If the sender dies first, the lease ends and any sender claims it as usual.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 def _row(message: NewMessage, now: datetime) -> dict[str, Any]:
+    claimed = message.claimed_by is not None
     return {
         "channel": message.channel,
         "chat_id": message.chat_id,
@@ -61,12 +67,19 @@ def _row(message: NewMessage, now: datetime) -> dict[str, Any]:
         "reply_token": message.reply_token,
         "reply_token_expires_at": message.reply_token_expires_at,
         "dedupe_key": message.dedupe_key,
-        "status": PENDING,
-        "attempts": 0,
+        "status": SENDING if claimed else PENDING,
+        "attempts": 1 if claimed else 0,
+        "claimed_by": message.claimed_by,
+        "claimed_until": message.claimed_until if claimed else None,
         "sent_parts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def as_row(message: NewMessage, row_id: int, now: datetime) -> OutboxMessage:
+    """The row `enqueue` wrote for `message` (with id `row_id`), as a sender reads it."""
+    return OutboxMessage(id=row_id, **_row(message, now))
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202
