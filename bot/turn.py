@@ -81,6 +81,7 @@ class Turn:
         *,
         sqlite: bool,
         written: Callable[[], None],
+        concurrency: int | None = None,
         nudges_due: Callable[[list[int]], Awaitable[object]],
         flood: FloodGate | None = None,
     ) -> None:
@@ -101,6 +102,12 @@ class Turn:
         # SQLite has one writer: serialise turns inside this process instead of
         # letting two transactions collide on the file lock.
         self._sqlite_lock = asyncio.Lock() if sqlite else None
+        # PostgreSQL: at most `concurrency` turns hold a connection at once (the
+        # pool's size); a burst of webhooks queues here, in order, rather than
+        # timing out at the pool and being refused.
+        self._gate = (
+            asyncio.Semaphore(concurrency) if not sqlite and concurrency is not None else None
+        )
 
     async def handle(self, incoming: Incoming) -> list[int]:
         """Process one incoming message; returns the ids of the outbox rows written.
@@ -120,6 +127,9 @@ class Turn:
             try:
                 if self._sqlite_lock is not None:
                     async with self._sqlite_lock:
+                        ctx, written, claimed = await self._once(incoming)
+                elif self._gate is not None:
+                    async with self._gate:
                         ctx, written, claimed = await self._once(incoming)
                 else:
                     ctx, written, claimed = await self._once(incoming)

@@ -4,6 +4,7 @@ leaves them to the claim loop once the lease ends."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -121,4 +122,18 @@ async def test_a_reply_behind_an_unsent_row_of_its_chat_waits_its_turn(database_
     clock.advance(seconds=16)
     await app.delivery.drain()
     assert [m.outbox_id for m in channel.sent[before:]] == first + second  # in order
+    await app.close()
+
+
+async def test_a_burst_larger_than_the_pool_waits_and_is_stored(postgres_url, clock):
+    app = await make_app(postgres_url, clock, dlcoach_db_pool_size=2, dlcoach_db_max_overflow=0)
+    app.add_channel(RecordingChannel())
+    assert app.engine.pool.size() == 2
+    burst = [
+        Incoming(channel="test", user_id=f"u{i}", chat_id=f"u{i}", event_id=f"e{i}", kind="follow")
+        for i in range(40)
+    ]
+    written = await asyncio.gather(*(app.handle(incoming) for incoming in burst))
+    assert all(written)  # every one stored and answered (none refused)
+    assert len(await rows(app)) == 40
     await app.close()
