@@ -174,6 +174,11 @@ class Delivery:
         # that one is sent, the claim loop is woken for the next.
         self._behind: set[tuple[str, str]] = set()
         self._claimed_sends: set[asyncio.Task] = set()
+        # Rows whose send returned, waiting for the one transaction that marks
+        # them sent (see `_sent`), and whether that transaction is under way.
+        self._sent_marks: dict[int, asyncio.Future[None]] = {}
+        self._marking = False
+        self._marker: asyncio.Task | None = None
         # One gate for every flush of this sender: the server's delivery loop and
         # its periodic tick flush side by side, and the rows in flight at a crash
         # (those a restart may send again) must stay within `concurrency`.
@@ -184,6 +189,8 @@ class Delivery:
         twin = copy.copy(self)
         twin.worker = worker
         twin._gate = asyncio.Semaphore(max(1, self.tuning.concurrency))  # a sender of its own
+        twin._behind, twin._claimed_sends = set(), set()
+        twin._sent_marks, twin._marking = {}, False
         return twin
 
     async def flush(
@@ -364,8 +371,36 @@ class Delivery:
         log.error("outbox %s: outcome not recorded; it will be tried again", args[0].id)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        async with transaction(self.sessions) as session:
-            await queries.mark_sent(session, row.id, self.worker, self.clock.now())
+        """Mark `row` sent. Sends that return while a "sent" write is under way
+        are marked together by the next one, in one statement: under load one
+        transaction per row would queue on SQLite's one writer. Returns once the
+        row's mark is committed (raises if it failed, for `_record` to retry)."""
+        mark = asyncio.get_running_loop().create_future()
+        self._sent_marks[row.id] = mark
+        if not self._marking:
+            self._marking = True
+            self._marker = asyncio.create_task(self._mark_sent_rows())
+        await mark
+
+    async def _mark_sent_rows(self) -> None:
+        try:
+            while self._sent_marks:
+                marks, self._sent_marks = self._sent_marks, {}
+                try:
+                    async with transaction(self.sessions) as session:
+                        await queries.mark_all_sent(
+                            session, list(marks), self.worker, self.clock.now()
+                        )
+                except Exception as exc:  # noqa: BLE001 - each waiter retries its row
+                    for mark in marks.values():
+                        if not mark.done():
+                            mark.set_exception(exc)
+                    continue
+                for mark in marks.values():
+                    if not mark.done():
+                        mark.set_result(None)
+        finally:
+            self._marking = False
 
     async def _final(self, row: OutboxMessage, status: str, error: str) -> None:
         async with transaction(self.sessions) as session:

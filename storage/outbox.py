@@ -261,6 +261,17 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
     )
 
 
+async def mark_all_sent(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, now: datetime
+) -> None:
+    """`mark_sent` for several rows at once (sends that returned together)."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.claimed_by == worker)
+        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
+    )
+
+
 async def renew(
     session: AsyncSession, row_ids: Sequence[int], worker: str, until: datetime
 ) -> None:

@@ -137,3 +137,22 @@ async def test_a_burst_larger_than_the_pool_waits_and_is_stored(postgres_url, cl
     assert all(written)  # every one stored and answered (none refused)
     assert len(await rows(app)) == 40
     await app.close()
+
+
+async def test_sends_that_return_together_are_marked_sent_together(database_url, clock):
+    app = await make_app(database_url, clock)
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    people = [
+        Incoming(channel="test", user_id=f"u{i}", chat_id=f"u{i}", event_id=f"e{i}", kind="follow")
+        for i in range(8)
+    ]
+    for incoming in people:
+        await app.handle(incoming)
+    with counting(app.engine) as seen:
+        assert await app.delivery.drain() == 8
+    marks = [sql for sql, _ in seen.seen if "sent_at" in sql]
+    assert 1 <= len(marks) < 8, len(marks)  # not one transaction per row
+    assert len(channel.sent) == 8
+    assert {row.status for row in await rows(app)} == {"sent"}
+    await app.close()
