@@ -174,11 +174,11 @@ class Delivery:
         # that one is sent, the claim loop is woken for the next.
         self._behind: set[tuple[str, str]] = set()
         self._claimed_sends: set[asyncio.Task] = set()
-        # Rows whose send returned, waiting for the one transaction that marks
-        # them sent (see `_sent`), and whether that transaction is under way.
-        self._sent_marks: dict[int, asyncio.Future[None]] = {}
-        self._marking = False
-        self._marker: asyncio.Task | None = None
+        # "Sent" marks and progress waiting for the one transaction that writes
+        # them (see `_write_together`), and whether that transaction is under way.
+        self._writes: list[tuple[int, tuple[int, bool] | None, asyncio.Future[None]]] = []
+        self._writing = False
+        self._writer: asyncio.Task | None = None
         # One gate for every flush of this sender: the server's delivery loop and
         # its periodic tick flush side by side, and the rows in flight at a crash
         # (those a restart may send again) must stay within `concurrency`.
@@ -190,7 +190,7 @@ class Delivery:
         twin.worker = worker
         twin._gate = asyncio.Semaphore(max(1, self.tuning.concurrency))  # a sender of its own
         twin._behind, twin._claimed_sends = set(), set()
-        twin._sent_marks, twin._marking = {}, False
+        twin._writes, twin._writing = [], False
         return twin
 
     async def flush(
@@ -323,10 +323,7 @@ class Delivery:
 
     def _progress(self, row: OutboxMessage) -> Progress:
         async def progress(sent_parts: int, *, token_refused: bool = False) -> None:
-            async with transaction(self.sessions) as session:
-                await queries.record_progress(
-                    session, row.id, sent_parts, token_refused=token_refused
-                )
+            await self._write_together(row.id, (sent_parts, token_refused))
 
         return progress
 
@@ -371,36 +368,48 @@ class Delivery:
         log.error("outbox %s: outcome not recorded; it will be tried again", args[0].id)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        """Mark `row` sent. Sends that return while a "sent" write is under way
-        are marked together by the next one, in one statement: under load one
-        transaction per row would queue on SQLite's one writer. Returns once the
-        row's mark is committed (raises if it failed, for `_record` to retry)."""
-        mark = asyncio.get_running_loop().create_future()
-        self._sent_marks[row.id] = mark
-        if not self._marking:
-            self._marking = True
-            self._marker = asyncio.create_task(self._mark_sent_rows())
-        await mark
+        """Mark `row` sent (see `_write_together`)."""
+        await self._write_together(row.id, None)
 
-    async def _mark_sent_rows(self) -> None:
+    async def _write_together(self, row_id: int, progress: tuple[int, bool] | None) -> None:
+        """Mark a row sent (`progress` None) or record its progress (parts sent, token
+        refused), together with the other rows' marks that arrive while one such
+        write is under way: under load one transaction per write would queue on
+        SQLite's one writer. Returns once this row's write is committed (raises
+        if it failed, for the caller to retry)."""
+        done = asyncio.get_running_loop().create_future()
+        self._writes.append((row_id, progress, done))
+        if not self._writing:
+            self._writing = True
+            self._writer = asyncio.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
         try:
-            while self._sent_marks:
-                marks, self._sent_marks = self._sent_marks, {}
+            while self._writes:
+                writes, self._writes = self._writes, []
+                sent = [row_id for row_id, progress, _ in writes if progress is None]
                 try:
                     async with transaction(self.sessions) as session:
-                        await queries.mark_all_sent(
-                            session, list(marks), self.worker, self.clock.now()
-                        )
-                except Exception as exc:  # noqa: BLE001 - each waiter retries its row
-                    for mark in marks.values():
-                        if not mark.done():
-                            mark.set_exception(exc)
+                        if sent:
+                            now = self.clock.now()
+                            await queries.mark_all_sent(session, sent, self.worker, now)
+                        for row_id, progress, _ in writes:
+                            if progress is not None:
+                                parts, refused = progress
+                                await queries.record_progress(
+                                    session, row_id, parts, token_refused=refused
+                                )
+                except Exception as exc:  # noqa: BLE001 - each waiter retries its own
+                    for *_, done in writes:
+                        if not done.done():
+                            done.set_exception(exc)
                     continue
-                for mark in marks.values():
-                    if not mark.done():
-                        mark.set_result(None)
+                for *_, done in writes:
+                    if not done.done():
+                        done.set_result(None)
         finally:
-            self._marking = False
+            self._writing = False
 
     async def _final(self, row: OutboxMessage, status: str, error: str) -> None:
         async with transaction(self.sessions) as session:
