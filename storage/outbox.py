@@ -95,6 +95,9 @@ async def enqueue(
     A message whose `dedupe_key` is already in the outbox is not written, and
     its index is missing from the result.
     """
+    # Plain SQL on the session's connection (its transaction): no loaded object
+    # needs these rows, and the ORM's execution path costs more per statement.
+    connection = await session.connection()
     keyed = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is not None]
     plain = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is None]
     written: dict[int, int] = {}
@@ -107,12 +110,12 @@ async def enqueue(
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
         )
-        result = await session.exec(statement, params=[_row(m, now) for _, m in keyed])
+        result = await connection.execute(statement, [_row(m, now) for _, m in keyed])
         for row_id, key in result.all():
             written[index_of[key]] = row_id
     if plain:
         statement = _insert(session).returning(OutboxMessage.id, sort_by_parameter_order=True)
-        result = await session.exec(statement, params=[_row(m, now) for _, m in plain])
+        result = await connection.execute(statement, [_row(m, now) for _, m in plain])
         for (index, _), (row_id,) in zip(plain, result.all(), strict=True):
             written[index] = row_id
     return written
@@ -264,8 +267,10 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
 async def mark_all_sent(
     session: AsyncSession, row_ids: Sequence[int], worker: str, now: datetime
 ) -> None:
-    """`mark_sent` for several rows at once (sends that returned together)."""
-    await session.exec(
+    """`mark_sent` for several rows at once (sends that returned together).
+    Run as plain SQL on the session's connection: no loaded object needs it."""
+    connection = await session.connection()
+    await connection.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.claimed_by == worker)
         .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
