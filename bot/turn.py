@@ -174,7 +174,8 @@ class Turn:
         self, session: AsyncSession, incoming: Incoming, now: datetime
     ) -> tuple[Ctx, str | None]:
         """Load the person behind `incoming` (if they consented), their state and
-        nudge counter, and the status of their chat's newest outbox row.
+        nudge counter, and the status of their chat's newest outbox row (None: it
+        has none; PENDING for a stranger, whose chat is not looked at).
 
         One statement on SQLite (the account, the person, the state and the
         counter joined); on PostgreSQL the state is read apart, FOR UPDATE, which
@@ -210,8 +211,8 @@ class Turn:
         found = (await session.exec(query)).first()
         person = conv = None
         lang = self._guess_lang(incoming)
-        if found is None:
-            return self._ctx(session, incoming, now, lang), None
+        if found is None:  # a stranger: what their chat holds is not known
+            return self._ctx(session, incoming, now, lang), PENDING
         account, person, counter = found[0], found[1], found[2]
         if postgres:
             conv_query = (

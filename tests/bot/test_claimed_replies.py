@@ -156,3 +156,17 @@ async def test_sends_that_return_together_are_marked_sent_together(database_url,
     assert len(channel.sent) == 8
     assert {row.status for row in await rows(app)} == {"sent"}
     await app.close()
+
+
+async def test_a_strangers_reply_queues_as_usual(database_url, clock):
+    app = await make_app(database_url, clock)
+    app.add_channel(RecordingChannel())
+    dead = DeadSender()
+    app.turn.sender = dead
+    for event in ("e1", "e2"):  # a follow, then a second event before any answer went out
+        await app.handle(
+            Incoming(channel="test", user_id="new", chat_id="new", event_id=event, kind="follow")
+        )
+    assert dead.handed == []  # nothing is known of a stranger's chat: nothing claimed
+    assert [r.status for r in await rows(app)] == ["pending", "pending"]
+    await app.close()
