@@ -68,6 +68,8 @@ RUN = secrets.token_hex(4)
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{RUN}"
 
 
+BEHIND_MAX = 10_000  # chats remembered as waiting behind a row a turn claimed
+
 RECORD_PAUSES = (0.1, 0.5, 1.0, 2.0, 4.0)  # seconds between tries of an outcome write
 
 
@@ -247,7 +249,11 @@ class Delivery:
 
     def waiting(self, channel: str, chat_id: str) -> None:
         """A row was written for a chat whose newest row was still unsent: wake
-        the claim loop when this sender's row of that chat is done."""
+        the claim loop when this sender's row of that chat is done. (When another
+        sender holds it, the entry stays; the periodic tick sends the row, and the
+        set is bounded.)"""
+        if len(self._behind) >= BEHIND_MAX:
+            self._behind.clear()
         self._behind.add((channel, chat_id))
 
     @property
