@@ -14,6 +14,11 @@ are reconciled through the reply token (see the LINE channel), so neither
 arrives twice; Telegram has no such key, so a message in flight at the very
 instant of a crash may.
 
+Rows a turn wrote already claimed by this sender (`send_claimed`) skip the
+claim: they are sent at once, under the same gate, heartbeat and outcome
+writes. "Sent" marks and progress writes that arrive together share one
+transaction (on SQLite they would otherwise queue one by one on the writer).
+
 Retries: a platform that is busy or failing (429, 5xx, time-outs, refused
 connections) never makes a row fail: it is retried with back-off capped at
 five minutes (or the platform's own retry_after) for `horizon` (a day by

@@ -5,6 +5,12 @@ state, run the conversation engine, then write the state changes, the
 replies and every message queued for someone else in one transaction.
 Nothing is said that was not done: if anything fails, nothing is written
 and the person gets an apology instead of silence.
+
+In the server (`sender` set), the reply row is written already claimed by
+this instance's delivery, with its usual lease, when nothing unsent comes
+before it in its chat; delivery sends it as soon as the transaction commits,
+with no claim query and no transaction before the send. If the process dies
+first, the lease ends and the claim loop sends it like any other row.
 """
 
 from __future__ import annotations

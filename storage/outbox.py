@@ -11,6 +11,10 @@ writer lock. A claim is a short lease that its sender renews while it works
 (`renew`): if a sender dies, its rows become claimable again one lease later,
 or at once when a sender on the same machine sees that it is gone (`release`). Only the oldest unsent row of each chat is
 claimable, so messages to one person arrive in order.
+
+A turn may write its reply already claimed (`NewMessage.claimed_by`), leased
+as a claim leases: its writer sends it right after the commit, and if the
+writer dies the lease ends and the row is claimable like any other.
 """
 
 from __future__ import annotations
