@@ -136,7 +136,12 @@ def build_app(
     content = content or load_content(settings.dlcoach_content_dir)
     clock = clock or SystemClock()
     policy = settings.policy()
-    engine = make_engine(settings.database_url, sqlite_busy_ms=settings.dlcoach_sqlite_busy_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_ms=settings.dlcoach_sqlite_busy_ms,
+        pool_size=settings.dlcoach_db_pool_size,
+        max_overflow=settings.dlcoach_db_max_overflow,
+    )
     sessions = make_sessionmaker(engine)
     read_sessions = make_read_sessionmaker(engine)
     running: dict[str, Channel] = {channel.name: channel for channel in channels}
@@ -153,6 +158,7 @@ def build_app(
             concurrency=settings.dlcoach_outbox_concurrency,
         ),
         default_lang=policy.lang,
+        delivery_due=wakeup.set,
     )
     nudges = NudgeJobs(
         sessions,
@@ -177,6 +183,7 @@ def build_app(
         clock,
         FLOW,
         sqlite=is_sqlite(engine),
+        concurrency=settings.dlcoach_db_pool_size,
         written=wakeup.set,
         nudges_due=nudges.send_now,
         flood=FloodGate(settings.dlcoach_flood_burst, settings.dlcoach_flood_per_second)

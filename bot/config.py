@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite:///{DEFAULT_SQLITE_FILE}")
     # SQLite only: how long a write waits for another process holding the file.
     dlcoach_sqlite_busy_ms: int = Field(default=10_000, ge=0)
+    # PostgreSQL only: connections kept open, and turns run at once (more wait
+    # their turn in the process instead of timing out at the pool); the jobs and
+    # the delivery may open up to `dlcoach_db_max_overflow` more.
+    dlcoach_db_pool_size: int = Field(default=10, ge=1)
+    dlcoach_db_max_overflow: int = Field(default=10, ge=0)
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None

@@ -14,6 +14,11 @@ are reconciled through the reply token (see the LINE channel), so neither
 arrives twice; Telegram has no such key, so a message in flight at the very
 instant of a crash may.
 
+Rows a turn wrote already claimed by this sender (`send_claimed`) skip the
+claim: they are sent at once, under the same gate, heartbeat and outcome
+writes. "Sent" marks and progress writes that arrive together share one
+transaction (on SQLite they would otherwise queue one by one on the writer).
+
 Retries: a platform that is busy or failing (429, 5xx, time-outs, refused
 connections) never makes a row fail: it is retried with back-off capped at
 five minutes (or the platform's own retry_after) for `horizon` (a day by
@@ -67,6 +72,8 @@ log = logging.getLogger(__name__)
 RUN = secrets.token_hex(4)
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{RUN}"
 
+
+BEHIND_MAX = 10_000  # chats remembered as waiting behind a row a turn claimed
 
 RECORD_PAUSES = (0.1, 0.5, 1.0, 2.0, 4.0)  # seconds between tries of an outcome write
 
@@ -164,10 +171,21 @@ class Delivery:
         *,
         default_lang: str,
         worker: str | None = None,
+        delivery_due: Callable[[], None] | None = None,
     ) -> None:
         self.sessions, self.clock, self.channels, self.tuning = sessions, clock, channels, tuning
         self.default_lang = default_lang
         self.worker = worker or f"{PROCESS}:{id(self):x}"
+        self.delivery_due = delivery_due  # wakes the claim loop (the server's)
+        # Chats with a row written behind one this sender holds from a turn: when
+        # that one is sent, the claim loop is woken for the next.
+        self._behind: set[tuple[str, str]] = set()
+        self._claimed_sends: set[asyncio.Task] = set()
+        # "Sent" marks and progress waiting for the one transaction that writes
+        # them (see `_write_together`), and whether that transaction is under way.
+        self._writes: list[tuple[int, tuple[int, bool] | None, asyncio.Future[None]]] = []
+        self._writing = False
+        self._writer: asyncio.Task | None = None
         # One gate for every flush of this sender: the server's delivery loop and
         # its periodic tick flush side by side, and the rows in flight at a crash
         # (those a restart may send again) must stay within `concurrency`.
@@ -178,6 +196,8 @@ class Delivery:
         twin = copy.copy(self)
         twin.worker = worker
         twin._gate = asyncio.Semaphore(max(1, self.tuning.concurrency))  # a sender of its own
+        twin._behind, twin._claimed_sends = set(), set()
+        twin._writes, twin._writing = [], False
         return twin
 
     async def flush(
@@ -220,6 +240,55 @@ class Delivery:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         return len(rows)
+
+    # ---- rows a turn wrote already claimed by this sender ---------------------------
+
+    def send_claimed(self, rows: list[tuple[OutboxMessage, Recipient | None]]) -> None:
+        """Send rows that a turn wrote already leased to this sender (`worker`), in
+        the background, the way a claim would: no claim query, no transaction
+        before the send. Each row is the oldest unsent of its chat. If this
+        process dies first, the lease ends and the claim loop sends them."""
+        task = asyncio.create_task(self._send_claimed(rows))
+        self._claimed_sends.add(task)
+        task.add_done_callback(self._claimed_sends.discard)
+
+    def waiting(self, channel: str, chat_id: str) -> None:
+        """A row was written for a chat whose newest row was still unsent: wake
+        the claim loop when this sender's row of that chat is done. (When another
+        sender holds it, the entry stays; the periodic tick sends the row, and the
+        set is bounded.)"""
+        if len(self._behind) >= BEHIND_MAX:
+            self._behind.clear()
+        self._behind.add((channel, chat_id))
+
+    @property
+    def lease(self) -> timedelta:
+        return self.tuning.lease
+
+    async def settle(self, patience: float = 5.0) -> None:
+        """Wait (up to `patience` seconds) for the claimed rows being sent (at shutdown)."""
+        if self._claimed_sends:
+            await asyncio.wait(set(self._claimed_sends), timeout=patience)
+
+    async def _send_claimed(self, rows: list[tuple[OutboxMessage, Recipient | None]]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat([row.id for row, _ in rows]))
+        try:
+
+            async def one(row: OutboxMessage, recipient: Recipient | None) -> None:
+                async with self._gate:
+                    await self._send(row, recipient)
+                if self._behind and (row.channel, row.chat_id) in self._behind:
+                    self._behind.discard((row.channel, row.chat_id))
+                    if self.delivery_due is not None:
+                        self.delivery_due()
+
+            await asyncio.gather(*(one(row, recipient) for row, recipient in rows))
+        except Exception:  # noqa: BLE001 - the lease ends and the claim loop sends them
+            log.exception("outbox: rows claimed by a turn were not sent; the lease frees them")
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
 
     async def _heartbeat(self, row_ids: list[int]) -> None:
         """Renew the lease on the rows being sent, every third of a lease."""
@@ -265,10 +334,7 @@ class Delivery:
 
     def _progress(self, row: OutboxMessage) -> Progress:
         async def progress(sent_parts: int, *, token_refused: bool = False) -> None:
-            async with transaction(self.sessions) as session:
-                await queries.record_progress(
-                    session, row.id, sent_parts, token_refused=token_refused
-                )
+            await self._write_together(row.id, (sent_parts, token_refused))
 
         return progress
 
@@ -313,8 +379,48 @@ class Delivery:
         log.error("outbox %s: outcome not recorded; it will be tried again", args[0].id)
 
     async def _sent(self, row: OutboxMessage) -> None:
-        async with transaction(self.sessions) as session:
-            await queries.mark_sent(session, row.id, self.worker, self.clock.now())
+        """Mark `row` sent (see `_write_together`)."""
+        await self._write_together(row.id, None)
+
+    async def _write_together(self, row_id: int, progress: tuple[int, bool] | None) -> None:
+        """Mark a row sent (`progress` None) or record its progress (parts sent, token
+        refused), together with the other rows' marks that arrive while one such
+        write is under way: under load one transaction per write would queue on
+        SQLite's one writer. Returns once this row's write is committed (raises
+        if it failed, for the caller to retry)."""
+        done = asyncio.get_running_loop().create_future()
+        self._writes.append((row_id, progress, done))
+        if not self._writing:
+            self._writing = True
+            self._writer = asyncio.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._writes:
+                writes, self._writes = self._writes, []
+                sent = [row_id for row_id, progress, _ in writes if progress is None]
+                try:
+                    async with transaction(self.sessions) as session:
+                        if sent:
+                            now = self.clock.now()
+                            await queries.mark_all_sent(session, sent, self.worker, now)
+                        for row_id, progress, _ in writes:
+                            if progress is not None:
+                                parts, refused = progress
+                                await queries.record_progress(
+                                    session, row_id, parts, token_refused=refused
+                                )
+                except Exception as exc:  # noqa: BLE001 - each waiter retries its own
+                    for *_, done in writes:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for *_, done in writes:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._writing = False
 
     async def _final(self, row: OutboxMessage, status: str, error: str) -> None:
         async with transaction(self.sessions) as session:

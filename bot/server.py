@@ -53,6 +53,8 @@ class Runtime:
         except Exception:  # noqa: BLE001 - the delivery tick tries again
             log.exception("could not release the rows of stopped senders")
         self.app.delivery_wakeup.set()
+        # Replies leave straight from their turn, claimed in its transaction.
+        self.app.turn.sender = self.app.delivery
         self.scheduler.start()
         self._wakeup_task = asyncio.create_task(self._deliver_on_wakeup())
 
@@ -72,6 +74,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._wakeup_task
         self.scheduler.shutdown(wait=False)
+        self.app.turn.sender = None
+        await self.app.delivery.settle()
         await self.app.stop_channels()
         await self.app.close()
 

@@ -5,6 +5,12 @@ state, run the conversation engine, then write the state changes, the
 replies and every message queued for someone else in one transaction.
 Nothing is said that was not done: if anything fails, nothing is written
 and the person gets an apology instead of silence.
+
+In the server (`sender` set), the reply row is written already claimed by
+this instance's delivery, with its usual lease, when nothing unsent comes
+before it in its chat; delivery sends it as soon as the transaction commits,
+with no claim query and no transaction before the send. If the process dies
+first, the lease ends and the claim loop sends it like any other row.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -32,8 +39,8 @@ from handlers.messages import Incoming, Reply
 from handlers.policy import Policy
 from storage.db import transaction
 from storage.events import record_first
-from storage.models import ChannelAccount, ConversationState, Person
-from storage.outbox import NewMessage, enqueue
+from storage.models import ChannelAccount, ConversationState, NudgeCounter, OutboxMessage, Person
+from storage.outbox import PENDING, SENDING, NewMessage, Recipient, as_row, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,20 @@ UNAVAILABLE = (
 )
 
 
+class ClaimedSender(Protocol):
+    """A sender that takes the reply rows a turn wrote already leased to it."""
+
+    worker: str
+    lease: timedelta
+
+    def send_claimed(self, rows: list[tuple[OutboxMessage, Recipient | None]]) -> None: ...
+
+    def waiting(self, channel: str, chat_id: str) -> None: ...
+
+
+Hot = list[tuple[OutboxMessage, Recipient | None]]
+
+
 class Turn:
     """Runs incoming messages through the engine, each in its own transaction."""
 
@@ -66,6 +87,7 @@ class Turn:
         *,
         sqlite: bool,
         written: Callable[[], None],
+        concurrency: int | None = None,
         nudges_due: Callable[[list[int]], Awaitable[object]],
         flood: FloodGate | None = None,
     ) -> None:
@@ -79,9 +101,19 @@ class Turn:
         self.written = written  # tells delivery that outbox rows were committed
         self.nudges_due = nudges_due  # settles nudges a turn queued (e.g. /nudge)
         self.flood = flood  # a fair share per person (None: no limit)
+        # When set (the server sets it), a reply that is the oldest unsent row of
+        # its chat is written already claimed by this sender, which sends it as
+        # soon as the turn has committed (see `_write`).
+        self.sender: ClaimedSender | None = None
         # SQLite has one writer: serialise turns inside this process instead of
         # letting two transactions collide on the file lock.
         self._sqlite_lock = asyncio.Lock() if sqlite else None
+        # PostgreSQL: at most `concurrency` turns hold a connection at once (the
+        # pool's size); a burst of webhooks queues here, in order, rather than
+        # timing out at the pool and being refused.
+        self._gate = (
+            asyncio.Semaphore(concurrency) if not sqlite and concurrency is not None else None
+        )
 
     async def handle(self, incoming: Incoming) -> list[int]:
         """Process one incoming message; returns the ids of the outbox rows written.
@@ -101,9 +133,12 @@ class Turn:
             try:
                 if self._sqlite_lock is not None:
                     async with self._sqlite_lock:
-                        ctx, written = await self._once(incoming)
+                        ctx, written, claimed = await self._once(incoming)
+                elif self._gate is not None:
+                    async with self._gate:
+                        ctx, written, claimed = await self._once(incoming)
                 else:
-                    ctx, written = await self._once(incoming)
+                    ctx, written, claimed = await self._once(incoming)
             except UNAVAILABLE as exc:  # lock, serialization or connection trouble: try again
                 log.warning("retrying %s after database error: %s", incoming.event_id, exc)
                 await asyncio.sleep(0.05 * (attempt + 1))
@@ -111,7 +146,9 @@ class Turn:
             except Exception:
                 log.exception("handler failed for %s/%s", incoming.channel, incoming.event_id)
                 return await self._apologise(incoming)
-            if written:
+            if claimed and self.sender is not None:
+                self.sender.send_claimed(claimed)
+            if len(written) > len(claimed):
                 self.written()
             if ctx is not None and ctx.due_nudges:
                 try:
@@ -121,47 +158,84 @@ class Turn:
             return written
         raise CoreUnavailable(f"the database did not store {incoming.channel}/{incoming.event_id}")
 
-    async def _once(self, incoming: Incoming) -> tuple[Ctx | None, list[int]]:
+    async def _once(self, incoming: Incoming) -> tuple[Ctx | None, list[int], Hot]:
         now = self.clock.now()
         async with transaction(self.sessions) as session:
             if incoming.event_id and not await self._first_time(session, incoming, now):
                 log.info("skipping redelivered event %s/%s", incoming.channel, incoming.event_id)
-                return None, []
-            ctx = await self._context(session, incoming, now)
+                return None, [], []
+            ctx, newest = await self._context(session, incoming, now)
             await engine.run(ctx, self.flow)
             if ctx.conv is not None:  # None once the person erased their data
                 session.add(ctx.conv)
-            return ctx, await self._write(session, ctx, now)
+            written, claimed = await self._write(session, ctx, now, newest)
+            return ctx, written, claimed
 
     async def _first_time(self, session: AsyncSession, incoming: Incoming, now: datetime) -> bool:
         """Record the event id; False when it was already processed (a redelivery)."""
         assert incoming.event_id is not None
         return await record_first(session, incoming.channel, incoming.event_id, now)
 
-    async def _context(self, session: AsyncSession, incoming: Incoming, now: datetime) -> Ctx:
-        """Load the person behind `incoming` (if they consented) and their state."""
-        result = await session.exec(
-            select(ChannelAccount).where(
-                ChannelAccount.channel == incoming.channel,
-                ChannelAccount.external_id == incoming.user_id,
+    async def _context(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> tuple[Ctx, str | None]:
+        """Load the person behind `incoming` (if they consented), their state and
+        nudge counter, and the status of their chat's newest outbox row (None: it
+        has none; PENDING for a stranger, whose chat is not looked at).
+
+        One statement on SQLite (the account, the person, the state and the
+        counter joined); on PostgreSQL the state is read apart, FOR UPDATE, which
+        serialises two turns of one person (a lock cannot sit on an outer join).
+        """
+        postgres = session.bind.dialect.name == "postgresql"
+        newest = (
+            select(OutboxMessage.status)
+            .where(
+                OutboxMessage.chat_id == incoming.chat_id,
+                OutboxMessage.channel == incoming.channel,
             )
+            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+            .scalar_subquery()
         )
-        account = result.first()
+        entities: list[Any] = [ChannelAccount, Person, NudgeCounter]
+        if not postgres:
+            entities.append(ConversationState)
+        query = (
+            select(*entities, newest)
+            .outerjoin(Person, Person.id == ChannelAccount.person_id)
+            .outerjoin(NudgeCounter, NudgeCounter.person_id == ChannelAccount.person_id)
+        )
+        if not postgres:
+            query = query.outerjoin(
+                ConversationState, ConversationState.person_id == ChannelAccount.person_id
+            )
+        query = query.where(
+            ChannelAccount.channel == incoming.channel,
+            ChannelAccount.external_id == incoming.user_id,
+        )
+        found = (await session.exec(query)).first()
         person = conv = None
         lang = self._guess_lang(incoming)
-        if account is not None:
-            person = await session.get(Person, account.person_id)
-            conv_query = select(ConversationState).where(
-                ConversationState.person_id == account.person_id
+        if found is None:  # a stranger: what their chat holds is not known
+            return self._ctx(session, incoming, now, lang), PENDING
+        account, person, counter = found[0], found[1], found[2]
+        if postgres:
+            conv_query = (
+                select(ConversationState)
+                .where(ConversationState.person_id == account.person_id)
+                .with_for_update()
             )
-            if session.bind.dialect.name == "postgresql":
-                conv_query = conv_query.with_for_update()
             conv = (await session.exec(conv_query)).first()
-            if conv is None:
-                conv = ConversationState(person_id=account.person_id, state="onboard.name")
-            if person is not None:
-                lang = person.lang
-        return self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
+        else:
+            conv = found[3]
+        if conv is None:
+            conv = ConversationState(person_id=account.person_id, state="onboard.name")
+        if person is not None:
+            lang = person.lang
+        ctx = self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
+        ctx.nudge_counter, ctx.nudge_counter_known = counter, True
+        return ctx, found[-1]
 
     def _ctx(
         self, session: AsyncSession, incoming: Incoming, now: datetime, lang: str, **who: Any
@@ -184,9 +258,15 @@ class Turn:
             return "th"
         return self.policy.lang
 
-    async def _write(self, session: AsyncSession, ctx: Ctx, now: datetime) -> list[int]:
+    async def _write(
+        self, session: AsyncSession, ctx: Ctx, now: datetime, newest: str | None = PENDING
+    ) -> tuple[list[int], Hot]:
         """Every message the handlers queued for others, then the replies as one outbox
-        row for the chat they answer; returns the ids written, in that order."""
+        row for the chat they answer; returns the ids written, in that order, and
+        the reply row when it was written claimed by `sender` (see `_claimable`).
+
+        `newest` is the status of the chat's newest outbox row as the turn read it
+        (None: the chat has none; PENDING when not known)."""
         # Messages to others first: when one of them goes to this same chat (an
         # admin's own copy of a broadcast), it arrives before the confirmation.
         messages = [
@@ -201,26 +281,55 @@ class Turn:
             for out in ctx.outgoing
         ]
         incoming = ctx.incoming
+        claimed: Hot = []
         if ctx.replies:
-            messages.append(
-                NewMessage(
-                    channel=incoming.channel,
-                    chat_id=incoming.chat_id,
-                    # A group's reply belongs to no one's account: a failed send to
-                    # the group must not deactivate the private account of whoever wrote.
-                    account_id=ctx.account.id
-                    if ctx.account and incoming.chat_type != "group"
-                    else None,
-                    kind="reply",
-                    payload=[r.to_json() for r in ctx.replies],
-                    reply_token=incoming.reply_token,
-                    reply_token_expires_at=now + REPLY_TOKEN_TTL if incoming.reply_token else None,
-                )
+            reply = NewMessage(
+                channel=incoming.channel,
+                chat_id=incoming.chat_id,
+                # A group's reply belongs to no one's account: a failed send to
+                # the group must not deactivate the private account of whoever wrote.
+                account_id=ctx.account.id
+                if ctx.account and incoming.chat_type != "group"
+                else None,
+                kind="reply",
+                payload=[r.to_json() for r in ctx.replies],
+                reply_token=incoming.reply_token,
+                reply_token_expires_at=now + REPLY_TOKEN_TTL if incoming.reply_token else None,
             )
+            sender = self.sender
+            recipient = self._claimable(ctx, reply, messages, newest)
+            if sender is not None and recipient is not False:
+                reply = replace(reply, claimed_by=sender.worker, claimed_until=now + sender.lease)
+            elif sender is not None and newest in (PENDING, SENDING):
+                sender.waiting(reply.channel, reply.chat_id)
+            messages.append(reply)
         if not messages:
-            return []
+            return [], []
         written = await enqueue(session, messages, now)
-        return [written[i] for i in sorted(written)]
+        last = len(messages) - 1
+        if messages[last].claimed_by is not None:
+            assert recipient is not False
+            claimed.append((as_row(messages[last], written[last], now), recipient))
+        return [written[i] for i in sorted(written)], claimed
+
+    def _claimable(
+        self, ctx: Ctx, reply: NewMessage, others: list[NewMessage], newest: str | None
+    ) -> Recipient | None | bool:
+        """The reply's recipient (None: a group, no account) when the reply may be
+        written claimed and sent at once: the chat has nothing unsent before it
+        (its newest row is finished, and no other message of this turn goes to
+        it) and the person is still there. False when it must queue as usual."""
+        if newest in (PENDING, SENDING) or ctx.conv is None:
+            return False
+        if any(m.channel == reply.channel and m.chat_id == reply.chat_id for m in others):
+            return False
+        if reply.account_id is None:
+            return None
+        account, person = ctx.account, ctx.person
+        if account is None or person is None or account.id != reply.account_id:
+            return False
+        active = bool(account.active) or account.chat_id != reply.chat_id
+        return Recipient(active, person.id, person.lang)
 
     async def _apologise(self, incoming: Incoming, key: str = "common.error") -> list[int]:
         """A bug must not leave the person in silence: record the event and say sorry
@@ -238,7 +347,7 @@ class Turn:
                     return []
                 ctx = self._ctx(session, incoming, now, lang)
                 ctx.replies.append(Reply(text=self.content.t(key, lang)))
-                written = await self._write(session, ctx, now)
+                written, _ = await self._write(session, ctx, now)
         except Exception as exc:
             log.exception("could not even apologise for %s", incoming.event_id)
             raise CoreUnavailable(f"nothing stored for {incoming.event_id}") from exc

@@ -21,7 +21,7 @@ from handlers.messages import Card, Choice, Incoming, Render, Reply
 from handlers.policy import Policy
 from storage import audit
 from storage.accounts import Account, account_hash
-from storage.models import ChannelAccount, ConversationState, Journey, Person
+from storage.models import ChannelAccount, ConversationState, Journey, NudgeCounter, Person
 from storage.timeutil import to_local
 
 
@@ -63,6 +63,10 @@ class Ctx:
     person: Person | None = None
     account: ChannelAccount | None = None
     conv: ConversationState | None = None
+    # The person's nudge counter as the turn read it (None: they have none), when
+    # `nudge_counter_known`: then `presence.arrive` writes it only if it changes.
+    nudge_counter: NudgeCounter | None = None
+    nudge_counter_known: bool = False
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
     # People with nudges due now (e.g. from /nudge), for the nudge sender to

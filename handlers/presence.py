@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Ctx
 from storage.accounts import deactivate
-from storage.nudges import note_answer
+from storage.nudges import note_answer, nudge_awaits_answer
 
 
 async def arrive(ctx: Ctx) -> None:
@@ -19,7 +19,8 @@ async def arrive(ctx: Ctx) -> None:
         ctx.account.inactive_reason = None
     ctx.session.add(ctx.person)
     ctx.session.add(ctx.account)
-    await note_answer(ctx.session, ctx.person.id, ctx.now)
+    if not ctx.nudge_counter_known or nudge_awaits_answer(ctx.nudge_counter):
+        await note_answer(ctx.session, ctx.person.id, ctx.now)
 
 
 async def leave(ctx: Ctx) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.sqlite_trips import one_trip
+
 
 def async_url(database_url: str) -> str:
     """Map a plain database URL to its async-driver form."""
@@ -47,6 +49,7 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
         transaction only at the first write, and a SAVEPOINT release could commit
         early); `_sqlite_begin` starts every transaction explicitly instead.
         """
+        one_trip(dbapi_connection)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -74,14 +77,25 @@ def _sqlite_begin(connection) -> None:  # noqa: ANN001
 
 
 def make_engine(
-    database_url: str, *, sqlite_busy_ms: int = SQLITE_BUSY_MS, **kwargs: object
+    database_url: str,
+    *,
+    sqlite_busy_ms: int = SQLITE_BUSY_MS,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    **kwargs: object,
 ) -> AsyncEngine:
     """An async engine for `database_url`, with SQLite tuned for several writers
-    (`sqlite_busy_ms`: how long to wait for the file's write lock before giving up)."""
+    (`sqlite_busy_ms`: how long to wait for the file's write lock before giving up)
+    and PostgreSQL's pool sized as given (`pool_size` kept open, `max_overflow` more
+    when busy; SQLAlchemy's 5 and 10 when not given)."""
     url = async_url(database_url)
     if not url.startswith("sqlite"):
         # A connection cut by a database restart is noticed at checkout, not mid-turn.
         kwargs.setdefault("pool_pre_ping", True)
+        if pool_size is not None:
+            kwargs.setdefault("pool_size", pool_size)
+        if max_overflow is not None:
+            kwargs.setdefault("max_overflow", max_overflow)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))

@@ -25,5 +25,6 @@ async def record_first(session: AsyncSession, channel: str, event_id: str, now: 
         .values(channel=channel, event_id=event_id, processed_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "event_id"])
     )
-    result = await session.exec(statement)
+    connection = await session.connection()  # plain SQL: nothing loaded needs it
+    result = await connection.execute(statement)
     return result.rowcount == 1

@@ -175,6 +175,14 @@ async def save_counters(session: AsyncSession, counters: Sequence[dict[str, Any]
         await session.exec(update(NudgeCounter), params=list(counters))
 
 
+def nudge_awaits_answer(counter: NudgeCounter | None) -> bool:
+    """Whether `note_answer` would change `counter` (as read in this transaction):
+    a nudge was sent since the person last answered."""
+    if counter is None or counter.last_sent_at is None:
+        return False
+    return counter.last_answered_at is None or counter.last_answered_at < counter.last_sent_at
+
+
 async def note_answer(session: AsyncSession, person_id: int, now: datetime) -> None:
     """The person wrote: a nudge sent since their last answer counts as answered,
     and the count of ignored nudges starts again from zero."""

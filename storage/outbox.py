@@ -11,6 +11,10 @@ writer lock. A claim is a short lease that its sender renews while it works
 (`renew`): if a sender dies, its rows become claimable again one lease later,
 or at once when a sender on the same machine sees that it is gone (`release`). Only the oldest unsent row of each chat is
 claimable, so messages to one person arrive in order.
+
+A turn may write its reply already claimed (`NewMessage.claimed_by`), leased
+as a claim leases: its writer sends it right after the commit, and if the
+writer dies the lease ends and the row is claimable like any other.
 """
 
 from __future__ import annotations
@@ -49,9 +53,15 @@ class NewMessage:
     dedupe_key: str | None = None
     reply_token: str | None = None
     reply_token_expires_at: datetime | None = None
+    # Written already claimed by this sender (`claimed_by`, leased until
+    # `claimed_until`): the writer sends it right after its transaction commits.
+    # If the sender dies first, the lease ends and any sender claims it as usual.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 def _row(message: NewMessage, now: datetime) -> dict[str, Any]:
+    claimed = message.claimed_by is not None
     return {
         "channel": message.channel,
         "chat_id": message.chat_id,
@@ -61,12 +71,19 @@ def _row(message: NewMessage, now: datetime) -> dict[str, Any]:
         "reply_token": message.reply_token,
         "reply_token_expires_at": message.reply_token_expires_at,
         "dedupe_key": message.dedupe_key,
-        "status": PENDING,
-        "attempts": 0,
+        "status": SENDING if claimed else PENDING,
+        "attempts": 1 if claimed else 0,
+        "claimed_by": message.claimed_by,
+        "claimed_until": message.claimed_until if claimed else None,
         "sent_parts": 0,
         "next_attempt_at": now,
         "created_at": now,
     }
+
+
+def as_row(message: NewMessage, row_id: int, now: datetime) -> OutboxMessage:
+    """The row `enqueue` wrote for `message` (with id `row_id`), as a sender reads it."""
+    return OutboxMessage(id=row_id, **_row(message, now))
 
 
 def _insert(session: AsyncSession):  # noqa: ANN202
@@ -82,6 +99,9 @@ async def enqueue(
     A message whose `dedupe_key` is already in the outbox is not written, and
     its index is missing from the result.
     """
+    # Plain SQL on the session's connection (its transaction): no loaded object
+    # needs these rows, and the ORM's execution path costs more per statement.
+    connection = await session.connection()
     keyed = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is not None]
     plain = [(i, m) for i, m in enumerate(messages) if m.dedupe_key is None]
     written: dict[int, int] = {}
@@ -94,12 +114,12 @@ async def enqueue(
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
         )
-        result = await session.exec(statement, params=[_row(m, now) for _, m in keyed])
+        result = await connection.execute(statement, [_row(m, now) for _, m in keyed])
         for row_id, key in result.all():
             written[index_of[key]] = row_id
     if plain:
         statement = _insert(session).returning(OutboxMessage.id, sort_by_parameter_order=True)
-        result = await session.exec(statement, params=[_row(m, now) for _, m in plain])
+        result = await connection.execute(statement, [_row(m, now) for _, m in plain])
         for (index, _), (row_id,) in zip(plain, result.all(), strict=True):
             written[index] = row_id
     return written
@@ -244,6 +264,19 @@ async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dateti
     await session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
+        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
+    )
+
+
+async def mark_all_sent(
+    session: AsyncSession, row_ids: Sequence[int], worker: str, now: datetime
+) -> None:
+    """`mark_sent` for several rows at once (sends that returned together).
+    Run as plain SQL on the session's connection: no loaded object needs it."""
+    connection = await session.connection()
+    await connection.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.claimed_by == worker)
         .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
     )
 
