@@ -16,8 +16,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.sqlite_trips import one_trip
-
 
 def async_url(database_url: str) -> str:
     """Map a plain database URL to its async-driver form."""
@@ -49,7 +47,6 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
         transaction only at the first write, and a SAVEPOINT release could commit
         early); `_sqlite_begin` starts every transaction explicitly instead.
         """
-        one_trip(dbapi_connection)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
