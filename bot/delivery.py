@@ -404,7 +404,7 @@ class Delivery:
                     async with transaction(self.sessions) as session:
                         if sent:
                             now = self.clock.now()
-                            await queries.mark_all_sent(session, sent, self.worker, now)
+                            await queries.mark_sent(session, sent, self.worker, now)
                         for row_id, progress, _ in writes:
                             if progress is not None:
                                 parts, refused = progress

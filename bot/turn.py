@@ -16,6 +16,7 @@ first, the lease ends and the claim loop sends it like any other row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -105,14 +106,14 @@ class Turn:
         # its chat is written already claimed by this sender, which sends it as
         # soon as the turn has committed (see `_write`).
         self.sender: ClaimedSender | None = None
-        # SQLite has one writer: serialise turns inside this process instead of
-        # letting two transactions collide on the file lock.
-        self._sqlite_lock = asyncio.Lock() if sqlite else None
-        # PostgreSQL: at most `concurrency` turns hold a connection at once (the
-        # pool's size); a burst of webhooks queues here, in order, rather than
-        # timing out at the pool and being refused.
+        # SQLite has one writer: turns take turns with the other writers of this
+        # process in `transaction` (storage.db). PostgreSQL: at most `concurrency`
+        # turns hold a connection at once (the pool's size); a burst of webhooks
+        # queues here, in order, rather than timing out at the pool and being refused.
         self._gate = (
-            asyncio.Semaphore(concurrency) if not sqlite and concurrency is not None else None
+            asyncio.Semaphore(concurrency)
+            if not sqlite and concurrency is not None
+            else contextlib.nullcontext()
         )
 
     async def handle(self, incoming: Incoming) -> list[int]:
@@ -131,13 +132,7 @@ class Turn:
                 return await self._apologise(incoming, "common.slow_down")
         for attempt in range(ATTEMPTS):
             try:
-                if self._sqlite_lock is not None:
-                    async with self._sqlite_lock:
-                        ctx, written, claimed = await self._once(incoming)
-                elif self._gate is not None:
-                    async with self._gate:
-                        ctx, written, claimed = await self._once(incoming)
-                else:
+                async with self._gate:
                     ctx, written, claimed = await self._once(incoming)
             except UNAVAILABLE as exc:  # lock, serialization or connection trouble: try again
                 log.warning("retrying %s after database error: %s", incoming.event_id, exc)

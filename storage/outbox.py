@@ -258,21 +258,13 @@ async def claim(
     return list(rows.all())
 
 
-async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: datetime) -> None:
-    """Mark a row this worker sent as sent: right after its send returned, so a
-    crash a moment later does not make another sender repeat it."""
-    await session.exec(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == worker)
-        .values(status=SENT, sent_at=now, claimed_until=None, last_error=None)
-    )
-
-
-async def mark_all_sent(
+async def mark_sent(
     session: AsyncSession, row_ids: Sequence[int], worker: str, now: datetime
 ) -> None:
-    """`mark_sent` for several rows at once (sends that returned together).
-    Run as plain SQL on the session's connection: no loaded object needs it."""
+    """Mark rows this worker sent as sent (sends that returned together): right
+    after the sends returned, so a crash a moment later does not make another
+    sender repeat them. Plain SQL on the session's connection: no loaded object
+    needs it."""
     connection = await session.connection()
     await connection.execute(
         update(OutboxMessage)
