@@ -602,35 +602,32 @@ def _reported_people(
         .subquery()
     )
     current, completed = aliased(Journey), aliased(Journey)
-    begun = current.started_at < period.end
-    finished = and_(
-        completed.started_at < period.end,
-        completed.completed_at >= period.start,  # type: ignore[operator]
-        completed.completed_at < period.end,  # type: ignore[operator]
-    )
-    # "no later round" as anti-joins: PostgreSQL estimates them well, where a join on
-    # each person's max(round_no) made it expect a few hundred rows and loop
-    later = aliased(Journey)
-    later_begun = (
-        select(later.id)
-        .where(
-            later.person_id == current.person_id,
-            later.round_no > current.round_no,
-            later.started_at < period.end,
+
+    def begun(round_: Any) -> Any:
+        return round_.started_at < period.end
+
+    def finished(round_: Any) -> Any:
+        return and_(
+            begun(round_),
+            round_.completed_at >= period.start,
+            round_.completed_at < period.end,
         )
-        .exists()
-    )
-    later_done = (
-        select(later.id)
-        .where(
-            later.person_id == completed.person_id,
-            later.round_no > completed.round_no,
-            later.started_at < period.end,
-            later.completed_at >= period.start,  # type: ignore[operator]
-            later.completed_at < period.end,  # type: ignore[operator]
+
+    def no_later(round_: Any, counts: Any) -> Any:
+        """No later round of the same person for which `counts` holds: an anti-join,
+        which PostgreSQL estimates well, where a join on each person's max(round_no)
+        made it expect a few hundred rows and loop."""
+        later = aliased(Journey)
+        return ~(
+            select(later.id)
+            .where(
+                later.person_id == round_.person_id,
+                later.round_no > round_.round_no,
+                counts(later),
+            )
+            .exists()
         )
-        .exists()
-    )
+
     is_open = or_(current.completed_at.is_(None), current.completed_at >= period.end)  # type: ignore[union-attr,operator]
     query = (
         select(
@@ -661,10 +658,17 @@ def _reported_people(
         .select_from(Person)
         .join(Agency, Agency.id == Person.agency_id)
         .join(Unit, Unit.id == Person.unit_id, isouter=True)
-        .join(current, and_(current.person_id == Person.id, begun, ~later_begun))
+        .join(
+            current,
+            and_(current.person_id == Person.id, begun(current), no_later(current, begun)),
+        )
         .join(
             completed,
-            and_(completed.person_id == Person.id, finished, ~later_done),
+            and_(
+                completed.person_id == Person.id,
+                finished(completed),
+                no_later(completed, finished),
+            ),
             isouter=True,
         )
         .where(
