@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Card, CardRow, Render, Reply
-from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of
+from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
 from storage.models import Agency
 from storage.reports import (
@@ -49,22 +49,33 @@ async def agency_figures(
         [g.id for g in content.groups.personnel_groups],
         await headcounts(session, agency.id),  # type: ignore[arg-type]
     )
-    figures.year = year
-    figures.not_joined = await not_joined(session, agency.id)  # type: ignore[arg-type]
-    return figures
+    return await _dated(session, agency, year, figures)
 
 
 async def agency_summary(
     session: AsyncSession, content: Content, agency: Agency, year: int
 ) -> tuple[list[PersonRow], AgencySummary]:
-    """The agency's people in fiscal year `year` (Buddhist Era) and their figures."""
-    rows = await person_rows(
-        session,
-        agency.code,
-        fiscal_period(year, agency.timezone),
-        [s.id for s in content.skills],
+    """The agency's people in fiscal year `year` (Buddhist Era) and their figures, which
+    are summed from the rows already read (the same figures as `agency_figures`, which
+    a test holds them to) rather than counted again in the database."""
+    skills = [s.id for s in content.skills]
+    rows = await person_rows(session, agency.code, fiscal_period(year, agency.timezone), skills)
+    figures = summarise(
+        rows,
+        skills,
+        [g.id for g in content.groups.personnel_groups],
+        await headcounts(session, agency.id),  # type: ignore[arg-type]
     )
-    return rows, await agency_figures(session, content, agency, year)
+    return rows, await _dated(session, agency, year, figures)
+
+
+async def _dated(
+    session: AsyncSession, agency: Agency, year: int, figures: AgencySummary
+) -> AgencySummary:
+    """`figures` with their fiscal year and the staff-list lines nobody has claimed."""
+    figures.year = year
+    figures.not_joined = await not_joined(session, agency.id)  # type: ignore[arg-type]
+    return figures
 
 
 def enrolled_text(content: Content, lang: str, tally: Tally) -> str:
