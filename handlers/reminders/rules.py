@@ -24,8 +24,10 @@ The rules, in words:
   `max_ignored` ignored ones nothing more goes until the person writes.
 - The ladder: after `max_unanswered` slot messages in a row with no answer
   (`unanswered`; writing anything resets it), reminders pause themselves: the
-  next slot carries only "ladder", which tells the person so once, with a
-  one-tap resume; then nothing until they write (or tap it).
+  next slot that would carry a message carries only "ladder", which tells the
+  person so once, with a one-tap resume; then nothing until they write (or
+  tap it). An inactive person's back-off still spaces it, and one who had the
+  last inactive nudge ("I will not write again") needs no second notice.
 - A missed plan day: a person on step 4 or 5 whose if-then plan is tied to a
   weekday (its cue, e.g. "after the Monday meeting") and who wrote nothing on
   or since the last such day, which was a working day after the plan was made,
@@ -244,14 +246,16 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
         return Slot(**base, blocked="already_here", skip=dict.fromkeys(KINDS, "already_here"))
     if facts.last_due_at is not None and due <= facts.last_due_at:
         return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
-    if ladder_paused(facts, th):
-        if facts.ladder_told_at is None:
-            skip = {k: "ladder_paused" for k in KINDS if k != LADDER}
-            return Slot(**base, kinds=(LADDER,), skip=skip)
-        return Slot(**base, blocked="ladder_paused", skip=dict.fromkeys(KINDS, "ladder_paused"))
     if due - active_since(facts) >= timedelta(days=th.inactive_days):
-        return _inactive_slot(facts, th, base)
-    return _active_slot(facts, th, base)
+        slot = _inactive_slot(facts, th, base)
+    else:
+        slot = _active_slot(facts, th, base)
+    if not ladder_paused(facts, th) or not slot.kinds:
+        return slot  # (a back-off or a stop after the last inactive nudge comes first)
+    if facts.ladder_told_at is None:  # this slot's message is the pause notice instead
+        skip = {k: "ladder_paused" for k in KINDS if k != LADDER}
+        return Slot(**base, kinds=(LADDER,), skip=skip)
+    return Slot(**base, blocked="ladder_paused", skip=dict.fromkeys(KINDS, "ladder_paused"))
 
 
 def active_since(facts: Facts) -> datetime:
