@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     dlcoach_nudge_backoff_days: int = Field(default=2, ge=1)
     # A nudge missed by downtime still goes this long after its time, else it is skipped.
     dlcoach_nudge_grace_minutes: int = Field(default=120, ge=0)
+    # The reminder ladder: one follow-up this many minutes after an unanswered
+    # check-in (same day, up to the latest local time), and a pause after this
+    # many unanswered reminders in a row; a first message after this many silent
+    # days is welcomed back.
+    dlcoach_nudge_followup_minutes: int = Field(default=120, ge=1)
+    dlcoach_nudge_followup_until: str = Field(
+        default="20:00", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$"
+    )
+    dlcoach_nudge_max_unanswered: int = Field(default=5, ge=1)
+    dlcoach_comeback_days: int = Field(default=7, ge=1)
     # How far ahead nudges are planned, how often, and how many people one send claims.
     dlcoach_nudge_lookahead_hours: int = Field(default=24, ge=1)
     dlcoach_nudge_plan_minutes: int = Field(default=5, ge=1)
@@ -140,5 +150,11 @@ class Settings(BaseSettings):
                 goal_days_before=self.dlcoach_nudge_goal_days_before,
                 backoff_days=self.dlcoach_nudge_backoff_days,
                 grace=timedelta(minutes=self.dlcoach_nudge_grace_minutes),
+                followup_delay=timedelta(minutes=self.dlcoach_nudge_followup_minutes),
+                followup_until=time(
+                    *(int(p) for p in self.dlcoach_nudge_followup_until.split(":"))
+                ),
+                max_unanswered=self.dlcoach_nudge_max_unanswered,
+                comeback_days=self.dlcoach_comeback_days,
             ),
         )

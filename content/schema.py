@@ -192,13 +192,20 @@ class Approach(Option):
     plan_actions: list[Option] = Field(default_factory=list)
 
 
+class PlanCue(Option):
+    """A moment of the working day for an if-then plan; `weekday` (Monday is 0)
+    when it comes on one day of the week only, so a missed plan day can be told."""
+
+    weekday: int | None = Field(default=None, ge=0, le=6)
+
+
 class GroupsFile(Strict):
     personnel_groups: list[PersonnelGroup]
     approaches: list[Approach]
     outcomes: list[Option]
     # Moments of a working day that an if-then plan can hang on (step 3): `label` is
     # the phrase in the plan sentence, `short` the button when the label is too long.
-    plan_cues: list[Option] = Field(default_factory=list)
+    plan_cues: list[PlanCue] = Field(default_factory=list)
 
     @field_validator("personnel_groups")
     @classmethod

@@ -140,6 +140,7 @@ PUSHED: dict[str, Command] = {
     "fb:": Command(staff.reply_button, to=(REASK, "feedback.reply")),
     "pv:": Command(admin.record_button, to=(HOLD, REASK)),
     "ex:": Command(admin.award_button, to=(HOLD, REASK, "admin.award")),
+    "lr:": Command(remind.resume_button, to=(REASK,)),  # reminders paused by the ladder
 }
 
 FLOW = Flow(

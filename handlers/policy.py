@@ -20,6 +20,14 @@ class Thresholds:
     goal_days_before: int = 3
     backoff_days: int = 2
     grace: timedelta = timedelta(minutes=120)
+    # The reminder ladder: one follow-up this long after an unanswered check-in,
+    # no later than `followup_until` (local) on the same day; after `max_unanswered`
+    # slot messages in a row with no answer, reminders pause until the person writes.
+    followup_delay: timedelta = timedelta(hours=2)
+    followup_until: time = time(20, 0)
+    max_unanswered: int = 5
+    # Coming back: a first message after this many silent days is welcomed.
+    comeback_days: int = 7
 
 
 @dataclass(frozen=True)

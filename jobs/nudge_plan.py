@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.policy import Thresholds
 from handlers.reminders.facts import load_facts
-from handlers.reminders.rules import Facts, slots_between
+from handlers.reminders.rules import CHECKIN, FOLLOWUP, Facts, followup_moment, slots_between
 from storage import nudges as queries
 from storage.accounts import reachable_clause
 from storage.models import Person, ReminderPreference
@@ -37,14 +37,23 @@ def planned_rows(facts: Facts, th: Thresholds, now: datetime, horizon: timedelta
     """The nudge rows one person should have between now - grace and now + horizon."""
     rows = []
     for slot in slots_between(facts, th, now - th.grace, now + horizon):
-        for kind in slot.kinds:
-            detail = {"goals": list(slot.goal_ids)} if kind == "goal" else {}
+        due: dict = dict.fromkeys(slot.kinds, slot.due_at)
+        if CHECKIN in slot.kinds:  # its follow-up, should it go unanswered
+            followup = followup_moment(facts, th, slot.day)
+            if followup is not None:
+                due[FOLLOWUP] = followup
+        for kind, due_at in due.items():
+            detail: dict = {}
+            if kind == "goal":
+                detail = {"goals": list(slot.goal_ids)}
+            elif kind == "comeback" and slot.plan_day is not None:
+                detail = {"plan_day": slot.plan_day.isoformat()}
             rows.append(
                 {
                     "person_id": facts.person_id,
                     "kind": kind,
                     "slot": slot.key,
-                    "due_at": slot.due_at,
+                    "due_at": due_at,
                     "status": PLANNED,
                     "detail": detail,
                     "created_at": now,

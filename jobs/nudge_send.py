@@ -11,7 +11,9 @@ Outcomes of a claimed nudge:
 
 A working-group nudge (kind "admin", from /nudge) is due at once and belongs
 to no slot; it is checked against the person's own settings again here and
-sent as its own message.
+sent as its own message. A follow-up (kind "followup") belongs to its slot's
+check-in but leaves later, as its own message, only if that check-in went
+and is still unanswered (`rules.followup_skip`).
 """
 
 from __future__ import annotations
@@ -28,16 +30,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.messages import Reply
 from handlers.reminders.facts import Story, load_facts, load_stories
-from handlers.reminders.render import render_admin_nudge, render_nudges
+from handlers.reminders.render import render_admin_nudge, render_followup, render_nudges
 from handlers.reminders.rules import (
     ADMIN,
+    CHECKIN,
+    COMEBACK,
+    FOLLOWUP,
     GOAL,
     INACTIVE,
+    LADDER,
     STUCK,
     Facts,
     Slot,
     Thresholds,
     evaluate,
+    followup_skip,
     in_quiet,
     may_nudge_now,
     parse_slot_key,
@@ -69,8 +76,8 @@ class SendReport:
 
 
 def _slot_of(nudge: Any) -> tuple[datetime, str, str]:
-    """Nudges that leave together: one slot's, or one working-group nudge."""
-    return (nudge.due_at, nudge.slot, ADMIN if nudge.kind == ADMIN else "slot")
+    """Nudges that leave together: one slot's, one follow-up, or one working-group nudge."""
+    return (nudge.due_at, nudge.slot, nudge.kind if nudge.kind in (ADMIN, FOLLOWUP) else "slot")
 
 
 @dataclass
@@ -151,6 +158,10 @@ def _counter_row(facts: Facts, now: datetime) -> dict:
         "last_inactive_due": facts.last_inactive_due,
         "last_stuck_due": facts.last_stuck_due,
         "goals_nudged": dict(facts.goals_nudged),
+        "unanswered": facts.unanswered,
+        "last_checkin_due": facts.last_checkin_due,
+        "ladder_told_at": facts.ladder_told_at,
+        "comeback_for": facts.comeback_for,
     }
 
 
@@ -158,6 +169,14 @@ def _after_sending(facts: Facts, slot: Slot, kinds: tuple[str, ...]) -> Facts:
     """The person's facts once this slot's message has gone."""
     assert slot.due_at is not None
     changes: dict = {"last_due_at": slot.due_at}
+    if LADDER in kinds:
+        changes["ladder_told_at"] = slot.due_at
+    else:  # one more reminder in a row waiting for an answer
+        changes["unanswered"] = facts.unanswered + 1
+    if CHECKIN in kinds:
+        changes["last_checkin_due"] = slot.due_at
+    if COMEBACK in kinds and slot.plan_day is not None:
+        changes["comeback_for"] = slot.plan_day
     if INACTIVE in kinds:
         changes.update(ignored=facts.ignored + 1, last_inactive_due=slot.due_at)
     if STUCK in kinds:
@@ -224,9 +243,35 @@ def _decide_slot(
         due_at=due_at,
         goal_ids=slot.goal_ids,
         nudge_ids=[n.id for n in going],
+        plan_day=slot.plan_day,
     )
     batch.message(person, slot.key, reply, going)
     person.facts = _after_sending(person.facts, slot, kinds)
+    batch.counters[person.facts.person_id] = person.facts
+
+
+def _decide_followup(
+    batch: _Batch, person: _Person, nudges: list[Any], *, content: Content, th: Thresholds
+) -> None:
+    """Send or cancel the follow-up of one slot's check-in (at most one: the
+    unique key allows one per slot, and it goes only while unanswered)."""
+    nudge = nudges[0]
+    for extra in nudges[1:]:
+        batch.finish(extra, CANCELLED, "slot_sent")
+    late = _late_reason(person, nudge.due_at, batch.now, th)
+    if late is not None:
+        batch.finish(nudge, SKIPPED, late)
+        return
+    day, _ = parse_slot_key(nudge.slot)
+    reason = followup_skip(person.facts, th, day, nudge.due_at)
+    if reason is None and (person.account is None or person.story is None):
+        reason = "unreachable"
+    if reason is not None:
+        batch.finish(nudge, CANCELLED, reason)
+        return
+    assert person.story is not None
+    reply = render_followup(content, person.facts, person.story, nudge_ids=[nudge.id])
+    batch.message(person, f"{nudge.slot}:f", reply, [nudge])
     batch.counters[person.facts.person_id] = person.facts
 
 
@@ -292,6 +337,8 @@ async def send_due(
                     batch.finish(nudge, SKIPPED, "late")
             elif kind_group == ADMIN:
                 _decide_admin(batch, person, group, content=content)
+            elif kind_group == FOLLOWUP:
+                _decide_followup(batch, person, group, content=content, th=th)
             else:
                 _decide_slot(batch, person, group, content=content, th=th)
     await batch.write(session)

@@ -185,7 +185,8 @@ def nudge_awaits_answer(counter: NudgeCounter | None) -> bool:
 
 async def note_answer(session: AsyncSession, person_id: int, now: datetime) -> None:
     """The person wrote: a nudge sent since their last answer counts as answered,
-    and the count of ignored nudges starts again from zero."""
+    and the counts of ignored and unanswered nudges start again from zero (the
+    reminder ladder resets, and reminders it paused come back)."""
     await session.exec(
         update(NudgeCounter)
         .where(
@@ -198,7 +199,18 @@ async def note_answer(session: AsyncSession, person_id: int, now: datetime) -> N
         )
         .values(
             ignored=0,
+            unanswered=0,
+            ladder_told_at=None,
             answered=NudgeCounter.answered + 1,
             last_answered_at=now,
         )
+    )
+
+
+async def resume_ladder(session: AsyncSession, person_id: int) -> None:
+    """Reminders that paused themselves come back (the person tapped to resume)."""
+    await session.exec(
+        update(NudgeCounter)
+        .where(NudgeCounter.person_id == person_id)
+        .values(unanswered=0, ladder_told_at=None)
     )

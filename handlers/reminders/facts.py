@@ -155,9 +155,14 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
                 NudgeCounter.last_inactive_due,
                 NudgeCounter.last_stuck_due,
                 NudgeCounter.goals_nudged,
+                NudgeCounter.unanswered,
+                NudgeCounter.ladder_told_at,
+                NudgeCounter.last_checkin_due,
+                NudgeCounter.comeback_for,
             ).where(NudgeCounter.person_id.in_(ids)),
         )
     }
+    plans = await _plan_days(session, ids)
     journeys = await _latest_journeys(session, ids)
     journey_ids = [j.id for j in journeys.values()]
     progress = await last_progress(session, journey_ids)
@@ -184,8 +189,40 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             last_inactive_due=counter.last_inactive_due if counter else None,
             last_stuck_due=counter.last_stuck_due if counter else None,
             goals_nudged=dict(counter.goals_nudged) if counter else {},
+            unanswered=counter.unanswered if counter else 0,
+            ladder_told_at=counter.ladder_told_at if counter else None,
+            last_checkin_due=counter.last_checkin_due if counter else None,
+            plan_weekday=plans[person.id][0] if person.id in plans else None,
+            plan_at=plans[person.id][1] if person.id in plans else None,
+            comeback_for=counter.comeback_for if counter else None,
         )
     return facts
+
+
+async def _plan_days(session: AsyncSession, ids: list[int]) -> dict[int, tuple[int, Any]]:
+    """The weekday of each person's newest if-then plan, when its cue has one,
+    and when that plan was written."""
+    newest = await _rows(
+        session,
+        select(func.max(StepEntry.id))
+        .where(StepEntry.person_id.in_(ids), StepEntry.kind == "plan")
+        .group_by(StepEntry.person_id),
+    )
+    entry_ids = [row[0] for row in newest]
+    if not entry_ids:
+        return {}
+    rows = await _rows(
+        session,
+        select(StepEntry.person_id, StepEntry.data, StepEntry.created_at).where(
+            StepEntry.id.in_(entry_ids)
+        ),
+    )
+    days = {}
+    for row in rows:
+        weekday = (row.data or {}).get("weekday")
+        if isinstance(weekday, int) and 0 <= weekday <= 6:
+            days[row.person_id] = (weekday, row.created_at)
+    return days
 
 
 async def _latest_texts(session: AsyncSession, person_ids: list[int], kind: str) -> dict[int, str]:

@@ -1,7 +1,9 @@
 """What a nudge says: the person's own plan and next action, never a bare
 "time to learn" (planning prompts work; plain reminders do not).
 
-Every nudge of one slot becomes one message with one tap to continue.
+Every nudge of one slot becomes one message with one tap to continue. The
+reminder ladder's own messages: a short follow-up of an unanswered check-in,
+and the notice that reminders paused themselves, with a one-tap resume.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from handlers.reminders.facts import Story
 from handlers.reminders.rules import (
     ADMIN,
     CHECKIN,
+    COMEBACK,
+    FOLLOWUP,
     GOAL,
     INACTIVE,
+    LADDER,
     STUCK,
     Facts,
     GoalFact,
     Thresholds,
+    fresh_start,
 )
+
+RESUME = "lr:on"  # the button under the ladder's pause notice (a pushed button)
 
 
 class Texts:
@@ -132,15 +140,21 @@ def render_nudges(
     due_at: datetime,
     goal_ids: tuple[int, ...],
     nudge_ids: list[int],
+    plan_day: date | None = None,
 ) -> Reply:
     """One message for every nudge of one slot, quoting the person's own plan."""
     t = Texts(content, story.lang)
+    if LADDER in kinds:
+        return _ladder_notice(t, th, story, nudge_ids=nudge_ids)
     parts = []
     if INACTIVE in kinds:
         parts.append(_inactive_line(t, facts, th, story))
         if story.reason:  # coming back after a gap: the person's own why, in one line
             parts.append(t("reminders.reason", reason=short_quote(story.reason)))
     if CHECKIN in kinds:
+        fresh = fresh_start(facts, day)
+        if fresh is not None:  # the first working day of a week or month: a new start
+            parts.append(t(f"reminders.fresh_{fresh}"))
         parts.append(_greeting(t, "reminders.checkin", story))
     if GOAL in kinds:
         parts.extend(_goal_line(t, g, day) for g in facts.goals if g.id in goal_ids)
@@ -154,7 +168,40 @@ def render_nudges(
                 days=(due_at - facts.progress_at).days,
             )
         )
-    return _nudge_message(t, facts, story, parts, kinds=list(kinds), nudge_ids=nudge_ids)
+    quoted = False
+    if COMEBACK in kinds and story.plan and plan_day is not None:
+        parts.append(t("reminders.comeback", day=t.date(plan_day), plan=story.plan))
+        parts.append(t("reminders.comeback_smaller"))
+        quoted = True
+    return _nudge_message(
+        t, facts, story, parts, kinds=list(kinds), nudge_ids=nudge_ids, quote_plan=not quoted
+    )
+
+
+def _ladder_notice(t: Texts, th: Thresholds, story: Story, *, nudge_ids: list[int]) -> Reply:
+    """Reminders paused themselves after `max_unanswered` with no answer: say so
+    once, kindly, with one tap to have them back."""
+    count = th.max_unanswered
+    if story.name:
+        text = t("reminders.ladder", name=story.name, count=count)
+    else:
+        text = t("reminders.ladder_noname", count=count)
+    return Reply(
+        text=text,
+        choices=(
+            Choice(RESUME, t("reminders.ladder_resume")),
+            Choice("go:remind", t("reminders.settings")),
+        ),
+        essential=False,
+        extra={"nudges": nudge_ids, "kinds": [LADDER]},
+    )
+
+
+def render_followup(content: Content, facts: Facts, story: Story, *, nudge_ids: list[int]) -> Reply:
+    """The one follow-up of an unanswered check-in: a lighter word, the same plan."""
+    t = Texts(content, story.lang)
+    parts = [_greeting(t, "reminders.followup", story)]
+    return _nudge_message(t, facts, story, parts, kinds=[FOLLOWUP], nudge_ids=nudge_ids)
 
 
 def _nudge_message(
@@ -165,10 +212,11 @@ def _nudge_message(
     *,
     kinds: list[str],
     nudge_ids: list[int],
+    quote_plan: bool = True,
 ) -> Reply:
     """Every nudge ends the same way: the person's own plan, their next action, and
     one tap to continue (or to change the reminders)."""
-    if story.plan:
+    if story.plan and quote_plan:
         parts.append(t("reminders.plan", plan=story.plan))
     parts.append(t("reminders.next", next=next_action(t, facts, story)))
     return Reply(

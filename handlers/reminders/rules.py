@@ -22,8 +22,23 @@ The rules, in words:
 - Inactive person: only "inactive". The first goes in the first slot; after
   the n-th ignored one the next waits `backoff_days * 2**(n-1)` days; after
   `max_ignored` ignored ones nothing more goes until the person writes.
+- The ladder: after `max_unanswered` slot messages in a row with no answer
+  (`unanswered`; writing anything resets it), reminders pause themselves: the
+  next slot that would carry a message carries only "ladder", which tells the
+  person so once, with a one-tap resume; then nothing until they write (or
+  tap it). An inactive person's back-off still spaces it, and one who had the
+  last inactive nudge ("I will not write again") needs no second notice.
+- A missed plan day: a person on step 4 or 5 whose if-then plan is tied to a
+  weekday (its cue, e.g. "after the Monday meeting") and who wrote nothing on
+  or since the last such day, which was a working day after the plan was made,
+  gets "comeback" in their next slot (with the check-in or the inactive
+  nudge): it quotes the plan and offers a smaller version, once per missed day.
 - At most one message per person per slot, and never one for a slot at or
   before the last slot that was sent.
+- A check-in with no answer gets one "followup", `followup_delay` after the
+  slot, on the same local day, not after `followup_until` nor inside quiet
+  hours, and only while the person has not written since, the day still has
+  its slot and the ladder has not paused.
 - A nudge the working group sends with /nudge ("admin") is not in any slot:
   it goes now, at most one a day, unless the person switched reminders off,
   paused them, or is inside their quiet hours.
@@ -42,7 +57,13 @@ import holidays
 from handlers.policy import Thresholds
 
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
-KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)  # the kinds that belong in a person's slots
+FOLLOWUP, COMEBACK, LADDER = "followup", "comeback", "ladder"
+# The ladder and come-back kinds beyond the check-in a person chose (a follow-up
+# of an unanswered check-in, a missed plan day): a group that is to get only its
+# check-ins leaves these out. "ladder" (reminders paused themselves) is not one:
+# it is about the check-ins and stops them.
+EXTRA_KINDS = (FOLLOWUP, COMEBACK)
+KINDS = (CHECKIN, STUCK, GOAL, INACTIVE, COMEBACK, LADDER)  # kinds that belong in slots
 ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
 
@@ -88,6 +109,12 @@ class Facts:
     last_inactive_due: datetime | None = None
     last_stuck_due: datetime | None = None
     goals_nudged: Mapping[str, str] = field(default_factory=dict)
+    unanswered: int = 0  # slot messages sent in a row with no answer
+    ladder_told_at: datetime | None = None  # when the person was told reminders paused
+    last_checkin_due: datetime | None = None  # the slot of the last check-in sent
+    plan_weekday: int | None = None  # the weekday the if-then plan is tied to
+    plan_at: datetime | None = None  # when that plan was written
+    comeback_for: date | None = None  # the missed plan day last answered
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,7 @@ class Slot:
     blocked: str | None = None
     skip: Mapping[str, str] = field(default_factory=dict)
     goal_ids: tuple[int, ...] = ()
+    plan_day: date | None = None  # the missed plan day a "comeback" answers
 
     @property
     def key(self) -> str:
@@ -219,8 +247,15 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
     if facts.last_due_at is not None and due <= facts.last_due_at:
         return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
     if due - active_since(facts) >= timedelta(days=th.inactive_days):
-        return _inactive_slot(facts, th, base)
-    return _active_slot(facts, th, base)
+        slot = _inactive_slot(facts, th, base)
+    else:
+        slot = _active_slot(facts, th, base)
+    if not ladder_paused(facts, th) or not slot.kinds:
+        return slot  # (a back-off or a stop after the last inactive nudge comes first)
+    if facts.ladder_told_at is None:  # this slot's message is the pause notice instead
+        skip = {k: "ladder_paused" for k in KINDS if k != LADDER}
+        return Slot(**base, kinds=(LADDER,), skip=skip)
+    return Slot(**base, blocked="ladder_paused", skip=dict.fromkeys(KINDS, "ladder_paused"))
 
 
 def active_since(facts: Facts) -> datetime:
@@ -235,25 +270,37 @@ def active_since(facts: Facts) -> datetime:
     return max(facts.last_active_at, resumed)
 
 
+def ladder_paused(facts: Facts, th: Thresholds) -> bool:
+    """Have reminders paused themselves: `max_unanswered` unanswered in a row?"""
+    return facts.unanswered >= th.max_unanswered
+
+
 def _inactive_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
     """Someone who went quiet: one gentle nudge, less and less often, then silence."""
-    skip = {CHECKIN: "inactive", STUCK: "inactive", GOAL: "inactive"}
+    skip = {CHECKIN: "inactive", STUCK: "inactive", GOAL: "inactive", LADDER: "not_paused"}
     due: datetime = base["due_at"]
     if facts.ignored >= th.max_ignored:
-        skip[INACTIVE] = "stopped"
+        skip[INACTIVE] = skip[COMEBACK] = "stopped"
         return Slot(**base, blocked="stopped", skip=skip)
     if facts.ignored > 0 and facts.last_inactive_due is not None:
         wait = timedelta(days=th.backoff_days * 2 ** (facts.ignored - 1))
         if due < facts.last_inactive_due + wait:
-            skip[INACTIVE] = "backoff"
+            skip[INACTIVE] = skip[COMEBACK] = "backoff"
             return Slot(**base, blocked="backoff", skip=skip)
-    return Slot(**base, kinds=(INACTIVE,), skip=skip)
+    kinds = [INACTIVE]
+    plan_day = missed_plan_day(facts, base["day"])
+    if plan_day is not None:
+        kinds.append(COMEBACK)
+    else:
+        skip[COMEBACK] = "no_missed_plan_day"
+    return Slot(**base, kinds=tuple(kinds), skip=skip, plan_day=plan_day)
 
 
 def _active_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
-    """Someone who is taking part: their check-in, and help when stuck or near a goal."""
+    """Someone who is taking part: their check-in, and help when stuck, near a goal
+    or past a plan day they missed."""
     kinds = [CHECKIN]
-    skip = {INACTIVE: "active"}
+    skip = {INACTIVE: "active", LADDER: "not_paused"}
     if is_stuck(facts, th, base["due_at"]):
         kinds.append(STUCK)
     else:
@@ -263,7 +310,91 @@ def _active_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
         kinds.append(GOAL)
     else:
         skip[GOAL] = "no_goal_due"
-    return Slot(**base, kinds=tuple(kinds), skip=skip, goal_ids=goal_ids)
+    plan_day = missed_plan_day(facts, base["day"])
+    if plan_day is not None:
+        kinds.append(COMEBACK)
+    else:
+        skip[COMEBACK] = "no_missed_plan_day"
+    return Slot(**base, kinds=tuple(kinds), skip=skip, goal_ids=goal_ids, plan_day=plan_day)
+
+
+def is_working_day(facts: Facts, day: date) -> bool:
+    """Is `day` one of the person's reminder days that the agency allows (pauses aside)?"""
+    prefs = facts.prefs
+    weekdays = prefs.weekdays if prefs is not None else DEFAULT_WEEKDAYS
+    if day.weekday() not in weekdays:
+        return False
+    if day.weekday() >= 5 and not facts.weekends_ok:
+        return False
+    return facts.holidays_ok or not is_thai_holiday(day)
+
+
+def missed_plan_day(facts: Facts, day: date) -> date | None:
+    """The plan day before `day` that the person let pass without a word, if it
+    has not had its come-back nudge yet (see the module docstring)."""
+    if facts.plan_weekday is None or facts.plan_at is None or facts.step not in (4, 5):
+        return None
+    back = (day.weekday() - facts.plan_weekday - 1) % 7 + 1  # 1..7 days before `day`
+    plan_day = day - timedelta(days=back)
+    if not is_working_day(facts, plan_day):
+        return None  # no working day, no cue (no Monday meeting on a holiday)
+    if local_day(facts.plan_at, facts.tz) >= plan_day:
+        return None  # the plan was made on or after that day
+    if local_day(facts.last_active_at, facts.tz) >= plan_day:
+        return None  # they came on or after the plan day
+    if facts.comeback_for is not None and facts.comeback_for >= plan_day:
+        return None
+    return plan_day
+
+
+def fresh_start(facts: Facts, day: date) -> str | None:
+    """ "month" or "week" when `day` is the person's first working day of a new
+    month or week (a fresh start to frame the check-in with), else None."""
+    if not is_working_day(facts, day):
+        return None
+    first_of_month = day.replace(day=1)
+    earlier = (first_of_month + timedelta(days=n) for n in range((day - first_of_month).days))
+    if not any(is_working_day(facts, other) for other in earlier):
+        return "month"
+    monday = day - timedelta(days=day.weekday())
+    earlier = (monday + timedelta(days=n) for n in range(day.weekday()))
+    if not any(is_working_day(facts, other) for other in earlier):
+        return "week"
+    return None
+
+
+def followup_moment(facts: Facts, th: Thresholds, day: date) -> datetime | None:
+    """When the follow-up of `day`'s check-in would go, or None when it cannot:
+    not on the same local day by `followup_until`, or inside quiet hours."""
+    due = due_moment(facts, day)
+    if due is None:
+        return None
+    moment = due + th.followup_delay
+    local = moment.astimezone(ZoneInfo(facts.tz))
+    if local.date() != day or local.time() > th.followup_until:
+        return None
+    prefs = facts.prefs
+    assert prefs is not None
+    if in_quiet(local.time(), prefs.quiet_start, prefs.quiet_end):
+        return None
+    return moment
+
+
+def followup_skip(facts: Facts, th: Thresholds, day: date, due_at: datetime) -> str | None:
+    """Why the follow-up planned at `due_at` for `day`'s check-in must not go (None: it may)."""
+    blocked = day_blocked(facts, day)
+    if blocked is not None:
+        return blocked
+    checkin_due = due_moment(facts, day)
+    if followup_moment(facts, th, day) != due_at or checkin_due is None:
+        return "rescheduled"
+    if facts.last_checkin_due != checkin_due:
+        return "no_checkin"  # the check-in of that slot did not go
+    if facts.last_active_at >= checkin_due:
+        return "answered"
+    if facts.ladder_told_at is not None:
+        return "ladder_paused"
+    return None
 
 
 def is_stuck(facts: Facts, th: Thresholds, due: datetime) -> bool:
@@ -313,11 +444,14 @@ def slots_between(facts: Facts, th: Thresholds, start: datetime, end: datetime) 
 
 def may_nudge_now(facts: Facts, now: datetime) -> bool:
     """May the working group nudge this person at `now`? Their own settings still
-    rule: not switched off, not paused, not inside their quiet hours."""
+    rule: not switched off, not paused (by them or by the ladder), not inside
+    their quiet hours."""
     prefs = facts.prefs
     if prefs is None:
         return True
     local = now.astimezone(ZoneInfo(facts.tz))
     if not prefs.enabled or (prefs.paused_until and local.date() <= prefs.paused_until):
         return False
+    if facts.ladder_told_at is not None:
+        return False  # reminders paused themselves and the person was told
     return not in_quiet(local.time(), prefs.quiet_start, prefs.quiet_end)

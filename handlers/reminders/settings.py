@@ -26,6 +26,7 @@ from handlers.reminders.rules import (
 )
 from handlers.typed import parse_date, parse_range, parse_time
 from storage.models import Agency, ReminderPreference
+from storage.nudges import resume_ladder
 from storage.timeutil import to_local
 
 PAUSE_DAYS = {"1w": 7, "2w": 14, "1m": 30}  # pause lengths; reminders return on day N
@@ -177,6 +178,27 @@ async def cmd_remind(ctx: Ctx, argument: str) -> Next:
         ctx.say(ctx.t("remind.turned_on"))
     else:
         return "remind.menu"
+    return REASK
+
+
+async def resume_button(ctx: Ctx, choice: str) -> Next:
+    """The one tap under "reminders paused themselves": they are back on (writing
+    anything already reset the ladder; this says so and when the next one comes)."""
+    assert ctx.person is not None
+    await resume_ladder(ctx.session, ctx.person.id)
+    pref = await preference(ctx)
+    upcoming = await next_reminder(ctx, pref) if pref.enabled else None
+    if upcoming is None:
+        ctx.say(ctx.t("remind.ladder_resumed"))
+    else:
+        local = to_local(upcoming, ctx.person.timezone)
+        ctx.say(
+            ctx.t(
+                "remind.ladder_resumed_next",
+                date=ctx.date_text(local.date(), short=True),
+                time=local.strftime("%H:%M"),
+            )
+        )
     return REASK
 
 

@@ -242,7 +242,8 @@ async def answer_action(ctx: Ctx, answer: Answer) -> Next:
     else:
         typed = free_text(answer, min_len=MIN_PART, max_len=MAX_PART)
         action = _without_prefix(ctx, typed, "s3.then_words")
-    return await _save_plan(ctx, ctx.t("s3.plan_sentence", cue=cue, action=action))
+    sentence = ctx.t("s3.plan_sentence", cue=cue, action=action)
+    return await _save_plan(ctx, sentence, ctx.data.get("cue_id"))
 
 
 def _without_prefix(ctx: Ctx, text: str, key: str) -> str:
@@ -258,9 +259,12 @@ def _without_prefix(ctx: Ctx, text: str, key: str) -> str:
     return text
 
 
-async def _save_plan(ctx: Ctx, plan: str) -> Next:
-    """Store the plan sentence, show the whole plan, and move on to step 4."""
-    await add_entry(ctx, "plan", plan)
+async def _save_plan(ctx: Ctx, plan: str, cue_id: str | None = None) -> Next:
+    """Store the plan sentence (with its tapped cue and that cue's weekday, for the
+    missed-plan-day nudge), show the whole plan, and move on to step 4."""
+    cue = next((c for c in ctx.content.groups.plan_cues if c.id == cue_id), None)
+    data = {"cue": cue.id, "weekday": cue.weekday} if cue is not None else {}
+    await add_entry(ctx, "plan", plan, **data)
     journey = await ctx.journey()
     lines = []
     for goal in await goals(ctx, journey):

@@ -9,7 +9,7 @@ date and time of the person's reminder slot, e.g. "2026-12-08T07:30".
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -63,6 +63,13 @@ class NudgeCounter(SQLModel, table=True):
     slot of the last message sent: nothing for that slot or an earlier one is
     ever sent again. `goals_nudged` maps goal id to the target date that was
     announced, so a goal is announced once per date.
+
+    The reminder ladder: `unanswered` counts the slot messages sent in a row
+    with no answer (writing resets it, and `ladder_told_at`); at
+    `Thresholds.max_unanswered` reminders pause themselves and the person is
+    told once, at `ladder_told_at`. `last_checkin_due` is the slot of the last
+    check-in sent (its follow-up belongs to it); `comeback_for` is the plan
+    day whose miss was last answered with a come-back nudge.
     """
 
     person_id: int = Field(foreign_key="person.id", primary_key=True)
@@ -76,3 +83,7 @@ class NudgeCounter(SQLModel, table=True):
     )
     answered: int = Field(default=0)
     last_answered_at: datetime | None = None
+    unanswered: int = Field(default=0)
+    last_checkin_due: datetime | None = None
+    ladder_told_at: datetime | None = None
+    comeback_for: date | None = None

@@ -54,6 +54,7 @@ class Profile:
     onboarded: bool = True
     account_active: bool = True
     plan: str | None = "เมื่อเปิดคอมพิวเตอร์ตอนเช้า ฉันจะฝึกใช้สไตล์ใน Word 15 นาที"
+    plan_cue: str | None = None  # e.g. "friday": the plan is tied to that cue's weekday
     goals: tuple[tuple[str, date], ...] = ()
     answers: bool = False  # taps "continue" half an hour after each nudge
     ignored: int = 0
@@ -100,6 +101,8 @@ async def seed(app: App, profile: Profile, user: str, channel: str = "test") -> 
         onboarded=profile.onboarded,
         completed=profile.completed,
         plan=profile.plan,
+        plan_cue=profile.plan_cue,
+        plan_weekday=_cue_weekday(app, profile.plan_cue),
         goals=profile.goals,
         channel=channel,
         user=user,
@@ -110,6 +113,11 @@ async def seed(app: App, profile: Profile, user: str, channel: str = "test") -> 
     )
     async with transaction(app.sessions) as session:
         return await add_person(session, spec)
+
+
+def _cue_weekday(app: App, cue_id: str | None) -> int | None:
+    cue = next((c for c in app.content.groups.plan_cues if c.id == cue_id), None)
+    return cue.weekday if cue is not None else None
 
 
 @dataclass

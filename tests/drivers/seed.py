@@ -61,6 +61,8 @@ class Seeded:
     pre: dict[str, int] = field(default_factory=dict)
     post: dict[str, int] = field(default_factory=dict)
     plan: str | None = None
+    plan_cue: str | None = None  # a plan cue id of content/groups.yaml, e.g. "friday"
+    plan_weekday: int | None = None  # that cue's weekday, as step 3 stores it
     goals: tuple[tuple[str, date], ...] = ()
     channel: str = "test"
     user: str | None = None  # the platform id; None: "p<person id>"
@@ -151,6 +153,7 @@ async def add_person(session: AsyncSession, spec: Seeded) -> int:
                 step=3,
                 kind="plan",
                 text=spec.plan,
+                data={"cue": spec.plan_cue, "weekday": spec.plan_weekday} if spec.plan_cue else {},
                 created_at=before,
             )
         )

@@ -172,3 +172,19 @@ async def test_a_typed_when_word_is_dropped_only_as_a_whole_word(app, channel):
     assert await saved_plan(app) == (
         "When Iftar ends, I will make a reusable template for official letters."
     )
+
+
+async def test_a_plan_on_a_weekday_cue_keeps_that_weekday_and_others_keep_none(app, channel):
+    """The missed-plan-day nudge needs the plan's day: a tapped "Friday afternoon"
+    cue stores weekday 4 with the plan; a cue of every day stores none."""
+    friday = await at_plan(app, channel)
+    await friday.tap("cue:friday")
+    await friday.tap("do:word.styles")
+    daily = await at_plan(app, channel)
+    await daily.tap("cue:lunch")
+    await daily.tap("do:word.styles")
+    plans = await rows(app, StepEntry, StepEntry.kind == "plan")
+    assert [p.data for p in sorted(plans, key=lambda p: p.id)] == [
+        {"cue": "friday", "weekday": 4},
+        {"cue": "lunch", "weekday": None},
+    ]

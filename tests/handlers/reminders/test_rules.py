@@ -182,11 +182,13 @@ async def test_planning_again_or_three_times_at_once_creates_no_doubles(database
         )
     ticks = w.app.nudges
     first = await ticks.plan()
-    assert first == 30  # Tue 8 07:30: check-in, stuck and goal for each of 10 people
+    # Tue 8 07:30: check-in, stuck and goal for each of 10 people, and the
+    # check-in's follow-up at 09:30 (cancelled if they answer)
+    assert first == 40
     others = [await make_app(database_url, clock) for _ in range(2)]
     again = await asyncio.gather(ticks.plan(), *(a.nudges.plan() for a in others))
     assert again == [0, 0, 0]
-    assert len(await nudges(w.app)) == 30
+    assert len(await nudges(w.app)) == 40
     for other in others:
         await other.close()
     await w.app.close()
@@ -205,11 +207,16 @@ async def test_missed_nudges_go_once_within_the_grace_period_and_are_skipped_aft
     await w.tick(w.app.nudges.with_worker("another"), plan=True)
     assert [item.user for item in w.received] == [later]  # once, though ticked twice
     outcome = {
-        n.person_id: (n.status, n.reason)
+        (n.person_id, n.kind): (n.status, n.reason)
         for n in await nudges(w.app)
-        if n.slot.startswith("2026-12-08")
+        if n.slot.startswith("2026-12-08") and n.status != "planned"
     }
-    assert outcome == {w.ids[early]: (SKIPPED, "late"), w.ids[later]: (SENT, None)}
+    assert outcome == {
+        (w.ids[early], "checkin"): (SKIPPED, "late"),
+        # the follow-up of a check-in that never went does not go either
+        (w.ids[early], "followup"): (CANCELLED, "no_checkin"),
+        (w.ids[later], "checkin"): (SENT, None),
+    }
     await w.app.close()
 
 
@@ -220,7 +227,7 @@ async def test_a_late_nudge_is_not_sent_inside_quiet_hours(database_url, clock):
     clock.set(bkk(8, 8, 15))  # 45 minutes late (within grace) but in quiet hours
     await w.tick(w.app.nudges, plan=False)
     assert w.received == []
-    [row] = await nudges(w.app)
+    [row] = [n for n in await nudges(w.app) if n.kind == "checkin"]
     assert (row.status, row.reason) == (SKIPPED, "quiet_now")
     await w.app.close()
 
@@ -270,7 +277,8 @@ async def test_all_nudges_of_a_slot_leave_as_one_message(database_url, clock):
         rows = (await session.exec(select(OutboxMessage))).all()
     key = f"nudge:{w.ids[user]}:2026-12-08T07:30"
     assert [(r.kind, r.dedupe_key) for r in rows] == [("nudge", key)]
-    assert len({n.outbox_id for n in await nudges(w.app)}) == 1
+    slot_nudges = [n for n in await nudges(w.app) if n.kind != "followup"]
+    assert len({n.outbox_id for n in slot_nudges}) == 1
     await w.app.close()
 
 
