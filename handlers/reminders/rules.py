@@ -30,9 +30,10 @@ The rules, in words:
 - The hold-out group (`Facts.holdout`, see storage.arms) gets only the
   check-ins it chose: every other kind is an extra nudge (stuck, goal,
   inactive, admin, and any kind added later), and none goes to them, skipped
-  with the reason "holdout". A hold-out person who went quiet therefore hears
-  nothing until they write again: that silence is what the nudges are
-  measured against.
+  with the reason "holdout". A hold-out person who went quiet keeps getting
+  their check-ins in every slot, where a nudged one gets the "inactive"
+  nudges instead: what the nudges are measured against is the reminders the
+  person asked for, nothing more and nothing less.
 """
 
 from __future__ import annotations
@@ -249,7 +250,11 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
     if facts.last_due_at is not None and due <= facts.last_due_at:
         return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
     if due - active_since(facts) >= timedelta(days=th.inactive_days):
-        return _hold_out(facts, _inactive_slot(facts, th, base))
+        if not facts.holdout:
+            return _inactive_slot(facts, th, base)
+        # The hold-out group keeps the check-ins it chose; the come-back nudge is an extra.
+        slot = _active_slot(facts, th, base)
+        return _hold_out(facts, replace(slot, skip={**slot.skip, INACTIVE: HOLDOUT}))
     return _hold_out(facts, _active_slot(facts, th, base))
 
 
