@@ -32,6 +32,7 @@ from handlers.reminders.render import render_admin_nudge, render_nudges
 from handlers.reminders.rules import (
     ADMIN,
     GOAL,
+    HOLDOUT,
     INACTIVE,
     STUCK,
     Facts,
@@ -41,6 +42,7 @@ from handlers.reminders.rules import (
     in_quiet,
     may_nudge_now,
     parse_slot_key,
+    withheld,
 )
 from storage import nudges as queries
 from storage.accounts import Account, reachable
@@ -235,6 +237,9 @@ def _decide_admin(batch: _Batch, person: _Person, nudges: list[Any], *, content:
     nudge = nudges[0]
     for extra in nudges[1:]:  # the unique key allows one per day; anything else is stale
         batch.finish(extra, CANCELLED, "slot_sent")
+    if withheld(person.facts, ADMIN):
+        batch.finish(nudge, CANCELLED, HOLDOUT)
+        return
     if not may_nudge_now(person.facts, batch.now):
         batch.finish(nudge, CANCELLED, "not_now")
         return

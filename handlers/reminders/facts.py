@@ -117,6 +117,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             Person.timezone,
             Person.onboarded_at,
             Person.last_active_at,
+            Person.holdout,
         ).where(Person.id.in_(ids)),
     )
     prefs = {
@@ -184,6 +185,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             last_inactive_due=counter.last_inactive_due if counter else None,
             last_stuck_due=counter.last_stuck_due if counter else None,
             goals_nudged=dict(counter.goals_nudged) if counter else {},
+            holdout=bool(person.holdout),
         )
     return facts
 

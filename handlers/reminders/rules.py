@@ -27,12 +27,19 @@ The rules, in words:
 - A nudge the working group sends with /nudge ("admin") is not in any slot:
   it goes now, at most one a day, unless the person switched reminders off,
   paused them, or is inside their quiet hours.
+- The hold-out group (`Facts.holdout`, see storage.arms) gets only the
+  check-ins it chose: every other kind is an extra nudge (stuck, goal,
+  inactive, admin, and any kind added later), and none goes to them, skipped
+  with the reason "holdout". A hold-out person who went quiet keeps getting
+  their check-ins in every slot, where a nudged one gets the "inactive"
+  nudges instead: what the nudges are measured against is the reminders the
+  person asked for, nothing more and nothing less.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -44,6 +51,8 @@ from handlers.policy import Thresholds
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
 KINDS = (CHECKIN, STUCK, GOAL, INACTIVE)  # the kinds that belong in a person's slots
 ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
+CHOSEN = frozenset({CHECKIN})  # what a person asked for; every other kind is an extra
+HOLDOUT = "holdout"  # the skip reason of an extra nudge kept from the hold-out group
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
 
 
@@ -88,6 +97,7 @@ class Facts:
     last_inactive_due: datetime | None = None
     last_stuck_due: datetime | None = None
     goals_nudged: Mapping[str, str] = field(default_factory=dict)
+    holdout: bool = False  # in the agency's hold-out group: no extra nudges
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,27 @@ class Slot:
         """The slot part of the nudge's unique key: local day and time."""
         assert self.at is not None
         return slot_key(self.day, self.at)
+
+
+def is_extra(kind: str) -> bool:
+    """Is `kind` an extra nudge, beyond the check-ins the person chose?"""
+    return kind not in CHOSEN
+
+
+def withheld(facts: Facts, kind: str) -> bool:
+    """Is a nudge of `kind` kept from this person because they are in the hold-out group?"""
+    return facts.holdout and is_extra(kind)
+
+
+def _hold_out(facts: Facts, slot: Slot) -> Slot:
+    """The slot without the extra nudges when the person is in the hold-out group."""
+    kept = tuple(kind for kind in slot.kinds if not withheld(facts, kind))
+    if kept == slot.kinds:
+        return slot
+    skip = dict(slot.skip)
+    skip.update({kind: HOLDOUT for kind in slot.kinds if kind not in kept})
+    goal_ids = slot.goal_ids if GOAL in kept else ()
+    return replace(slot, kinds=kept, skip=skip, goal_ids=goal_ids)
 
 
 def slot_key(day: date, at: time) -> str:
@@ -219,8 +250,12 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
     if facts.last_due_at is not None and due <= facts.last_due_at:
         return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
     if due - active_since(facts) >= timedelta(days=th.inactive_days):
-        return _inactive_slot(facts, th, base)
-    return _active_slot(facts, th, base)
+        if not facts.holdout:
+            return _inactive_slot(facts, th, base)
+        # The hold-out group keeps the check-ins it chose; the come-back nudge is an extra.
+        slot = _active_slot(facts, th, base)
+        return _hold_out(facts, replace(slot, skip={**slot.skip, INACTIVE: HOLDOUT}))
+    return _hold_out(facts, _active_slot(facts, th, base))
 
 
 def active_since(facts: Facts) -> datetime:
@@ -312,8 +347,11 @@ def slots_between(facts: Facts, th: Thresholds, start: datetime, end: datetime) 
 
 
 def may_nudge_now(facts: Facts, now: datetime) -> bool:
-    """May the working group nudge this person at `now`? Their own settings still
-    rule: not switched off, not paused, not inside their quiet hours."""
+    """May the working group nudge this person at `now`? Not in the hold-out group,
+    and their own settings still rule: not switched off, not paused, not inside
+    their quiet hours."""
+    if withheld(facts, ADMIN):
+        return False
     prefs = facts.prefs
     if prefs is None:
         return True
