@@ -22,7 +22,7 @@ from handlers.errors import Reprompt
 from handlers.journey import ONBOARDING, enter_step
 from handlers.messages import Choice, Incoming
 from handlers.typed import parse_time
-from storage import agencies
+from storage import agencies, arms
 from storage.accounts import account_hash
 from storage.codes import normalise_code
 from storage.models import (
@@ -189,6 +189,12 @@ async def _join(ctx: Ctx, agency: Agency) -> Next:
     if ctx.person.agency_id != agency.id:
         ctx.person.agency_id = agency.id
         ctx.person.agency_number = await agencies.take_number(ctx.session, agency.id)  # type: ignore[arg-type]
+        # Drawn once, on joining: in the hold-out group or not (storage.arms).
+        ctx.person.holdout = arms.in_holdout(
+            agency.holdout_seed,
+            ctx.person.id,  # type: ignore[arg-type]
+            agency.holdout_percent,
+        )
     ctx.person.timezone = agency.timezone
     ctx.person.unit_id = None
     ctx.session.add(ctx.person)

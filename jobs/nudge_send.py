@@ -37,6 +37,7 @@ from handlers.reminders.rules import (
     COMEBACK,
     FOLLOWUP,
     GOAL,
+    HOLDOUT,
     INACTIVE,
     LADDER,
     STUCK,
@@ -48,6 +49,7 @@ from handlers.reminders.rules import (
     in_quiet,
     may_nudge_now,
     parse_slot_key,
+    withheld,
 )
 from storage import nudges as queries
 from storage.accounts import Account, reachable
@@ -280,6 +282,9 @@ def _decide_admin(batch: _Batch, person: _Person, nudges: list[Any], *, content:
     nudge = nudges[0]
     for extra in nudges[1:]:  # the unique key allows one per day; anything else is stale
         batch.finish(extra, CANCELLED, "slot_sent")
+    if withheld(person.facts, ADMIN):
+        batch.finish(nudge, CANCELLED, HOLDOUT)
+        return
     if not may_nudge_now(person.facts, batch.now):
         batch.finish(nudge, CANCELLED, "not_now")
         return

@@ -27,7 +27,7 @@ from handlers.conversation import HOLD, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
 from handlers.reminders.facts import load_facts
-from handlers.reminders.rules import ADMIN, may_nudge_now
+from handlers.reminders.rules import ADMIN, may_nudge_now, withheld
 from handlers.reports.figures import exemplary, lagging
 from handlers.reports.period import current_fiscal_year, parse_fiscal_year
 from handlers.reports.summary import (
@@ -38,7 +38,7 @@ from handlers.reports.summary import (
 )
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
 from handlers.typed import whole_number
-from storage import agencies
+from storage import agencies, arms
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
 from storage.batches import id_batches
@@ -361,6 +361,31 @@ async def export_access(ctx: Ctx, seat: Seat, argument: str) -> None:
     ctx.say(ctx.t(key))
 
 
+async def holdout(ctx: Ctx, seat: Seat, argument: str) -> None:
+    """/holdout [percent]: the share of people joining from now on kept in the hold-out
+    group (only the check-ins they chose); 0 to 50, shown with the group's size."""
+    text = argument.strip().removesuffix("%").strip()
+    if text:
+        percent = whole_number(text, arms.MAX_PERCENT)
+        if percent is None:
+            raise Reprompt("holdout.usage", max=arms.MAX_PERCENT)
+        seat.agency.holdout_percent = percent
+        ctx.session.add(seat.agency)
+        ctx.audit("admin.holdout", agency=seat.agency.code, percent=percent)
+        ctx.say(ctx.t("holdout.set", percent=percent))
+    people, held = await arms.holdout_tally(ctx.session, seat.agency.id)  # type: ignore[arg-type]
+    ctx.say(
+        ctx.t(
+            "holdout.status",
+            agency=seat.agency.name,
+            percent=seat.agency.holdout_percent,
+            holdout=held,
+            people=people,
+            max=arms.MAX_PERCENT,
+        )
+    )
+
+
 async def person(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/person NUMBER: one person's record (plan, logs, ratings) before giving feedback."""
     text = argument.strip().lstrip("#")
@@ -428,6 +453,8 @@ async def _nudge_plan(ctx: Ctx, seat: Seat, days: int) -> NudgePlan:
             skipped.append((row, "admin.skip_unreachable"))
         elif row.person_id in already:
             skipped.append((row, "admin.skip_today"))
+        elif withheld(facts[row.person_id], ADMIN):
+            skipped.append((row, "admin.skip_holdout"))
         elif not may_nudge_now(facts[row.person_id], ctx.now):
             skipped.append((row, "admin.skip_settings"))
         else:
@@ -732,8 +759,9 @@ ADMIN_COMMANDS: dict[str, AdminCommand] = {
     ),
     "bindgroup": AdminCommand(bindgroup, ROLE_HEAD),
     "notify": AdminCommand(notify, ROLE_HEAD),
+    "holdout": AdminCommand(holdout, ROLE_HEAD),
 }
-GROUP_COMMANDS = ("bindgroup", "notify")  # the admin commands typed in a group chat
+GROUP_COMMANDS = ("bindgroup", "notify", "holdout")  # the admin commands typed in a group chat
 
 
 async def _checked(ctx: Ctx, name: str, argument: str) -> Next | None:

@@ -117,6 +117,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             Person.timezone,
             Person.onboarded_at,
             Person.last_active_at,
+            Person.holdout,
         ).where(Person.id.in_(ids)),
     )
     prefs = {
@@ -195,6 +196,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             plan_weekday=plans[person.id][0] if person.id in plans else None,
             plan_at=plans[person.id][1] if person.id in plans else None,
             comeback_for=counter.comeback_for if counter else None,
+            holdout=bool(person.holdout),
         )
     return facts
 

@@ -42,12 +42,19 @@ The rules, in words:
 - A nudge the working group sends with /nudge ("admin") is not in any slot:
   it goes now, at most one a day, unless the person switched reminders off,
   paused them, or is inside their quiet hours.
+- The hold-out group (`Facts.holdout`, see storage.arms) gets only the
+  check-ins it chose: every other kind is an extra nudge (stuck, goal,
+  inactive, admin, and any kind added later), and none goes to them, skipped
+  with the reason "holdout". A hold-out person who went quiet keeps getting
+  their check-ins in every slot, where a nudged one gets the "inactive"
+  nudges instead: what the nudges are measured against is the reminders the
+  person asked for, nothing more and nothing less.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -58,13 +65,13 @@ from handlers.policy import Thresholds
 
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
 FOLLOWUP, COMEBACK, LADDER = "followup", "comeback", "ladder"
-# The ladder and come-back kinds beyond the check-in a person chose (a follow-up
-# of an unanswered check-in, a missed plan day): a group that is to get only its
-# check-ins leaves these out. "ladder" (reminders paused themselves) is not one:
-# it is about the check-ins and stops them.
-EXTRA_KINDS = (FOLLOWUP, COMEBACK)
 KINDS = (CHECKIN, STUCK, GOAL, INACTIVE, COMEBACK, LADDER)  # kinds that belong in slots
 ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
+# What a person asked for, and the notice that their check-ins paused themselves (it
+# is about the check-ins and stops them); every other kind (a follow-up, a come-back,
+# stuck, goal, inactive, the working group's /nudge) is an extra.
+CHOSEN = frozenset({CHECKIN, LADDER})
+HOLDOUT = "holdout"  # the skip reason of an extra nudge kept from the hold-out group
 DEFAULT_WEEKDAYS = frozenset(range(5))  # Monday..Friday (date.weekday())
 
 
@@ -115,6 +122,7 @@ class Facts:
     plan_weekday: int | None = None  # the weekday the if-then plan is tied to
     plan_at: datetime | None = None  # when that plan was written
     comeback_for: date | None = None  # the missed plan day last answered
+    holdout: bool = False  # in the agency's hold-out group: no extra nudges
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,27 @@ class Slot:
         """The slot part of the nudge's unique key: local day and time."""
         assert self.at is not None
         return slot_key(self.day, self.at)
+
+
+def is_extra(kind: str) -> bool:
+    """Is `kind` an extra nudge, beyond the check-ins the person chose?"""
+    return kind not in CHOSEN
+
+
+def withheld(facts: Facts, kind: str) -> bool:
+    """Is a nudge of `kind` kept from this person because they are in the hold-out group?"""
+    return facts.holdout and is_extra(kind)
+
+
+def _hold_out(facts: Facts, slot: Slot) -> Slot:
+    """The slot without the extra nudges when the person is in the hold-out group."""
+    kept = tuple(kind for kind in slot.kinds if not withheld(facts, kind))
+    if kept == slot.kinds:
+        return slot
+    skip = dict(slot.skip)
+    skip.update({kind: HOLDOUT for kind in slot.kinds if kind not in kept})
+    goal_ids = slot.goal_ids if GOAL in kept else ()
+    return replace(slot, kinds=kept, skip=skip, goal_ids=goal_ids)
 
 
 def slot_key(day: date, at: time) -> str:
@@ -247,9 +276,15 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
     if facts.last_due_at is not None and due <= facts.last_due_at:
         return Slot(**base, blocked="slot_sent", skip=dict.fromkeys(KINDS, "slot_sent"))
     if due - active_since(facts) >= timedelta(days=th.inactive_days):
-        slot = _inactive_slot(facts, th, base)
+        if facts.holdout:
+            # The hold-out group keeps the check-ins it chose; the inactive nudge is an extra.
+            slot = _active_slot(facts, th, base)
+            slot = replace(slot, skip={**slot.skip, INACTIVE: HOLDOUT})
+        else:
+            slot = _inactive_slot(facts, th, base)
     else:
         slot = _active_slot(facts, th, base)
+    slot = _hold_out(facts, slot)
     if not ladder_paused(facts, th) or not slot.kinds:
         return slot  # (a back-off or a stop after the last inactive nudge comes first)
     if facts.ladder_told_at is None:  # this slot's message is the pause notice instead
@@ -365,7 +400,10 @@ def fresh_start(facts: Facts, day: date) -> str | None:
 
 def followup_moment(facts: Facts, th: Thresholds, day: date) -> datetime | None:
     """When the follow-up of `day`'s check-in would go, or None when it cannot:
-    not on the same local day by `followup_until`, or inside quiet hours."""
+    not on the same local day by `followup_until`, inside quiet hours, or for the
+    hold-out group (a follow-up is an extra)."""
+    if withheld(facts, FOLLOWUP):
+        return None
     due = due_moment(facts, day)
     if due is None:
         return None
@@ -382,6 +420,8 @@ def followup_moment(facts: Facts, th: Thresholds, day: date) -> datetime | None:
 
 def followup_skip(facts: Facts, th: Thresholds, day: date, due_at: datetime) -> str | None:
     """Why the follow-up planned at `due_at` for `day`'s check-in must not go (None: it may)."""
+    if withheld(facts, FOLLOWUP):
+        return HOLDOUT
     blocked = day_blocked(facts, day)
     if blocked is not None:
         return blocked
@@ -443,9 +483,11 @@ def slots_between(facts: Facts, th: Thresholds, start: datetime, end: datetime) 
 
 
 def may_nudge_now(facts: Facts, now: datetime) -> bool:
-    """May the working group nudge this person at `now`? Their own settings still
-    rule: not switched off, not paused (by them or by the ladder), not inside
-    their quiet hours."""
+    """May the working group nudge this person at `now`? Not in the hold-out group,
+    and their own settings still rule: not switched off, not paused (by them or by
+    the ladder), not inside their quiet hours."""
+    if withheld(facts, ADMIN):
+        return False
     prefs = facts.prefs
     if prefs is None:
         return True

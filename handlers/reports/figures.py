@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.reports.arms import ArmComparison
 from storage.progress import last_progress
 from storage.reports import (
     STEPS,
@@ -94,6 +95,8 @@ class AgencySummary:
     year: int = 0  # the fiscal year (Buddhist Era) the figures are of
     # Lines of the staff list nobody has claimed (None: the list names nobody).
     not_joined: list[StaffLineRow] | None = None
+    # Nudged vs hold-out (None: not computed, e.g. figures for one person).
+    arms: ArmComparison | None = None
 
 
 def _mean(total: int, count: int) -> float | None:

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Card, CardRow, Render, Reply
+from handlers.reports.arms import agency_arms, arms_text
 from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
 from storage.models import Agency
@@ -72,9 +73,11 @@ async def agency_summary(
 async def _dated(
     session: AsyncSession, agency: Agency, year: int, figures: AgencySummary
 ) -> AgencySummary:
-    """`figures` with their fiscal year and the staff-list lines nobody has claimed."""
+    """`figures` with their fiscal year, the staff-list lines nobody has claimed and
+    the nudged and hold-out groups compared."""
     figures.year = year
     figures.not_joined = await not_joined(session, agency.id)  # type: ignore[arg-type]
+    figures.arms = await agency_arms(session, agency, fiscal_period(year, agency.timezone).end)
     return figures
 
 
@@ -132,7 +135,7 @@ def _growth_lines(content: Content, lang: str, figures: AgencySummary) -> str:
 def summary_text(
     content: Content, lang: str, agency: Agency, figures: AgencySummary, day: date
 ) -> str:
-    """The whole summary as one plain-text message."""
+    """The whole summary as one plain-text message (nudged vs hold-out at the end)."""
     total = figures.total
     units = [
         _tally_line(content, lang, unit_label(content, lang, name), tally)
@@ -143,7 +146,7 @@ def summary_text(
         for gid, tally in figures.by_group.items()
         if tally.enrolled or tally.headcount
     ]
-    return content.t(
+    text = content.t(
         "admin.summary",
         lang,
         agency=agency.name,
@@ -158,6 +161,9 @@ def summary_text(
         growth=_growth_lines(content, lang, figures),
         disclaimer=content.skills_file.disclaimer.get(lang),
     )
+    if figures.arms is None:
+        return text
+    return f"{text}\n\n{arms_text(content, lang, figures.arms)}"
 
 
 def summary_card(content: Content, lang: str, agency: Agency, figures: AgencySummary) -> Card:

@@ -21,6 +21,7 @@ from typing import Any
 from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Render
+from handlers.reports.arms import arms_sheet
 from handlers.reports.figures import STEPS, AgencySummary, Tally, person_growth
 from handlers.reports.period import fiscal_year_label
 from handlers.reports.summary import group_label, unit_label
@@ -364,6 +365,11 @@ def report_sheets(
         report.evidence(rows, names=names),
         report.skills(figures),
         *([report.not_joined(figures)] if figures.not_joined is not None else []),
+        *(
+            [arms_sheet(content, lang, figures.arms, report._intro(report.t("arms.sheet_title")))]
+            if figures.arms
+            else []
+        ),
     ]
 
 

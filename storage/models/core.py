@@ -8,6 +8,7 @@ does not orphan stored answers.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from typing import Any
 
@@ -49,6 +50,10 @@ class Agency(SQLModel, table=True):
     members_may_export: bool = Field(default=False)
     # The number the next person to join gets (people are numbered per agency).
     next_number: int = Field(default=1)
+    # The hold-out group: the share of people (in percent) who get only the check-ins
+    # they chose, and the agency's own seed that draws them (storage.arms).
+    holdout_percent: int = Field(default=10)
+    holdout_seed: str = Field(default_factory=lambda: secrets.token_hex(16), max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -77,6 +82,8 @@ class Person(SQLModel, table=True):
     personnel_group: str | None = Field(default=None, max_length=16)
     # The person's number in their agency's reports and admin commands (#12).
     agency_number: int | None = None
+    # In the agency's hold-out group (drawn on joining it, see storage.arms).
+    holdout: bool = Field(default=False)
     lang: str = Field(default="th", max_length=8)
     timezone: str = Field(default="Asia/Bangkok", max_length=64)
     consent_version: str = Field(max_length=32)

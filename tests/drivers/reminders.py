@@ -59,6 +59,7 @@ class Profile:
     answers: bool = False  # taps "continue" half an hour after each nudge
     ignored: int = 0
     last_inactive_due: datetime | None = None
+    holdout: bool = False  # in the agency's hold-out group
 
 
 async def ensure_open_agency(app: App) -> int:
@@ -110,6 +111,7 @@ async def seed(app: App, profile: Profile, user: str, channel: str = "test") -> 
         reminders=reminders,
         ignored=profile.ignored,
         last_inactive_due=profile.last_inactive_due,
+        holdout=profile.holdout,
     )
     async with transaction(app.sessions) as session:
         return await add_person(session, spec)

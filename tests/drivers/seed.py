@@ -70,6 +70,7 @@ class Seeded:
     reminders: Reminders | None = None
     ignored: int = 0
     last_inactive_due: datetime | None = None
+    holdout: bool = False
 
 
 async def add_person(session: AsyncSession, spec: Seeded) -> int:
@@ -79,6 +80,7 @@ async def add_person(session: AsyncSession, spec: Seeded) -> int:
         display_name=spec.name,
         agency_id=spec.agency_id,
         agency_number=await take_number(session, spec.agency_id),
+        holdout=spec.holdout,
         unit_id=spec.unit_id,
         personnel_group=spec.group,
         lang="th",

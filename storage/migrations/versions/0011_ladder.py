@@ -2,7 +2,7 @@
 pause notice, and the plan day a come-back nudge answered
 
 Revision ID: 0011_ladder
-Revises: 0009_erasure
+Revises: 0010_holdout
 Create Date: 2026-12-05 10:00:00.000000
 
 Only columns added to nudgecounter (no table is rebuilt).
@@ -13,7 +13,7 @@ import sqlmodel
 
 
 revision = '0011_ladder'
-down_revision = '0009_erasure'
+down_revision = '0010_holdout'
 branch_labels = None
 depends_on = None
 

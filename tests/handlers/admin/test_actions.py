@@ -378,6 +378,7 @@ async def test_export_sends_the_xlsx_report_as_a_document(app, channel):
         t(app, "report.sheet_goals"),
         t(app, "report.sheet_evidence"),
         t(app, "report.sheet_skills"),
+        t(app, "arms.sheet"),
     ]
     assert book.worksheets[1]["B6"].value == "หัวหน้าคณะทำงาน"
     assert replies[0].text == t(app, "admin.export_ready_names", count=1)

@@ -12,7 +12,6 @@ from handlers.reminders.render import RESUME, render_nudges
 from handlers.reminders.rules import (
     CHECKIN,
     COMEBACK,
-    EXTRA_KINDS,
     FOLLOWUP,
     INACTIVE,
     KINDS,
@@ -22,6 +21,7 @@ from handlers.reminders.rules import (
     evaluate,
     followup_moment,
     fresh_start,
+    is_extra,
     missed_plan_day,
 )
 from tests.drivers.reminders import bkk
@@ -36,8 +36,8 @@ def d(day: int, month: int = 12) -> date:
 
 
 def test_new_kinds_are_listed_as_extra_and_the_slot_kinds_know_them():
-    assert set(EXTRA_KINDS) == {FOLLOWUP, COMEBACK}
-    assert CHECKIN not in EXTRA_KINDS and LADDER not in EXTRA_KINDS
+    assert is_extra(FOLLOWUP) and is_extra(COMEBACK)
+    assert not is_extra(CHECKIN) and not is_extra(LADDER)
     assert COMEBACK in KINDS and LADDER in KINDS and FOLLOWUP not in KINDS
 
 

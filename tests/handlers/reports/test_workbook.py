@@ -242,7 +242,14 @@ async def test_skills_sheet_before_and_after(app):
 
 async def test_english_headings_and_numbers_only(app):
     _, book = await fixture_workbook(app, names=False, lang="en")
-    assert book.sheetnames == ["Summary", "People", "Goals", "Applied at work", "Skills"]
+    assert book.sheetnames == [
+        "Summary",
+        "People",
+        "Goals",
+        "Applied at work",
+        "Skills",
+        "Hold-out",
+    ]
     assert book["Summary"]["A2"].value.startswith(
         "กรมตัวอย่าง · Fiscal year 2570 (October 2026 to September 2027) · as of"
     )
