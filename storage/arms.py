@@ -32,6 +32,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Journey, JourneyStep, Person
+from storage.reports import steps_since
 
 STEPS = (1, 2, 3, 4, 5, 6)
 DEFAULT_PERCENT = 10
@@ -105,17 +106,14 @@ async def arm_counts(
     """(nudged, hold-out): the agency's people who had joined by `until`, the steps
     their first rounds had finished by then, and how long each step took."""
     arms = {False: ArmCounts(), True: ArmCounts()}
-    reached = (
-        select(JourneyStep.journey_id, func.max(JourneyStep.step).label("step"))
-        .where(JourneyStep.entered_at < until)
-        .group_by(JourneyStep.journey_id)
-        .subquery()
-    )
+    reached = steps_since(until)  # rounds that have moved on since `until`
     first = aliased(Journey)
-    # The first step not yet finished: 7 for a completed round.
+    # The first step not yet finished: 7 for a completed round; a round begun after
+    # `until` has finished none.
     beyond = case(
         (first.completed_at < until, 7),  # type: ignore[operator]
-        else_=func.coalesce(reached.c.step, 0),
+        (first.started_at >= until, 0),  # type: ignore[operator]
+        else_=func.coalesce(reached.c.step, first.current_step),
     )
     people = (
         select(

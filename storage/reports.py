@@ -593,16 +593,16 @@ class SkillCell:
     paired_sum_post: int
 
 
-def _steps_since(period: Period) -> Any:
-    """For each round that has entered a step since the period's end, the highest step
-    it had entered by then (from the step log). Steps only move forward, so every other
-    round was then at the step it is at now; for the current period this is no round
-    at all, and the database finds that out without reading the log."""
-    moved_on = Journey.step_started_at >= period.end  # type: ignore[operator]
+def steps_since(until: datetime) -> Any:
+    """For each round that has entered a step since `until`, the highest step it had
+    entered before then (from the step log). Steps only move forward, so every other
+    round was then at the step it is at now; for a moment still to come this is no
+    round at all, and the database finds that out without reading the log."""
+    moved_on = Journey.step_started_at >= until  # type: ignore[operator]
     return (
         select(JourneyStep.journey_id, func.max(JourneyStep.step).label("step"))
         .join(Journey, Journey.id == JourneyStep.journey_id)
-        .where(moved_on, JourneyStep.entered_at < period.end)
+        .where(moved_on, JourneyStep.entered_at < until)
         .group_by(JourneyStep.journey_id)
         .subquery()
     )
@@ -614,7 +614,7 @@ def _reported_people(agency_code: str | None, period: Period, *, cte: bool = Fal
     had entered by then) and the latest round completed within the period, whether a
     round is open at the end, and the id of the round whose ratings stand for them."""
     current, completed = aliased(Journey), aliased(Journey)
-    entered = _steps_since(period)
+    entered = steps_since(period.end)
 
     def begun(round_: Any) -> Any:
         return round_.started_at < period.end
