@@ -159,9 +159,9 @@ async def test_a_short_budget_drops_the_lower_value_nudges_first(sqlite_url, clo
     await app.close()
 
 
-async def test_nudges_already_planned_count_and_give_way_to_better_ones(sqlite_url, clock):
+async def test_nudges_already_planned_count_and_give_way_to_better_ones(database_url, clock):
     channel = QuotaChannel(LINE, quota=100, used=94)  # six left: everyone fits
-    app, world = await line_world(sqlite_url, clock, channel)
+    app, world = await line_world(database_url, clock, channel)
     await app.nudges.plan()
     assert (await month_record(app)).planned == 6
     assert all(
