@@ -2,9 +2,10 @@
 
 For a channel with a monthly push quota, after planning: the pushes nudges may
 still take this month (`PushBudget.remaining`, read from the platform and kept
-current by counting the pushes sent since) are compared with the messages
-already planned and not yet sent this month for the people reached there (one
-per person and slot: the nudges of a slot leave together). When they do not
+current by counting the pushes sent since) are compared with the nudge messages
+waiting in the outbox and those planned and not yet sent this month for the
+people reached there (one per person and slot: the nudges of a slot leave
+together). When they do not
 fit, the most valuable are kept (`handlers.reminders.budget`) and the rest are
 set aside as skipped with reason "quota", so the working group sees them. The
 month's figures are recorded for /summary either way.
@@ -38,8 +39,8 @@ class BudgetReport:
 
     channel: str
     month: str
-    remaining: int  # pushes nudges may still take this month
-    planned: int  # messages planned and kept
+    remaining: int  # pushes nudges may still take this month, beyond those in the outbox
+    planned: int  # messages planned and kept, and those waiting in the outbox
     dropped: int  # messages set aside now (their nudges skipped, reason "quota")
 
 
@@ -81,7 +82,9 @@ async def fit_budget(
 ) -> BudgetReport:
     """Keep the month's planned messages on `channel` within `budget`; record the month."""
     month = month_of(now, tz)
-    remaining = budget.remaining
+    # Nudge messages already in the outbox will be pushed: they take their share first.
+    in_flight = await queries.nudges_in_flight(session, channel)
+    remaining = max(0, budget.remaining - in_flight)
     bound = await queries.planned_push_bound(session, channel, month.end)
     dropped = 0
     planned = bound
@@ -107,8 +110,8 @@ async def fit_budget(
         month=month.key,
         quota=budget.quota,
         used=budget.used,
-        planned=planned,
+        planned=planned + in_flight,
         dropped=dropped,
         now=now,
     )
-    return BudgetReport(channel, month.key, remaining, planned, dropped)
+    return BudgetReport(channel, month.key, remaining, planned + in_flight, dropped)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.accounts import reachable_clause
 from storage.batches import id_batches
-from storage.models import ChannelAccount, Nudge, Person, PushMonth
+from storage.models import ChannelAccount, Nudge, OutboxMessage, Person, PushMonth
 from storage.models.nudges import PLANNED, SKIPPED
 
 
@@ -39,12 +39,27 @@ async def planned_push_bound(session: AsyncSession, channel: str, before: dateti
     return int((await session.exec(counted)).scalar_one())
 
 
+async def nudges_in_flight(session: AsyncSession, channel: str) -> int:
+    """Nudge messages on `channel` written to the outbox and not yet pushed: the
+    platform has not counted them yet, but they will be."""
+    statement = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.kind == "nudge",
+            OutboxMessage.status.in_(["pending", "sending"]),
+        )
+    )
+    return int((await session.exec(statement)).scalar_one())
+
+
 async def planned_nudges(session: AsyncSession, channel: str, before: datetime) -> list[Any]:
     """The planned nudges behind `planned_push_bound`: id, person_id, kind, slot, due_at."""
     statement = (
         select(Nudge.id, Nudge.person_id, Nudge.kind, Nudge.slot, Nudge.due_at)
         .where(*_planned(channel, before))
-        .order_by(Nudge.person_id, Nudge.due_at, Nudge.id)
+        .order_by(Nudge.person_id, Nudge.slot, Nudge.id)
     )
     return list((await session.exec(statement)).all())
 

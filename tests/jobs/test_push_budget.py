@@ -183,6 +183,29 @@ async def test_nudges_already_planned_count_and_give_way_to_better_ones(database
     await app.close()
 
 
+async def test_nudges_waiting_in_the_outbox_take_their_pushes_first(sqlite_url, clock):
+    channel = QuotaChannel(LINE, quota=100, used=94)  # six left: Tuesday's six fit
+    app, world = await line_world(sqlite_url, clock, channel)
+    await app.nudges.plan()
+    clock.set(bkk(8, 7, 31))
+    report = await app.nudges.send()  # written to the outbox, not yet pushed
+    assert report.messages == 6 and channel.used == 94
+
+    clock.set(bkk(9, 6))  # Wednesday's slots: LINE still says six left, all of them spoken for
+    await app.nudges.plan()
+    async with app.sessions() as session:
+        wednesday = (
+            await session.exec(select(Nudge).where(Nudge.slot.startswith("2026-12-09")))
+        ).all()
+    assert wednesday and {(n.status, n.reason) for n in wednesday} == {(SKIPPED, QUOTA_REASON)}
+    record = await month_record(app)
+    assert (record.used, record.planned) == (94, 6)
+
+    await app.delivery.drain([LINE])
+    assert channel.used == 100
+    await app.close()
+
+
 async def test_the_nudge_share_of_the_quota_is_the_limit(sqlite_url, clock):
     # quota 100, 90 for nudges, 88 used: two left although the quota has twelve
     channel = QuotaChannel(LINE, quota=100, used=88, nudge_limit=90)

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 
 from bot.app import App
 from bot.channels.line import CHANNEL, LineChannel, retry_key, verify_signature
+from bot.channels.line.quota import QuotaMeter
 from bot.channels.line.render import decode_postback
 from bot.delivery import to_outbound
 from handlers.clock import FakeClock
@@ -658,6 +659,16 @@ async def test_quota_used_up_defers_even_an_essential_push(harness):
     assert audit.detail["reason"] == "monthly_limit"
     await person.say("/help")  # replies still work
     assert h.line.replies[-1].to == person.user_id
+
+
+def test_the_nudge_limit_is_where_the_quota_guard_starts_deferring():
+    for share in (0.9, 0.75, 0.333, 1.0, 0.0):
+        meter = QuotaMeter(FakeClock(START), share)
+        for limit in (1, 10, 15, 200, 1000):
+            cap = meter.nudge_limit(limit)
+            assert 0 <= cap <= limit
+            # guard lets a nudge go while used / limit < share: exactly `cap` of them
+            assert cap == sum(1 for used in range(limit) if used / limit < share), (share, limit)
 
 
 async def test_push_budget_is_read_from_line_and_counts_each_push_until_the_next_read(harness):
