@@ -29,6 +29,7 @@ from handlers.clock import Clock, SystemClock
 from handlers.flow import FLOW
 from handlers.messages import Incoming
 from handlers.policy import Policy
+from handlers.pushes import PushBudget
 from jobs.nudges import NudgeJobs, NudgeTuning
 from jobs.retention import Retention
 from jobs.weekly import WeeklyPosts
@@ -146,6 +147,12 @@ def build_app(
     read_sessions = make_read_sessionmaker(engine)
     running: dict[str, Channel] = {channel.name: channel for channel in channels}
     wakeup = asyncio.Event()
+
+    async def push_budget(name: str) -> PushBudget | None:
+        """A running channel's monthly pushes left (None: no quota), for the planner."""
+        channel = running.get(name)
+        return await channel.push_budget() if channel is not None else None
+
     delivery = Delivery(
         sessions,
         clock,
@@ -175,6 +182,7 @@ def build_app(
         channels=lambda: list(running),
         delivery_due=wakeup.set,
         sqlite=is_sqlite(engine),
+        budgets=push_budget,
     )
     turn = Turn(
         sessions,

@@ -25,6 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.clock import Clock
 from handlers.policy import Policy
+from handlers.pushes import PushBudgets, unlimited
+from jobs.nudge_budget import BudgetReport, fit_budget
 from jobs.nudge_plan import plan_batch, plan_people
 from jobs.nudge_send import SendReport, send_due
 from storage.db import transaction
@@ -86,6 +88,7 @@ class NudgeJobs:
         delivery_due: Callable[[], None],
         sqlite: bool,
         worker: str | None = None,
+        budgets: PushBudgets = unlimited,
     ) -> None:
         self.sessions, self.content, self.clock = sessions, content, clock
         self.policy, self.tuning = policy, tuning
@@ -93,6 +96,7 @@ class NudgeJobs:
         self.delivery_due = delivery_due  # tells delivery that messages were written
         self.sqlite = sqlite
         self.worker = worker or default_worker(self)
+        self.budgets = budgets  # each channel's monthly pushes left (None: no limit)
 
     def with_worker(self, worker: str) -> NudgeJobs:
         """The same jobs under another sender name (several senders in one process)."""
@@ -105,7 +109,8 @@ class NudgeJobs:
         return SQLITE_PAUSE_SECONDS if self.sqlite else 0.0
 
     async def plan(self) -> int:
-        """Plan everyone's coming nudges, a batch of people per transaction."""
+        """Plan everyone's coming nudges, a batch of people per transaction, then fit
+        them to the monthly pushes of the channels that have a quota."""
         now = self.clock.now()
         after, total = None, 0
         while True:
@@ -121,8 +126,31 @@ class NudgeJobs:
                 )
             total += report.planned
             if report.last_person_id is None:
-                return total
+                break
             after = report.last_person_id
+        await self.fit_budgets()
+        return total
+
+    async def fit_budgets(self) -> list[BudgetReport]:
+        """Keep each quota channel's planned nudges of the month within its pushes left."""
+        running = list(self.channels())
+        reports = []
+        for channel in running:
+            budget = await self.budgets(channel)
+            if budget is None:  # no quota (or the platform cannot say): nothing to fit
+                continue
+            async with transaction(self.sessions) as session:
+                reports.append(
+                    await fit_budget(
+                        session,
+                        channel=channel,
+                        budget=budget,
+                        now=self.clock.now(),
+                        tz=self.policy.timezone,
+                        channels=running,
+                    )
+                )
+        return reports
 
     async def send(
         self, person_ids: Sequence[int] | None = None, max_batches: int = 10_000

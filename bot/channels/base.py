@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from content.loader import Content
 from handlers.clock import Clock
 from handlers.messages import Incoming, Reply
+from handlers.pushes import PushBudget
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -176,6 +177,11 @@ class Channel(ABC):
     def routes(self) -> list[BaseRoute]:
         """Web routes (webhooks) this channel serves under `dlcoach serve`."""
         return []
+
+    async def push_budget(self) -> PushBudget | None:
+        """The month's pushes left for nudges, on a platform that counts pushes
+        against a monthly quota (replies are free). Default: None, no limit."""
+        return None
 
     @abstractmethod
     async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:

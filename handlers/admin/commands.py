@@ -26,6 +26,7 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import HOLD, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice, Reply
+from handlers.reminders.budget import month_of
 from handlers.reminders.facts import load_facts
 from handlers.reminders.rules import ADMIN, may_nudge_now, withheld
 from handlers.reports.figures import exemplary, lagging
@@ -45,6 +46,7 @@ from storage.batches import id_batches
 from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, TIP
 from storage.models.nudges import PLANNED
+from storage.pushes import agency_push_months
 from storage.reports import PersonRow
 from storage.timeutil import to_local
 
@@ -136,12 +138,20 @@ async def _rows(ctx: Ctx, seat: Seat, year: int | None = None):  # noqa: ANN202
 async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/summary [fiscal year]: enrolment, steps, units, personnel groups, completion and
     growth, with charts."""
-    figures = await agency_figures(
-        ctx.session, ctx.content, seat.agency, _year(ctx, seat, argument)
-    )
+    year = _year(ctx, seat, argument)
+    figures = await agency_figures(ctx.session, ctx.content, seat.agency, year)
+    pushes = []  # this month's pushes on platforms with a quota, in the current year only
+    if year == current_fiscal_year(ctx.now, seat.agency.timezone):
+        month = month_of(ctx.now, ctx.policy.timezone).key
+        pushes = await agency_push_months(ctx.session, seat.agency.id, month)
     ctx.replies.extend(
         summary_replies(
-            ctx.content, ctx.lang, seat.agency, figures, ctx.today(seat.agency.timezone)
+            ctx.content,
+            ctx.lang,
+            seat.agency,
+            figures,
+            ctx.today(seat.agency.timezone),
+            pushes=pushes,
         )
     )
     ctx.audit("admin.summary", agency=seat.agency.code, people=figures.total.enrolled)

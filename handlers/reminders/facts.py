@@ -285,3 +285,12 @@ async def load_stories(session: AsyncSession, person_ids: Sequence[int]) -> dict
         )
         for person in people
     }
+
+
+async def load_plans(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    """Each person's latest if-then plan, for those who wrote one (the sentence a
+    check-in quotes)."""
+    plans: dict[int, str] = {}
+    for ids in id_batches(person_ids):
+        plans.update(await _latest_texts(session, ids, "plan"))
+    return plans

@@ -7,6 +7,8 @@ weekly post to the working-group chat say exactly the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +19,8 @@ from handlers.messages import Card, CardRow, Render, Reply
 from handlers.reports.arms import agency_arms, arms_text
 from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
-from storage.models import Agency
+from handlers.reports.pushes import pushes_rows, pushes_text
+from storage.models import Agency, PushMonth
 from storage.reports import (
     PersonRow,
     headcounts,
@@ -243,15 +246,16 @@ def summary_replies(
     day: date,
     *,
     heading: str = "",
+    pushes: Sequence[PushMonth] = (),
 ) -> list[Reply]:
-    """The summary message (with its card) followed by its charts."""
+    """The summary message (with its card) followed by its charts; `pushes`: the
+    month's pushes on the platforms with a quota that the agency's people use."""
     text = summary_text(content, lang, agency, figures, day)
-    replies = [
-        Reply(
-            text=f"{heading}\n{text}" if heading else text,
-            card=summary_card(content, lang, agency, figures),
-        )
-    ]
+    card = summary_card(content, lang, agency, figures)
+    if pushes:
+        text += "\n\n" + pushes_text(content, lang, pushes)
+        card = replace(card, rows=card.rows + tuple(pushes_rows(content, lang, pushes)))
+    replies = [Reply(text=f"{heading}\n{text}" if heading else text, card=card)]
     for chart in agency_charts(content, lang, figures):
         replies.append(Reply(text=content.t("admin.chart_caption", lang), render=chart))
     return replies

@@ -32,7 +32,7 @@ from storage.models.core import (
     Unit,
 )
 from storage.models.media import Media
-from storage.models.nudges import Nudge, NudgeCounter
+from storage.models.nudges import Nudge, NudgeCounter, PushMonth
 
 __all__ = [
     "AdminRole",
@@ -55,6 +55,7 @@ __all__ = [
     "Media",
     "Nudge",
     "NudgeCounter",
+    "PushMonth",
     "OutboxMessage",
     "Person",
     "ProcessedEvent",

@@ -87,3 +87,22 @@ class NudgeCounter(SQLModel, table=True):
     last_checkin_due: datetime | None = None
     ladder_told_at: datetime | None = None
     comeback_for: date | None = None
+
+
+class PushMonth(SQLModel, table=True):
+    """One platform's monthly pushes as the nudge planner last saw them, for /summary.
+
+    `quota` and `used` are the platform's own figures (used: as last read, plus
+    the pushes sent since), `planned` the nudge messages planned and not yet
+    sent this month for people on that platform, `dropped` how many planned
+    messages this month were set aside (status "skipped", reason "quota")
+    because the month's pushes would not stretch to them.
+    """
+
+    channel: str = Field(max_length=16, primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)  # local month, "2026-12"
+    quota: int
+    used: int
+    planned: int = Field(default=0)
+    dropped: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -75,6 +75,7 @@ from bot.channels.line.webhook import (
     view_event,
 )
 from bot.config import Settings
+from handlers.pushes import PushBudget
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -235,6 +236,13 @@ class LineChannel(Channel):
         return await media.serve(self.hub.media, request, self.hub.content)
 
     # ---- sending ---------------------------------------------------------------
+
+    async def push_budget(self) -> PushBudget | None:
+        """The month's pushes left for nudges: LINE's quota less its consumption (read
+        at most once a minute) less the pushes this process sent since."""
+        if self.api is None or self.quota is None:
+            return None
+        return await self.quota.budget(self.api)
 
     async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
         """Reply while the token is fresh, push the rest; see the module docstring.

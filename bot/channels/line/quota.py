@@ -10,6 +10,7 @@ needs, so the working group sees who missed which message and why.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from linebot.v3.messaging import ApiException, AsyncMessagingApi
 from bot.channels.base import Deferred, OutboundMessage
 from bot.channels.line.api import NETWORK_ERRORS, QUICK_TIMEOUT, short
 from handlers.clock import Clock
+from handlers.pushes import PushBudget
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,27 @@ class QuotaMeter:
         limit = quota.value if str(getattr(quota.type, "value", quota.type)) == "limited" else None
         self.reading = QuotaReading(limit=limit, used=int(used.total_usage or 0), read_at=now)
         return self.reading
+
+    def nudge_limit(self, limit: int) -> int:
+        """How many of `limit` pushes nudges may use: `guard` lets a nudge go while
+        the share used is below the configured share."""
+        if limit <= 0:
+            return 0
+        cap = min(limit, math.ceil(limit * self.share))
+        while cap > 0 and (cap - 1) / limit >= self.share:  # float edges, both ways
+            cap -= 1
+        while cap < limit and cap / limit < self.share:
+            cap += 1
+        return cap
+
+    async def budget(self, api: AsyncMessagingApi) -> PushBudget | None:
+        """The month's pushes as a `PushBudget` (None: unlimited, or LINE cannot say)."""
+        reading = await self.read(api)
+        if reading is None or reading.limit is None:
+            return None
+        return PushBudget(
+            quota=reading.limit, used=reading.used, nudge_limit=self.nudge_limit(reading.limit)
+        )
 
     def pushed(self) -> None:
         """One push went out: count it until the next reading."""

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 
 from bot.app import App
 from bot.channels.line import CHANNEL, LineChannel, retry_key, verify_signature
+from bot.channels.line.quota import QuotaMeter
 from bot.channels.line.render import decode_postback
 from bot.delivery import to_outbound
 from handlers.clock import FakeClock
@@ -36,13 +37,16 @@ from storage.models import (
     AuditLog,
     ChannelAccount,
     Journey,
+    Nudge,
     OutboxMessage,
     ProcessedEvent,
+    PushMonth,
 )
 from storage.models import Person as PersonRow
 from tests.drivers.chat import START, make_app, t
 from tests.drivers.journey import onboard, whole_journey
 from tests.drivers.paths import LINE_SAMPLE_EVENTS
+from tests.drivers.reminders import Profile, bkk, seed
 from tests.drivers.web import serve
 from tests.fakes.line_api import INVALID_REPLY_TOKEN, FakeLineServer, validate_messages
 from tests.fakes.line_webhook import (
@@ -655,6 +659,91 @@ async def test_quota_used_up_defers_even_an_essential_push(harness):
     assert audit.detail["reason"] == "monthly_limit"
     await person.say("/help")  # replies still work
     assert h.line.replies[-1].to == person.user_id
+
+
+def test_the_nudge_limit_is_where_the_quota_guard_starts_deferring():
+    for share in (0.9, 0.75, 0.333, 1.0, 0.0):
+        meter = QuotaMeter(FakeClock(START), share)
+        for limit in (1, 10, 15, 200, 1000):
+            cap = meter.nudge_limit(limit)
+            assert 0 <= cap <= limit
+            # guard lets a nudge go while used / limit < share: exactly `cap` of them
+            assert cap == sum(1 for used in range(limit) if used / limit < share), (share, limit)
+
+
+async def test_push_budget_is_read_from_line_and_counts_each_push_until_the_next_read(harness):
+    h = harness
+    person = LineUser(h)
+    await person.follow()
+    await person.tap(1)
+    h.line.quota, h.line.quota_used = 10, 3
+    budget = await h.channel.push_budget()
+    assert budget is not None
+    assert (budget.quota, budget.used, budget.nudge_limit, budget.remaining) == (10, 3, 9, 6)
+    reads = len(h.line.requests_to("/message/quota/consumption"))
+    assert reads == 1
+
+    for count in (1, 2):  # each push moves the count at once, without asking LINE again
+        await h.enqueue_nudge(person.user_id, f"nudge {count}")
+        await h.deliver()
+        budget = await h.channel.push_budget()
+        assert budget is not None and (budget.used, budget.remaining) == (3 + count, 6 - count)
+    assert len(h.line.pushes) == 2
+    assert len(h.line.requests_to("/message/quota/consumption")) == reads
+
+    h.line.quota_used += 2  # another instance pushed twice: seen at the next reading
+    assert (await h.channel.push_budget()).used == 5
+    h.clock.advance(seconds=61)
+    budget = await h.channel.push_budget()
+    assert budget is not None and (budget.used, budget.remaining) == (7, 2)
+    assert len(h.line.requests_to("/message/quota/consumption")) == reads + 1
+
+    await h.post(text_message_event(person.user_id, "/help", server=h.line))
+    assert h.line.replies[-1].to == person.user_id  # a reply is free: nothing counted
+    assert (await h.channel.push_budget()).used == 7
+
+    h.line.quota = None  # a plan without a limit
+    h.clock.advance(seconds=61)
+    assert await h.channel.push_budget() is None
+
+
+async def test_the_planner_spends_the_pushes_left_on_line_on_the_plan_quoting_nudges(harness):
+    h = harness
+    h.clock.set(bkk(8, 6))  # Tuesday 8 December 2026; slots at 07:30
+    people = {
+        "plan": Profile("plan"),
+        "goal": Profile("goal", plan=None, goals=(("word", bkk(9, 12).date()),)),
+        "silent": Profile("silent", last_active=bkk(1, 10)),
+        "plain": Profile("plain", plan=None),
+    }
+    users = {name: new_user() for name in people}
+    for name, profile in people.items():
+        await seed(h.app, profile, users[name], CHANNEL)
+    h.line.quota, h.line.quota_used = 10, 7  # nine for nudges: two left
+
+    await h.app.nudges.plan()
+    h.clock.set(bkk(8, 7, 31))
+    await h.app.nudges.send()
+    await h.deliver()
+
+    assert {push.to for push in h.line.pushes} == {users["plan"], users["goal"]}
+    assert h.line.quota_used == 9
+    async with h.app.sessions() as session:
+        skipped = (await session.exec(select(Nudge).where(Nudge.reason == "quota"))).all()
+        [month] = (await session.exec(select(PushMonth))).all()
+    assert {n.person_id for n in skipped if n.kind != "followup"} == {
+        (await h.account(users[name])).person_id for name in ("silent", "plain")
+    }
+    # The three check-ins' follow-ups (pushes of their own, worth a plain check-in,
+    # due later) are set aside too.
+    assert sum(1 for n in skipped if n.kind == "followup") == 3
+    assert (month.channel, month.quota, month.used, month.planned, month.dropped) == (
+        CHANNEL,
+        10,
+        7,
+        2,
+        2 + 3,
+    )
 
 
 # -------------------------------------------------------------------- unfollow

@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.channels.console import ConsoleChannel
 from bot.terminal import run_chat
 from handlers.messages import Reply
-from storage.models import ConversationState, OutboxMessage, ReminderPreference
+from storage.models import ConversationState, Nudge, OutboxMessage, ReminderPreference
 from tests.drivers.chat import START, Person, t
 from tests.drivers.journey import onboard, step1, step2, step3
 from tests.drivers.reminders import Profile, bkk, seed
@@ -226,11 +226,14 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
             assert sorted(p.to for p in line.pushes) == sorted(users)  # one push each
             text = line.delivered_texts(users[0])[0]
             assert "ฝึกใช้สไตล์ใน Word" in text and "🎯" in text and "📌" in text
-            # near the monthly quota: the next day's nudges wait, replies would not
-            line.quota_used = 480
+            # The next day's nudges are written while the month still has room; by the
+            # time they would be pushed the month is nearly used: they wait (a reply
+            # would not), and the planner sets the following day's aside.
             clock.set(bkk(9, 7, 30))
             await ticks.plan()
             await ticks.send()
+            line.quota_used = 480
+            clock.advance(seconds=61)  # the quota is read at most once a minute
             await app.delivery.drain(["line"])
             assert len(line.pushes) == 2
             async with app.sessions() as session:
@@ -238,6 +241,13 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
                     await session.exec(select(OutboxMessage).where(OutboxMessage.kind == "nudge"))
                 ).all()
             assert sorted(r.status for r in rows) == ["deferred", "deferred", "sent", "sent"]
+            clock.set(bkk(11, 6))  # (10 December is Constitution Day: no slot)
+            await ticks.plan()
+            async with app.sessions() as session:
+                later = (
+                    await session.exec(select(Nudge).where(Nudge.slot.startswith("2026-12-11")))
+                ).all()
+            assert later and {(n.status, n.reason) for n in later} == {("skipped", "quota")}
         finally:
             await channel.stop()
             await app.close()
