@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.policy import Thresholds
 from handlers.reminders.facts import load_facts
-from handlers.reminders.rules import Facts, slots_between
+from handlers.reminders.rules import RECALL, Facts, slots_between
 from storage import nudges as queries
 from storage.accounts import reachable_clause
 from storage.models import Person, ReminderPreference
@@ -39,6 +39,8 @@ def planned_rows(facts: Facts, th: Thresholds, now: datetime, horizon: timedelta
     for slot in slots_between(facts, th, now - th.grace, now + horizon):
         for kind in slot.kinds:
             detail = {"goals": list(slot.goal_ids)} if kind == "goal" else {}
+            if kind == RECALL:
+                detail = {"entry": slot.recall_id}  # what it asks about, once sent
             rows.append(
                 {
                     "person_id": facts.person_id,
