@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     dlcoach_nudge_max_ignored: int = Field(default=3, ge=1)
     dlcoach_nudge_goal_days_before: int = Field(default=3, ge=0)
     dlcoach_nudge_backoff_days: int = Field(default=2, ge=1)
+    dlcoach_nudge_recall_days: int = Field(default=3, ge=1)
     # A nudge missed by downtime still goes this long after its time, else it is skipped.
     dlcoach_nudge_grace_minutes: int = Field(default=120, ge=0)
     # The reminder ladder: one follow-up this many minutes after an unanswered
@@ -149,6 +150,7 @@ class Settings(BaseSettings):
                 max_ignored=self.dlcoach_nudge_max_ignored,
                 goal_days_before=self.dlcoach_nudge_goal_days_before,
                 backoff_days=self.dlcoach_nudge_backoff_days,
+                recall_days=self.dlcoach_nudge_recall_days,
                 grace=timedelta(minutes=self.dlcoach_nudge_grace_minutes),
                 followup_delay=timedelta(minutes=self.dlcoach_nudge_followup_minutes),
                 followup_until=time(

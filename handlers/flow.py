@@ -18,7 +18,9 @@ from handlers.admin import commands as admin
 from handlers.admin import staff
 from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Command, Entry, State
 from handlers.engine import Flow
+from handlers.reminders import recall
 from handlers.reminders import settings as remind
+from handlers.reminders.render import RECALL_BUTTON
 from handlers.steps import assess, plan, review, understand
 from handlers.steps.logbook import APPLY, LEARN
 from handlers.steps.logbook import states as logbook_states
@@ -109,6 +111,7 @@ STATES: dict[str, State] = {
     "admin.broadcast": State(admin.ask_broadcast, admin.answer_broadcast, to=(HOLD,), detour=True),
     "admin.nudge": State(admin.ask_nudge, admin.answer_nudge, to=(HOLD,), detour=True),
     "admin.award": State(admin.ask_award, admin.answer_award, to=(HOLD,), detour=True),
+    "recall.answer": State(recall.ask_answer, recall.answer_answer, to=(BACK,), detour=True),
     "idea.text": State(staff.ask_idea, staff.answer_idea, to=(BACK,), detour=True),
     "feedback.reply": State(staff.ask_reply, staff.answer_reply, to=(BACK,), detour=True),
 }
@@ -141,6 +144,7 @@ PUSHED: dict[str, Command] = {
     "pv:": Command(admin.record_button, to=(HOLD, REASK)),
     "ex:": Command(admin.award_button, to=(HOLD, REASK, "admin.award")),
     "lr:": Command(remind.resume_button, to=(REASK,)),  # reminders paused by the ladder
+    RECALL_BUTTON: Command(recall.recall_button, to=(HOLD, REASK, recall.ANSWER_STATE)),
 }
 
 FLOW = Flow(

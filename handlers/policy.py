@@ -19,6 +19,7 @@ class Thresholds:
     max_ignored: int = 3
     goal_days_before: int = 3
     backoff_days: int = 2
+    recall_days: int = 3  # days after a learning entry before the bot asks about it
     grace: timedelta = timedelta(minutes=120)
     # The reminder ladder: one follow-up this long after an unanswered check-in,
     # no later than `followup_until` (local) on the same day; after `max_unanswered`

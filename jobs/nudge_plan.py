@@ -19,7 +19,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.policy import Thresholds
 from handlers.reminders.facts import load_facts
-from handlers.reminders.rules import CHECKIN, FOLLOWUP, Facts, followup_moment, slots_between
+from handlers.reminders.rules import (
+    CHECKIN,
+    COMEBACK,
+    FOLLOWUP,
+    GOAL,
+    RECALL,
+    Facts,
+    followup_moment,
+    slots_between,
+)
 from storage import nudges as queries
 from storage.accounts import reachable_clause
 from storage.models import Person, ReminderPreference
@@ -44,10 +53,12 @@ def planned_rows(facts: Facts, th: Thresholds, now: datetime, horizon: timedelta
                 due[FOLLOWUP] = followup
         for kind, due_at in due.items():
             detail: dict = {}
-            if kind == "goal":
+            if kind == GOAL:
                 detail = {"goals": list(slot.goal_ids)}
-            elif kind == "comeback" and slot.plan_day is not None:
+            elif kind == COMEBACK and slot.plan_day is not None:
                 detail = {"plan_day": slot.plan_day.isoformat()}
+            elif kind == RECALL:
+                detail = {"entry": slot.recall_id}  # what it asks about, once sent
             rows.append(
                 {
                     "person_id": facts.person_id,

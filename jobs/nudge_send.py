@@ -40,8 +40,10 @@ from handlers.reminders.rules import (
     HOLDOUT,
     INACTIVE,
     LADDER,
+    RECALL,
     STUCK,
     Facts,
+    RecallFacts,
     Slot,
     Thresholds,
     evaluate,
@@ -189,6 +191,9 @@ def _after_sending(facts: Facts, slot: Slot, kinds: tuple[str, ...]) -> Facts:
             if goal.id in slot.goal_ids and goal.target_date is not None:
                 nudged[str(goal.id)] = goal.target_date.isoformat()
         changes["goals_nudged"] = nudged
+    if RECALL in kinds:
+        entries = tuple(e for e in facts.recall.entries if e.id != slot.recall_id)
+        changes["recall"] = RecallFacts(entries, slot.due_at)
     return replace(facts, **changes)
 
 
@@ -227,6 +232,9 @@ def _decide_slot(
             batch.finish(nudge, CANCELLED, slot.blocked or "rescheduled")
         elif nudge.kind not in slot.kinds:
             batch.finish(nudge, CANCELLED, slot.skip.get(nudge.kind, "not_wanted"))
+        elif nudge.kind == RECALL and (nudge.detail or {}).get("entry") != slot.recall_id:
+            # it records which entry was asked about: a different one now is a new question
+            batch.finish(nudge, CANCELLED, "other_entry")
         elif person.account is None or person.story is None:
             batch.finish(nudge, CANCELLED, "unreachable")
         else:
@@ -246,6 +254,7 @@ def _decide_slot(
         goal_ids=slot.goal_ids,
         nudge_ids=[n.id for n in going],
         plan_day=slot.plan_day,
+        recall_id=slot.recall_id,
     )
     batch.message(person, slot.key, reply, going)
     person.facts = _after_sending(person.facts, slot, kinds)

@@ -14,17 +14,27 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
+from handlers.reminders.rules import (
+    RECALL,
+    Facts,
+    GoalFact,
+    Learned,
+    Prefs,
+    RecallFacts,
+    parse_weekdays,
+)
 from storage.batches import id_batches
 from storage.models import (
     Agency,
     Goal,
     Journey,
+    Nudge,
     NudgeCounter,
     Person,
     ReminderPreference,
     StepEntry,
 )
+from storage.models.nudges import SENT
 from storage.progress import last_progress
 
 
@@ -98,6 +108,60 @@ async def _goals(session: AsyncSession, journey_ids: list[int]) -> dict[int, lis
     return goals
 
 
+def learned_words(text: str | None, data: dict | None) -> str:
+    """What a learning entry says was learned, else the activity it names."""
+    learned = str((data or {}).get("learned") or "").strip()
+    return learned or (text or "").strip()
+
+
+async def _recalls(
+    session: AsyncSession, ids: list[int], journeys: dict[int, Any]
+) -> dict[int, RecallFacts]:
+    """Per person: the learning entries of their current round (if it is open) that
+    no recall sent so far asked about, newest first, and the last recall's slot."""
+    open_rounds = {j.id: pid for pid, j in journeys.items() if j.completed_at is None}
+    if not open_rounds:
+        return {}
+    asked: set[int] = set()
+    last_due: dict[int, Any] = {}
+    for row in await _rows(
+        session,
+        select(Nudge.person_id, Nudge.detail, Nudge.due_at).where(
+            Nudge.person_id.in_(ids), Nudge.kind == RECALL, Nudge.status == SENT
+        ),
+    ):
+        entry = (row.detail or {}).get("entry")
+        if isinstance(entry, int):
+            asked.add(entry)
+        if row.person_id not in last_due or row.due_at > last_due[row.person_id]:
+            last_due[row.person_id] = row.due_at
+    entries: dict[int, list[Learned]] = {}
+    for row in await _rows(
+        session,
+        select(
+            StepEntry.id,
+            StepEntry.journey_id,
+            StepEntry.skill_id,
+            StepEntry.text,
+            StepEntry.data,
+            StepEntry.created_at,
+        )
+        .where(StepEntry.journey_id.in_(list(open_rounds)), StepEntry.kind == "learning")
+        .order_by(StepEntry.id.desc()),
+    ):
+        if row.id in asked:
+            continue
+        what = learned_words(row.text, row.data)
+        if what:  # an entry with no words has nothing to ask about
+            entries.setdefault(open_rounds[row.journey_id], []).append(
+                Learned(row.id, row.created_at, row.skill_id, what)
+            )
+    return {
+        pid: RecallFacts(tuple(entries.get(pid, ())), last_due.get(pid))
+        for pid in set(entries) | set(last_due)
+    }
+
+
 async def load_facts(
     session: AsyncSession, person_ids: Sequence[int], default_tz: str = "Asia/Bangkok"
 ) -> dict[int, Facts]:
@@ -168,6 +232,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
     journey_ids = [j.id for j in journeys.values()]
     progress = await last_progress(session, journey_ids)
     goals = await _goals(session, journey_ids) if journeys else {}
+    recalls = await _recalls(session, ids, journeys)
     facts = {}
     for person in people:
         agency = agencies.get(person.agency_id)
@@ -197,6 +262,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             plan_at=plans[person.id][1] if person.id in plans else None,
             comeback_for=counter.comeback_for if counter else None,
             holdout=bool(person.holdout),
+            recall=recalls.get(person.id, RecallFacts()),
         )
     return facts
 

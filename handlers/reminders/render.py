@@ -23,6 +23,7 @@ from handlers.reminders.rules import (
     GOAL,
     INACTIVE,
     LADDER,
+    RECALL,
     STUCK,
     Facts,
     GoalFact,
@@ -63,6 +64,30 @@ def short_quote(text: str, limit: int = QUOTE_MAX) -> str:
     while cut > 0 and unicodedata.category(text[cut]) == "Mn":
         cut -= 1
     return text[:cut].rstrip() + "…"
+
+
+RECALL_QUOTE_MAX = 80  # characters of a learning entry a recall quotes
+# A recall's buttons (handled by handlers.reminders.recall), each followed by a
+# number: answer or skip the question about learning entry N, make the kept
+# answer N an evidence entry. Short, so they fit Telegram's 64 bytes.
+RECALL_BUTTON = "rc:"
+RECALL_ANSWER, RECALL_SKIP, RECALL_EVIDENCE = "rc:a", "rc:s", "rc:e"
+
+
+def _recall_line(t: Texts, facts: Facts, recall_id: int | None, due_at: datetime) -> str | None:
+    """The recall's question, quoting what the person wrote they learned."""
+    entry = next((e for e in facts.recall.entries if e.id == recall_id), None)
+    if entry is None:
+        return None
+    days = max(1, (due_at - entry.at).days)
+    return t("reminders.recall", days=days, what=short_quote(entry.what, RECALL_QUOTE_MAX))
+
+
+def recall_choices(t: Texts, entry_id: int) -> tuple[Choice, ...]:
+    return (
+        Choice(f"{RECALL_ANSWER}{entry_id}", t("reminders.recall_answer")),
+        Choice(f"{RECALL_SKIP}{entry_id}", t("reminders.recall_skip")),
+    )
 
 
 def nudge_choices(t: Texts) -> tuple[Choice, ...]:
@@ -141,12 +166,14 @@ def render_nudges(
     goal_ids: tuple[int, ...],
     nudge_ids: list[int],
     plan_day: date | None = None,
+    recall_id: int | None = None,
 ) -> Reply:
     """One message for every nudge of one slot, quoting the person's own plan."""
     t = Texts(content, story.lang)
     if LADDER in kinds:
         return _ladder_notice(t, th, story, nudge_ids=nudge_ids)
     parts = []
+    first: tuple[Choice, ...] = ()
     if INACTIVE in kinds:
         parts.append(_inactive_line(t, facts, th, story))
         if story.reason:  # coming back after a gap: the person's own why, in one line
@@ -173,8 +200,19 @@ def render_nudges(
         parts.append(t("reminders.comeback", day=t.date(plan_day), plan=story.plan))
         parts.append(t("reminders.comeback_smaller"))
         quoted = True
+    recall = _recall_line(t, facts, recall_id, due_at) if RECALL in kinds else None
+    if recall is not None and recall_id is not None:
+        parts.append(recall)
+        first = recall_choices(t, recall_id)
     return _nudge_message(
-        t, facts, story, parts, kinds=list(kinds), nudge_ids=nudge_ids, quote_plan=not quoted
+        t,
+        facts,
+        story,
+        parts,
+        kinds=list(kinds),
+        nudge_ids=nudge_ids,
+        quote_plan=not quoted,
+        first=first,
     )
 
 
@@ -213,15 +251,18 @@ def _nudge_message(
     kinds: list[str],
     nudge_ids: list[int],
     quote_plan: bool = True,
+    first: tuple[Choice, ...] = (),
 ) -> Reply:
-    """Every nudge ends the same way: the person's own plan, their next action, and
-    one tap to continue (or to change the reminders)."""
+    """Every nudge ends the same way: the person's own plan (unless a nudge of it
+    quoted it already), their next action, and one tap to continue (or to change
+    the reminders); `first` are buttons of one of its nudges (a recall's answer and
+    skip), put before those."""
     if story.plan and quote_plan:
         parts.append(t("reminders.plan", plan=story.plan))
     parts.append(t("reminders.next", next=next_action(t, facts, story)))
     return Reply(
         text="\n\n".join(parts),
-        choices=nudge_choices(t),
+        choices=first + nudge_choices(t),
         essential=False,
         extra={"nudges": nudge_ids, "kinds": kinds},
     )

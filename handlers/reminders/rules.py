@@ -19,6 +19,10 @@ The rules, in words:
   `stuck_days` (at most once every `stuck_days`); "goal" when a goal's target
   date is between the slot's day and `goal_days_before` days later (once per
   goal and date).
+  "recall" (an extra nudge) asks about one learning entry of the current round
+  (see `recall_due`): the newest written `recall_days` to `recall_days +
+  RECALL_WINDOW_DAYS` days before the slot and not asked about yet, at most
+  one recall every `recall_days`; so every entry is asked about at most once.
 - Inactive person: only "inactive". The first goes in the first slot; after
   the n-th ignored one the next waits `backoff_days * 2**(n-1)` days; after
   `max_ignored` ignored ones nothing more goes until the person writes.
@@ -65,7 +69,8 @@ from handlers.policy import Thresholds
 
 CHECKIN, STUCK, GOAL, INACTIVE = "checkin", "stuck", "goal", "inactive"
 FOLLOWUP, COMEBACK, LADDER = "followup", "comeback", "ladder"
-KINDS = (CHECKIN, STUCK, GOAL, INACTIVE, COMEBACK, LADDER)  # kinds that belong in slots
+RECALL = "recall"  # one question about a learning entry of a few days ago (an extra nudge)
+KINDS = (CHECKIN, STUCK, GOAL, INACTIVE, COMEBACK, LADDER, RECALL)  # kinds that belong in slots
 ADMIN = "admin"  # a nudge from the working group (/nudge), outside the slots
 # What a person asked for, and the notice that their check-ins paused themselves (it
 # is about the check-ins and stops them); every other kind (a follow-up, a come-back,
@@ -97,6 +102,28 @@ class GoalFact:
 
 
 @dataclass(frozen=True)
+class Learned:
+    """A learning entry (step 4) that a recall may ask about."""
+
+    id: int
+    at: datetime  # when it was written
+    skill_id: str | None
+    what: str  # the person's words a recall quotes: what they learned, else the activity
+
+
+@dataclass(frozen=True)
+class RecallFacts:
+    """What the recall rule needs: the learning entries of the current round not
+    asked about yet (newest first), and the slot of the last recall sent."""
+
+    entries: tuple[Learned, ...] = ()
+    last_due: datetime | None = None
+
+
+RECALL_WINDOW_DAYS = 7  # an entry older than recall_days + this is not asked about any more
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules look at for one person, loaded in bulk."""
 
@@ -123,6 +150,7 @@ class Facts:
     plan_at: datetime | None = None  # when that plan was written
     comeback_for: date | None = None  # the missed plan day last answered
     holdout: bool = False  # in the agency's hold-out group: no extra nudges
+    recall: RecallFacts = field(default_factory=RecallFacts)
 
 
 @dataclass(frozen=True)
@@ -141,6 +169,7 @@ class Slot:
     skip: Mapping[str, str] = field(default_factory=dict)
     goal_ids: tuple[int, ...] = ()
     plan_day: date | None = None  # the missed plan day a "comeback" answers
+    recall_id: int | None = None  # the learning entry a "recall" asks about
 
     @property
     def key(self) -> str:
@@ -312,7 +341,13 @@ def ladder_paused(facts: Facts, th: Thresholds) -> bool:
 
 def _inactive_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
     """Someone who went quiet: one gentle nudge, less and less often, then silence."""
-    skip = {CHECKIN: "inactive", STUCK: "inactive", GOAL: "inactive", LADDER: "not_paused"}
+    skip = {
+        CHECKIN: "inactive",
+        STUCK: "inactive",
+        GOAL: "inactive",
+        RECALL: "inactive",
+        LADDER: "not_paused",
+    }
     due: datetime = base["due_at"]
     if facts.ignored >= th.max_ignored:
         skip[INACTIVE] = skip[COMEBACK] = "stopped"
@@ -350,7 +385,19 @@ def _active_slot(facts: Facts, th: Thresholds, base: dict) -> Slot:
         kinds.append(COMEBACK)
     else:
         skip[COMEBACK] = "no_missed_plan_day"
-    return Slot(**base, kinds=tuple(kinds), skip=skip, goal_ids=goal_ids, plan_day=plan_day)
+    recalled = recall_due(facts, th, base["due_at"])
+    if recalled is not None:
+        kinds.append(RECALL)
+    else:
+        skip[RECALL] = "no_recall"
+    return Slot(
+        **base,
+        kinds=tuple(kinds),
+        skip=skip,
+        goal_ids=goal_ids,
+        plan_day=plan_day,
+        recall_id=recalled.id if recalled else None,
+    )
 
 
 def is_working_day(facts: Facts, day: date) -> bool:
@@ -435,6 +482,19 @@ def followup_skip(facts: Facts, th: Thresholds, day: date, due_at: datetime) -> 
     if facts.ladder_told_at is not None:
         return "ladder_paused"
     return None
+
+
+def recall_due(facts: Facts, th: Thresholds, due: datetime) -> Learned | None:
+    """The learning entry to ask about in the slot at `due`, if any: the newest one
+    written at least `recall_days` and at most `recall_days + RECALL_WINDOW_DAYS`
+    days before, not asked about yet, and no recall in the last `recall_days`."""
+    period = timedelta(days=th.recall_days)
+    last = facts.recall.last_due
+    if last is not None and due - last < period:
+        return None
+    oldest = due - period - timedelta(days=RECALL_WINDOW_DAYS)
+    ripe = [e for e in facts.recall.entries if oldest <= e.at <= due - period]
+    return max(ripe, key=lambda e: (e.at, e.id), default=None)
 
 
 def is_stuck(facts: Facts, th: Thresholds, due: datetime) -> bool:

@@ -96,6 +96,10 @@ class Person:
             kind="choice", choice=choice.id, text=choice.label, question_seq=reply.question_seq
         )
 
+    async def press(self, choice_id: str, label: str = "") -> list[Reply]:
+        """Press a button of a message sent outside the conversation (no question number)."""
+        return await self._send(kind="choice", choice=choice_id, text=label)
+
     @property
     def question(self) -> Reply:
         asked = [r for r in self.replies if r.choices or r.question_seq is not None]

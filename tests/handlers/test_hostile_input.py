@@ -36,13 +36,13 @@ import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import func, select
 
 from bot.app import App
 from handlers.flow import FLOW
 from handlers.messages import Reply
 from storage.db import transaction
-from storage.models import Agency, ChannelAccount, ConversationState, StaffMember, Unit
+from storage.models import Agency, ChannelAccount, ConversationState, StaffMember, StepEntry, Unit
 from storage.models import Person as PersonRow
 from tests.drivers.chat import START, Person, RecordingChannel, make_app, sqlite_url
 from tests.drivers.journey import STEP1_SCREENS
@@ -76,7 +76,7 @@ COMMANDS = [
     "/nosuchcommand", "/", "/@", "เมนู", "menu", "ยกเลิก", "cancel", "/ยังไม่คืบหน้า ๑",
 ]  # fmt: skip
 PREFIXES = [
-    "fb:", "pv:", "ex:", "go:", "lv:", "t:", "d:", "k:", "o:", "r:", "g:", "u:", "ag:", "a:",
+    "fb:", "pv:", "ex:", "rc:a", "rc:s", "rc:e", "rc:", "go:", "lv:", "t:", "d:", "k:", "o:", "r:", "g:", "u:", "ag:", "a:",
     "m:", "p:", "q:", "aw:", "ng:", "bc:", "erase:", "consent:y:", "consent:n:", "consent:lang:",
     "name:", "s:", "x:", "",
 ]  # fmt: skip
@@ -235,6 +235,24 @@ async def walk(world: World) -> None:
 
         return lambda: w.tap(find())
 
+    async def answer_recall() -> None:
+        """The "answer" button of a recall nudge about the latest learning entry."""
+        async with world.app.sessions() as session:
+            entry_id = (
+                await session.exec(
+                    select(func.max(StepEntry.id)).where(StepEntry.kind == "learning")
+                )
+            ).one()
+        await w.press(f"rc:a{entry_id}")
+
+    def keep_as_evidence() -> Callable[[], Awaitable[object]]:
+        def kept() -> Reply:
+            return next(
+                r for r in reversed(w.replies) if any(c.id.startswith("rc:e") for c in r.choices)
+            )
+
+        return lambda: w.tap_stale(kept())
+
     await step(w.follow)
     code = await invite(world.app, "head")
     for action in [
@@ -291,6 +309,10 @@ async def walk(world: World) -> None:
         say("Practised heading styles in Word"),
         tap("o:30"),
         say("Made an automatic table of contents"),
+        # a recall of that entry, answered and kept as evidence (as a nudge would ask)
+        answer_recall,
+        say("For the monthly circular letter"),
+        keep_as_evidence(),
         tap("next"),
         # step 5, once with a typed result (so the outcome is asked)
         tap("log"),
