@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
+from handlers.reminders.rules import Facts, GoalFact, LearnedHour, Prefs, parse_weekdays
 from storage.batches import id_batches
+from storage.best_hour import load_days
 from storage.models import (
     Agency,
     Goal,
@@ -162,6 +163,10 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
     journey_ids = [j.id for j in journeys.values()]
     progress = await last_progress(session, journey_ids)
     goals = await _goals(session, journey_ids) if journeys else {}
+    hours = {
+        pid: {d.day: LearnedHour(d.at, d.notice and not d.told) for d in days}
+        for pid, days in (await load_days(session, ids)).items()
+    }
     facts = {}
     for person in people:
         agency = agencies.get(person.agency_id)
@@ -184,6 +189,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             last_inactive_due=counter.last_inactive_due if counter else None,
             last_stuck_due=counter.last_stuck_due if counter else None,
             goals_nudged=dict(counter.goals_nudged) if counter else {},
+            hours=hours.get(person.id),
         )
     return facts
 

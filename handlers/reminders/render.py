@@ -154,6 +154,9 @@ def render_nudges(
                 days=(due_at - facts.progress_at).days,
             )
         )
+    learned = facts.hours.get(day) if facts.hours is not None else None
+    if learned is not None and learned.notice and learned.at is not None:
+        parts.append(t("reminders.best_hour_moved", time=learned.at.strftime("%H:%M")))
     return _nudge_message(t, facts, story, parts, kinds=list(kinds), nudge_ids=nudge_ids)
 
 
