@@ -86,6 +86,7 @@ class NudgeJobs:
         delivery_due: Callable[[], None],
         sqlite: bool,
         worker: str | None = None,
+        budget_short: Callable[[], bool] | None = None,
     ) -> None:
         self.sessions, self.content, self.clock = sessions, content, clock
         self.policy, self.tuning = policy, tuning
@@ -93,6 +94,8 @@ class NudgeJobs:
         self.delivery_due = delivery_due  # tells delivery that messages were written
         self.sqlite = sqlite
         self.worker = worker or default_worker(self)
+        # whether the LINE quota is short (the best hour may then skip a day)
+        self.budget_short = budget_short or (lambda: False)
 
     def with_worker(self, worker: str) -> NudgeJobs:
         """The same jobs under another sender name (several senders in one process)."""
@@ -118,6 +121,7 @@ class NudgeJobs:
                     th=self.policy.nudges,
                     horizon=self.tuning.lookahead,
                     default_tz=self.policy.timezone,
+                    budget_short=self.budget_short(),
                 )
             total += report.planned
             if report.last_person_id is None:
@@ -205,6 +209,7 @@ class NudgeJobs:
                 th=self.policy.nudges,
                 horizon=self.tuning.lookahead,
                 default_tz=self.policy.timezone,
+                budget_short=self.budget_short(),
             )
         return await self.send(person_ids=[person_id], max_batches=3)
 

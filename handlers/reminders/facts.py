@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.reminders.rules import Facts, GoalFact, Prefs, parse_weekdays
+from handlers.reminders.rules import Facts, GoalFact, LearnedHour, Prefs, parse_weekdays
 from storage.batches import id_batches
+from storage.best_hour import load_days
 from storage.models import (
     Agency,
     Goal,
@@ -168,6 +169,10 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
     journey_ids = [j.id for j in journeys.values()]
     progress = await last_progress(session, journey_ids)
     goals = await _goals(session, journey_ids) if journeys else {}
+    hours = {
+        pid: {d.day: LearnedHour(d.at, d.notice and not d.told) for d in days}
+        for pid, days in (await load_days(session, ids)).items()
+    }
     facts = {}
     for person in people:
         agency = agencies.get(person.agency_id)
@@ -197,6 +202,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             plan_at=plans[person.id][1] if person.id in plans else None,
             comeback_for=counter.comeback_for if counter else None,
             holdout=bool(person.holdout),
+            hours=hours.get(person.id),
         )
     return facts
 
