@@ -21,6 +21,7 @@ from handlers.conversation import END, Next
 from handlers.errors import Reprompt
 from handlers.journey import ONBOARDING, enter_step
 from handlers.messages import Choice, Incoming
+from handlers.reminders.settings import COACH, coach_choice, let_coach_choose
 from handlers.typed import parse_time
 from storage import agencies, arms
 from storage.accounts import account_hash
@@ -346,6 +347,7 @@ async def answer_group(ctx: Ctx, answer: Answer) -> str:
 async def ask_remind(ctx: Ctx) -> None:
     """Ask when the person would like to be reminded (or not at all)."""
     choices = time_choices(ctx)
+    choices.append(coach_choice(ctx))
     choices.append(Choice("t:off", ctx.t("onboard.no_reminders")))
     ctx.ask(ctx.t("onboard.ask_remind"), choices)
 
@@ -353,6 +355,8 @@ async def ask_remind(ctx: Ctx) -> None:
 async def answer_remind(ctx: Ctx, answer: Answer) -> str:
     assert ctx.person is not None
     enabled, chosen = True, None
+    if answer.choice == COACH:
+        return await _coach_chooses(ctx)
     if answer.choice == "t:off":
         enabled = False
     elif (preset := chosen_time(answer)) is not None:
@@ -366,13 +370,29 @@ async def answer_remind(ctx: Ctx, answer: Answer) -> str:
         pref = ReminderPreference(person_id=ctx.person.id)
     pref.enabled = enabled
     pref.time_local = chosen
+    pref.time_fixed = True
     pref.updated_at = ctx.now
     ctx.session.add(pref)
-    ctx.person.onboarded_at = ctx.now
-    ctx.session.add(ctx.person)
     if enabled and chosen is not None:
         ctx.say(ctx.t("onboard.remind_set", time=chosen.strftime("%H:%M")))
     else:
         ctx.say(ctx.t("onboard.remind_off"))
+    return await _onboarded(ctx)
+
+
+async def _coach_chooses(ctx: Ctx) -> str:
+    """The person lets the coach learn their best hour."""
+    assert ctx.person is not None
+    pref = await ctx.session.get(ReminderPreference, ctx.person.id)
+    if pref is None:
+        pref = ReminderPreference(person_id=ctx.person.id)
+    let_coach_choose(ctx, pref)
+    return await _onboarded(ctx)
+
+
+async def _onboarded(ctx: Ctx) -> str:
+    assert ctx.person is not None
+    ctx.person.onboarded_at = ctx.now
+    ctx.session.add(ctx.person)
     ctx.say(ctx.t("onboard.done", name=ctx.person.display_name or ""))
     return await enter_step(ctx, 1)

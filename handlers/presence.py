@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from handlers.context import Ctx
 from storage.accounts import deactivate
+from storage.best_hour import note_answer as note_hour_answer
 from storage.nudges import note_answer, nudge_awaits_answer
 
 
@@ -30,6 +31,7 @@ async def arrive(ctx: Ctx) -> None:
     ctx.session.add(ctx.account)
     if not ctx.nudge_counter_known or nudge_awaits_answer(ctx.nudge_counter):
         await note_answer(ctx.session, ctx.person.id, ctx.now)
+        await note_hour_answer(ctx.session, ctx.person.id, ctx.now)
 
 
 async def _welcome_after_gap(ctx: Ctx) -> None:

@@ -29,6 +29,7 @@ from handlers.reminders.rules import (
     followup_moment,
     slots_between,
 )
+from jobs.nudge_hours import decide_hours
 from storage import nudges as queries
 from storage.accounts import reachable_clause
 from storage.models import Person, ReminderPreference
@@ -81,9 +82,17 @@ async def plan_people(
     th: Thresholds,
     horizon: timedelta,
     default_tz: str = "Asia/Bangkok",
+    budget_short: bool = False,
 ) -> int:
-    """Plan the coming nudges of `person_ids`; returns how many rows were new."""
+    """Plan the coming nudges of `person_ids`; returns how many rows were new.
+
+    `budget_short`: the LINE quota is short, so the coach may skip a day whose
+    check-in would likely go unanswered (`handlers.reminders.best_hour`).
+    """
     facts = await load_facts(session, person_ids, default_tz)
+    facts = await decide_hours(
+        session, facts, now=now, th=th, horizon=horizon, budget_short=budget_short
+    )
     rows = [row for f in facts.values() for row in planned_rows(f, th, now, horizon)]
     if not rows:
         return 0
@@ -120,12 +129,19 @@ async def plan_batch(
     th: Thresholds,
     horizon: timedelta,
     default_tz: str = "Asia/Bangkok",
+    budget_short: bool = False,
 ) -> PlanReport:
     """Plan one batch of people after `after`; the caller loops until it is empty."""
     ids = await candidates(session, after, limit)
     if not ids:
         return PlanReport(0, 0, None)
     planned = await plan_people(
-        session, ids, now=now, th=th, horizon=horizon, default_tz=default_tz
+        session,
+        ids,
+        now=now,
+        th=th,
+        horizon=horizon,
+        default_tz=default_tz,
+        budget_short=budget_short,
     )
     return PlanReport(len(ids), planned, ids[-1])

@@ -53,6 +53,7 @@ from handlers.reminders.rules import (
     parse_slot_key,
     withheld,
 )
+from storage import best_hour as hour_queries
 from storage import nudges as queries
 from storage.accounts import Account, reachable
 from storage.models.nudges import CANCELLED, SENT, SKIPPED
@@ -102,6 +103,7 @@ class _Batch:
         self.outcomes: dict[int, dict] = {}
         self.messages: list[tuple[NewMessage, list[Any]]] = []
         self.counters: dict[int, Facts] = {}
+        self.hours: dict[int, dict] = {}  # message index -> the coach's hour it went at
         self.report = SendReport()
 
     def finish(self, nudge: Any, status: str, reason: str | None = None) -> None:
@@ -148,6 +150,9 @@ class _Batch:
             if outbox_id is not None:
                 self.report.messages += 1
         await queries.finish_nudges(session, list(self.outcomes.values()))
+        await hour_queries.mark_sent(
+            session, [hour for index, hour in self.hours.items() if written.get(index) is not None]
+        )
         await queries.save_counters(
             session, [_counter_row(f, self.now) for f in self.counters.values()]
         )
@@ -257,6 +262,15 @@ def _decide_slot(
         recall_id=slot.recall_id,
     )
     batch.message(person, slot.key, reply, going)
+    if person.facts.hours is not None:  # a message at the coach's hour: learn from it
+        learned = person.facts.hours.get(day)
+        batch.hours[len(batch.messages) - 1] = {
+            "person_id": person.facts.person_id,
+            "day": day,
+            "due_at": due_at,
+            # the ladder's pause notice does not carry the move: it rides the next message
+            "notice": bool(learned and learned.notice) and LADDER not in kinds,
+        }
     person.facts = _after_sending(person.facts, slot, kinds)
     batch.counters[person.facts.person_id] = person.facts
 

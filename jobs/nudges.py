@@ -89,6 +89,7 @@ class NudgeJobs:
         sqlite: bool,
         worker: str | None = None,
         budgets: PushBudgets = unlimited,
+        budget_short: Callable[[], bool] | None = None,
     ) -> None:
         self.sessions, self.content, self.clock = sessions, content, clock
         self.policy, self.tuning = policy, tuning
@@ -97,6 +98,8 @@ class NudgeJobs:
         self.sqlite = sqlite
         self.worker = worker or default_worker(self)
         self.budgets = budgets  # each channel's monthly pushes left (None: no limit)
+        # whether the LINE quota is short (the best hour may then skip a day)
+        self.budget_short = budget_short or (lambda: False)
 
     def with_worker(self, worker: str) -> NudgeJobs:
         """The same jobs under another sender name (several senders in one process)."""
@@ -123,6 +126,7 @@ class NudgeJobs:
                     th=self.policy.nudges,
                     horizon=self.tuning.lookahead,
                     default_tz=self.policy.timezone,
+                    budget_short=self.budget_short(),
                 )
             total += report.planned
             if report.last_person_id is None:
@@ -233,6 +237,7 @@ class NudgeJobs:
                 th=self.policy.nudges,
                 horizon=self.tuning.lookahead,
                 default_tz=self.policy.timezone,
+                budget_short=self.budget_short(),
             )
         return await self.send(person_ids=[person_id], max_batches=3)
 

@@ -19,11 +19,13 @@ from handlers.reminders.rules import (
     Facts,
     GoalFact,
     Learned,
+    LearnedHour,
     Prefs,
     RecallFacts,
     parse_weekdays,
 )
 from storage.batches import id_batches
+from storage.best_hour import load_days
 from storage.models import (
     Agency,
     Goal,
@@ -233,6 +235,10 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
     progress = await last_progress(session, journey_ids)
     goals = await _goals(session, journey_ids) if journeys else {}
     recalls = await _recalls(session, ids, journeys)
+    hours = {
+        pid: {d.day: LearnedHour(d.at, d.notice and not d.told) for d in days}
+        for pid, days in (await load_days(session, ids)).items()
+    }
     facts = {}
     for person in people:
         agency = agencies.get(person.agency_id)
@@ -263,6 +269,7 @@ async def _facts(session: AsyncSession, ids: list[int], default_tz: str) -> dict
             comeback_for=counter.comeback_for if counter else None,
             holdout=bool(person.holdout),
             recall=recalls.get(person.id, RecallFacts()),
+            hours=hours.get(person.id),
         )
     return facts
 

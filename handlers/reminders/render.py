@@ -195,6 +195,9 @@ def render_nudges(
                 days=(due_at - facts.progress_at).days,
             )
         )
+    learned = facts.hours.get(day) if facts.hours is not None else None
+    if learned is not None and learned.notice and learned.at is not None:
+        parts.append(t("reminders.best_hour_moved", time=learned.at.strftime("%H:%M")))
     quoted = False
     if COMEBACK in kinds and story.plan and plan_day is not None:
         parts.append(t("reminders.comeback", day=t.date(plan_day), plan=story.plan))

@@ -43,6 +43,10 @@ The rules, in words:
   slot, on the same local day, not after `followup_until` nor inside quiet
   hours, and only while the person has not written since, the day still has
   its slot and the ladder has not paused.
+- A person who let the coach choose their time (`Facts.hours` is not None)
+  has a slot only on days the coach has chosen an hour for
+  (`handlers.reminders.best_hour`), at that hour; a day chosen as "not
+  today" has none.
 - A nudge the working group sends with /nudge ("admin") is not in any slot:
   it goes now, at most one a day, unless the person switched reminders off,
   paused them, or is inside their quiet hours.
@@ -124,6 +128,18 @@ RECALL_WINDOW_DAYS = 7  # an entry older than recall_days + this is not asked ab
 
 
 @dataclass(frozen=True)
+class LearnedHour:
+    """The hour the coach chose for one day of a person who let it choose.
+
+    `at` None: not today. `notice`: the day's message tells the person that
+    their reminders now come at `at`.
+    """
+
+    at: time | None
+    notice: bool = False
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules look at for one person, loaded in bulk."""
 
@@ -151,6 +167,8 @@ class Facts:
     comeback_for: date | None = None  # the missed plan day last answered
     holdout: bool = False  # in the agency's hold-out group: no extra nudges
     recall: RecallFacts = field(default_factory=RecallFacts)
+    # None: the person fixed their time; else the coach's hour per local day
+    hours: Mapping[date, LearnedHour] | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +275,17 @@ def local_slot_time(prefs: Prefs) -> time | None:
     return prefs.quiet_end
 
 
+def slot_time(facts: Facts, day: date) -> time | None:
+    """The local time of the person's slot on `day`: their own time, or the hour
+    the coach chose for that day; moved out of quiet hours (`local_slot_time`)."""
+    prefs = facts.prefs
+    assert prefs is not None
+    learned = facts.hours.get(day) if facts.hours is not None else None
+    if learned is not None and learned.at is not None:
+        prefs = replace(prefs, time_local=learned.at)
+    return local_slot_time(prefs)
+
+
 def day_blocked(facts: Facts, day: date) -> str | None:
     """Why `day` has no slot for this person, or None when it has one."""
     prefs = facts.prefs
@@ -274,7 +303,13 @@ def day_blocked(facts: Facts, day: date) -> str | None:
         return "holiday"
     if prefs.paused_until is not None and day <= prefs.paused_until:
         return "paused"
-    if local_slot_time(prefs) is None:
+    if facts.hours is not None:
+        learned = facts.hours.get(day)
+        if learned is None:
+            return "undecided"
+        if learned.at is None:
+            return "not_today"
+    if slot_time(facts, day) is None:
         return "quiet"
     return None
 
@@ -283,8 +318,7 @@ def due_moment(facts: Facts, day: date) -> datetime | None:
     """The UTC moment of the slot on `day`, or None when the day has no slot."""
     if day_blocked(facts, day) is not None:
         return None
-    assert facts.prefs is not None
-    at = local_slot_time(facts.prefs)
+    at = slot_time(facts, day)
     assert at is not None
     local = datetime.combine(day, at, tzinfo=ZoneInfo(facts.tz))
     return local.astimezone(UTC)
@@ -296,8 +330,8 @@ def evaluate(facts: Facts, th: Thresholds, day: date) -> Slot:
     if blocked is not None:
         return Slot(day, None, blocked=blocked, skip=dict.fromkeys(KINDS, blocked))
     due = due_moment(facts, day)
-    assert due is not None and facts.prefs is not None
-    at = local_slot_time(facts.prefs)
+    assert due is not None
+    at = slot_time(facts, day)
     assert at is not None
     base = {"day": day, "due_at": due, "at": at}
     if facts.last_active_at >= due:

@@ -16,6 +16,7 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import Choice
+from handlers.reminders.best_hour import DEFAULT_POLICY, allowed_hours
 from handlers.reminders.rules import (
     Facts,
     Prefs,
@@ -30,6 +31,7 @@ from storage.nudges import resume_ladder
 from storage.timeutil import to_local
 
 PAUSE_DAYS = {"1w": 7, "2w": 14, "1m": 30}  # pause lengths; reminders return on day N
+COACH = "t:auto"  # "let the coach choose" the time (handlers.reminders.best_hour)
 QUIET_PRESETS = {"2207": ("22:00", "07:00"), "2106": ("21:00", "06:00"), "1213": ("12:00", "13:00")}
 
 
@@ -104,6 +106,14 @@ def _days_text(ctx: Ctx, days: frozenset[int]) -> str:
     return " ".join(names[d] for d in sorted(days)) or ctx.t("remind.none")
 
 
+def _time_text(ctx: Ctx, pref: ReminderPreference) -> str:
+    if pref.time_local is None:
+        return ctx.t("remind.none")
+    if not pref.time_fixed:
+        return ctx.t("remind.time_coach_value", time=_hhmm(pref.time_local))
+    return ctx.t("remind.time_value", time=_hhmm(pref.time_local))
+
+
 def _quiet_text(ctx: Ctx, pref: ReminderPreference) -> str:
     if pref.quiet_start is None or pref.quiet_end is None:
         return ctx.t("remind.none")
@@ -139,9 +149,7 @@ async def summary(ctx: Ctx, pref: ReminderPreference) -> str:
     return ctx.t(
         "remind.summary",
         status=ctx.t("remind.status_on" if pref.enabled else "remind.status_off"),
-        time=ctx.t("remind.time_value", time=_hhmm(pref.time_local))
-        if pref.time_local
-        else ctx.t("remind.none"),
+        time=_time_text(ctx, pref),
         days=_days_text(ctx, parse_weekdays(pref.weekdays)),
         pause=pause,
         quiet=_quiet_text(ctx, pref),
@@ -259,9 +267,26 @@ async def answer_menu(ctx: Ctx, answer: Answer) -> Next:
 # ---- time -------------------------------------------------------------------------
 
 
+def coach_choice(ctx: Ctx) -> Choice:
+    return Choice(COACH, ctx.t("remind.btn_coach"))
+
+
+def let_coach_choose(ctx: Ctx, pref: ReminderPreference) -> None:
+    """The coach chooses the time from now on (which also switches reminders on),
+    starting from its usual first hour, or the first candidate the quiet hours allow."""
+    allowed = allowed_hours(_prefs(pref))
+    start = DEFAULT_POLICY.start
+    pref.time_local = start if start in allowed or not allowed else allowed[0]
+    pref.time_fixed = False
+    pref.enabled = True
+    save(ctx, pref)
+    ctx.say(ctx.t("remind.coach_set"))
+
+
 def _set_time(ctx: Ctx, pref: ReminderPreference, at: time) -> None:
     """Save a new reminder time (which also switches reminders on) and say when they come."""
     pref.time_local = at
+    pref.time_fixed = True
     pref.enabled = True
     save(ctx, pref)
     ctx.say(ctx.t("remind.time_set", time=_hhmm(at)))
@@ -273,11 +298,14 @@ def _set_time(ctx: Ctx, pref: ReminderPreference, at: time) -> None:
 
 
 async def ask_time(ctx: Ctx) -> None:
-    """Ask for the reminder time: presets, or type one."""
-    ctx.ask(ctx.t("remind.ask_time"), time_choices(ctx))
+    """Ask for the reminder time: presets, let the coach choose, or type one."""
+    ctx.ask(ctx.t("remind.ask_time"), [*time_choices(ctx), coach_choice(ctx)])
 
 
 async def answer_time(ctx: Ctx, answer: Answer) -> Next:
+    if answer.choice == COACH:
+        let_coach_choose(ctx, await preference(ctx))
+        return "remind.menu"
     at = chosen_time(answer)
     if at is None:
         at = parse_time(answer.text, clock_words(ctx))

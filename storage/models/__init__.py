@@ -32,11 +32,13 @@ from storage.models.core import (
     Unit,
 )
 from storage.models.media import Media
-from storage.models.nudges import Nudge, NudgeCounter, PushMonth
+from storage.models.nudges import BestHourCount, BestHourDay, Nudge, NudgeCounter, PushMonth
 
 __all__ = [
     "AdminRole",
     "Award",
+    "BestHourCount",
+    "BestHourDay",
     "Agency",
     "Assessment",
     "AssessmentAnswer",

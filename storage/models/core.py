@@ -273,6 +273,9 @@ class ReminderPreference(SQLModel, table=True):
     quiet_start: time | None = None
     quiet_end: time | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    # False: the person let the coach choose (handlers.reminders.best_hour), and
+    # `time_local` is the hour it settled on so far
+    time_fixed: bool = Field(default=True)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -9,7 +9,7 @@ date and time of the person's reminder slot, e.g. "2026-12-08T07:30".
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -106,3 +106,34 @@ class PushMonth(SQLModel, table=True):
     planned: int = Field(default=0)
     dropped: int = Field(default=0)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BestHourCount(SQLModel, table=True):
+    """One person's check-ins at one candidate hour (handlers.reminders.best_hour):
+    answered within the window, and not. The agency's sums are the prior."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    at: time = Field(primary_key=True)
+    successes: int = Field(default=0)
+    failures: int = Field(default=0)
+
+
+class BestHourDay(SQLModel, table=True):
+    """The hour the coach chose for one person and local day, and how it went.
+
+    `at` None is "not today". `notice`: that day's message tells the person
+    their reminders moved to `at` (`told` once one did). `due_at` is the slot
+    a message was sent for; `answered_at` the person's first message after it;
+    `settled` once it was added to the person's `BestHourCount`.
+    """
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    at: time | None = None
+    reason: str = Field(default="", max_length=16)
+    notice: bool = Field(default=False)
+    told: bool = Field(default=False)
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    settled: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -16,10 +16,12 @@ from handlers.reminders.rules import (
     INACTIVE,
     KINDS,
     LADDER,
+    LearnedHour,
     Prefs,
     Thresholds,
     evaluate,
     followup_moment,
+    followup_skip,
     fresh_start,
     is_extra,
     missed_plan_day,
@@ -68,6 +70,19 @@ def test_the_follow_up_falls_inside_the_allowed_hours_of_the_same_day_or_not_at_
     assert followup_moment(quiet, TH, d(8)) is None
     late = facts(prefs=Prefs(True, time(23, 0)))
     assert followup_moment(late, replace(TH, followup_until=time(23, 59)), d(8)) is None
+
+
+def test_the_follow_up_of_a_coach_chosen_hour_follows_that_days_hour():
+    hours = {d(8): LearnedHour(time(12, 0)), d(9): LearnedHour(None), d(11): LearnedHour(time(19))}
+    person = facts(hours=hours)  # their own time is 07:30
+    assert followup_moment(person, TH, d(8)) == bkk(8, 14)
+    assert followup_moment(person, TH, d(9)) is None  # not today: no check-in to follow
+    assert followup_moment(person, TH, d(10)) is None  # not decided yet
+    assert followup_moment(person, TH, d(11)) is None  # 21:00 is after 20:00
+    sent = replace(person, last_checkin_due=bkk(8, 12))
+    assert followup_skip(sent, TH, d(8), bkk(8, 14)) is None
+    assert followup_skip(sent, TH, d(8), bkk(8, 9, 30)) == "rescheduled"  # planned by 07:30
+    assert followup_skip(sent, TH, d(9), bkk(9, 9, 30)) == "not_today"
 
 
 def test_a_missed_plan_day_is_one_that_was_a_working_day_and_passed_without_a_word():

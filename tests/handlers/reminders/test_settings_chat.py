@@ -251,3 +251,30 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
         finally:
             await channel.stop()
             await app.close()
+
+
+async def test_let_the_coach_choose_in_onboarding_and_fix_a_time_again(app, channel):
+    person = Person(app, channel)
+    await person.follow()
+    await person.tap(1)  # accept
+    await person.say("สมหญิง ใจดี")
+    await person.tap(1)  # demo agency
+    await person.tap(1)  # first unit
+    replies = await person.tap("g:g3")
+    assert "t:auto" in [c.id for c in replies[-1].choices]
+    replies = await person.tap("t:auto")
+    assert t(app, "remind.coach_set") in [r.text for r in replies]
+    stored = await pref(app)
+    assert (stored.enabled, stored.time_fixed, stored.time_local) == (True, False, time(9, 0))
+    summary = (await person.say("/remind"))[-1].text
+    assert t(app, "remind.time_coach_value", time="09:00") in summary
+    await person.tap("r:time")
+    await person.tap("t:1630")  # a time of their own: fixed again
+    stored = await pref(app)
+    assert (stored.time_fixed, stored.time_local) == (True, time(16, 30))
+    await person.tap("r:quiet")
+    await person.tap("q:1213")  # lunch is quiet: the coach starts where it may
+    await person.tap("r:time")
+    await person.tap("t:auto")
+    stored = await pref(app)
+    assert (stored.time_fixed, stored.time_local) == (False, time(9, 0))
