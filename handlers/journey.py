@@ -93,10 +93,17 @@ async def entry_count(ctx: Ctx, journey: Journey, kind: str) -> int:
 
 
 async def add_entry(
-    ctx: Ctx, kind: str, text: str, *, skill_id: str | None = None, **data: object
+    ctx: Ctx,
+    kind: str,
+    text: str,
+    *,
+    skill_id: str | None = None,
+    journey: Journey | None = None,
+    **data: object,
 ) -> StepEntry:
-    """Store something the person wrote in the current step, at once."""
-    journey = await ctx.journey()
+    """Store something the person wrote, at once: in the current step of `journey`
+    (by default their current round)."""
+    journey = journey or await ctx.journey()
     assert ctx.person is not None
     entry = StepEntry(
         journey_id=journey.id,

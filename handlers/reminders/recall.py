@@ -25,6 +25,7 @@ from sqlmodel import func, select
 from handlers.common import CANCEL, free_text, is_cancel
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, HOLD, REASK, Next
+from handlers.journey import add_entry
 from handlers.messages import Choice
 from handlers.reminders.facts import learned_words
 from handlers.reminders.render import (
@@ -119,18 +120,12 @@ async def answer_answer(ctx: Ctx, answer: Answer) -> Next:
     if kept is None:
         journey = await ctx.session.get(Journey, learning.journey_id)
         assert journey is not None
-        kept = StepEntry(
-            journey_id=journey.id,
-            person_id=learning.person_id,
-            step=journey.current_step,
-            kind=KIND,
-            skill_id=learning.skill_id,
-            data={LEARNING: learning.id},
-            created_at=ctx.now,
+        kept = await add_entry(
+            ctx, KIND, text, skill_id=learning.skill_id, journey=journey, learning=learning.id
         )
-    kept.text = text
-    ctx.session.add(kept)
-    await ctx.session.flush()
+    else:
+        kept.text = text
+        ctx.session.add(kept)
     ctx.offer(
         ctx.t("recall.kept"),
         [Choice(f"{RECALL_EVIDENCE}{kept.id}", ctx.t("recall.to_evidence"))],
@@ -149,18 +144,15 @@ async def _to_evidence(ctx: Ctx, kept_id: int) -> Next:
         return HOLD
     journey = await ctx.session.get(Journey, kept.journey_id)
     assert journey is not None
-    evidence = StepEntry(
-        journey_id=journey.id,
-        person_id=kept.person_id,
-        step=journey.current_step,
-        kind=EVIDENCE,
+    evidence = await add_entry(
+        ctx,
+        EVIDENCE,
+        kept.text,
         skill_id=kept.skill_id,
-        text=kept.text,
-        data={"task": kept.text, KIND: kept.id},
-        created_at=ctx.now,
+        journey=journey,
+        task=kept.text,
+        recall=kept.id,
     )
-    ctx.session.add(evidence)
-    await ctx.session.flush()
     kept.data = {**kept.data, EVIDENCE: evidence.id}
     ctx.session.add(kept)
     count = await ctx.session.exec(
