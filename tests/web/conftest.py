@@ -15,13 +15,14 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 CHROMIUM = os.environ.get("DLCOACH_CHROMIUM", "/usr/bin/chromium")
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """A headless Chromium for one test (it starts in well under a second)."""
-    if not Path(CHROMIUM).exists():
+    if not HAVE_CHROMIUM:
         pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/ensure-browser (./test does)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
