@@ -67,6 +67,9 @@ class Ctx:
     # `nudge_counter_known`: then `presence.arrive` writes it only if it changes.
     nudge_counter: NudgeCounter | None = None
     nudge_counter_known: bool = False
+    # When the person last wrote before this message (set by `presence.arrive`):
+    # a push sent after it is what their words may answer.
+    active_before: datetime | None = None
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
     # People with nudges due now (e.g. from /nudge), for the nudge sender to

@@ -42,6 +42,8 @@ Next = str | Move
 AskFn = Callable[[Ctx], Awaitable["Next | None"]]
 AnswerFn = Callable[[Ctx, Answer], Awaitable[Next]]
 CommandFn = Callable[[Ctx, str], Awaitable[Next]]
+# Typed words that may answer a question a pushed message asked; None: they do not.
+TypedFn = Callable[[Ctx, str], Awaitable["Next | None"]]
 GroupFn = Callable[[Ctx, str], Awaitable[None]]
 TurnFn = Callable[[Ctx], Awaitable[Next]]
 
@@ -71,6 +73,15 @@ class Command:
     """A typed command (or a button that works from anywhere) and where it may lead."""
 
     run: CommandFn
+    to: tuple[Next, ...] = (REASK,)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Words typed right after a push that asked something (the recall): the handler
+    takes them as its answer, or returns None to let the current question have them."""
+
+    run: TypedFn
     to: tuple[Next, ...] = (REASK,)
 
 

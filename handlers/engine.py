@@ -18,6 +18,8 @@ Routing, in order:
    - a button of an older question gets "that question has passed" and the
      current question again,
    - typed text equal to a button label counts as tapping it,
+   - other typed words may first answer what a pushed message just asked
+     (`typed`: the recall's question), when nothing was written since it came,
    - anything else is the answer to the current state.
 
 Whatever runs returns a `Next`. Going to a state asks its question; detours
@@ -43,6 +45,7 @@ from handlers.conversation import (
     Move,
     Next,
     State,
+    Typed,
     area,
 )
 from handlers.errors import Reprompt
@@ -69,6 +72,7 @@ class Flow:
     entry: Callable[[Ctx], Awaitable[str]]  # where the person's journey stands
     arrive: Callable[[Ctx], Awaitable[None]]  # a known person wrote
     leave: Callable[[Ctx], Awaitable[None]]  # the person unfollowed or blocked the bot
+    typed: Typed | None = None  # words that answer what a push asked, before the question
 
 
 async def run(ctx: Ctx, flow: Flow) -> None:
@@ -125,6 +129,12 @@ async def _known(ctx: Ctx, flow: Flow) -> None:
     if choice is not None and choice.startswith("go:"):
         await _typed_command(ctx, flow, "/" + choice.removeprefix("go:"))
         return
+    if choice is None and text and flow.typed is not None:
+        answered = await flow.typed.run(ctx, text)
+        if answered is not None:
+            _check("typed", flow.typed.to, answered)
+            await _apply(ctx, flow, answered)
+            return
     state = flow.states[conv.state]
     try:
         following = await state.answer(ctx, Answer(text=text, choice=choice))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from handlers import commands, journey, onboarding, presence, privacy
 from handlers.admin import commands as admin
 from handlers.admin import staff
-from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Command, Entry, State
+from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Command, Entry, State, Typed
 from handlers.engine import Flow
 from handlers.reminders import recall
 from handlers.reminders import settings as remind
@@ -158,4 +158,5 @@ FLOW = Flow(
     entry=journey.where_it_stands,
     arrive=presence.arrive,
     leave=presence.leave,
+    typed=Typed(recall.typed_answer, to=(REASK,)),
 )

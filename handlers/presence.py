@@ -21,6 +21,7 @@ async def arrive(ctx: Ctx) -> None:
     and any nudge sent before counts as answered."""
     assert ctx.person is not None and ctx.account is not None
     await _welcome_after_gap(ctx)
+    ctx.active_before = ctx.person.last_active_at
     ctx.person.last_active_at = ctx.now
     ctx.account.last_incoming_at = ctx.now
     ctx.account.chat_id = ctx.incoming.chat_id

@@ -32,6 +32,8 @@ from storage.accounts import reachable
 
 log = logging.getLogger(__name__)
 
+SHORT_SHARE = 0.9  # planned at or above this share of the pushes left: the quota is short
+
 
 @dataclass(frozen=True)
 class BudgetReport:
@@ -42,6 +44,15 @@ class BudgetReport:
     remaining: int  # pushes nudges may still take this month, beyond those in the outbox
     planned: int  # messages planned and kept, and those waiting in the outbox
     dropped: int  # messages set aside now (their nudges skipped, reason "quota")
+    in_flight: int = 0  # of `planned`, those already in the outbox
+
+    @property
+    def short(self) -> bool:
+        """The month's pushes do not cover what was planned, or barely: from now on
+        the best hour may skip a day that would likely go unanswered. (Within a
+        tenth of the pushes left counts as short, so that skipping some days does
+        not at once make the quota look ample again.)"""
+        return self.dropped > 0 or self.planned >= SHORT_SHARE * (self.remaining + self.in_flight)
 
 
 async def planned_pushes(
@@ -118,4 +129,4 @@ async def fit_budget(
         dropped=dropped,
         now=now,
     )
-    return BudgetReport(channel, month.key, remaining, planned + in_flight, dropped)
+    return BudgetReport(channel, month.key, remaining, planned + in_flight, dropped, in_flight)

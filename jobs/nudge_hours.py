@@ -10,6 +10,7 @@ person's check-ins whose outcome is known, then asks the pure learner
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -66,10 +67,11 @@ async def decide_hours(
     now: datetime,
     th: Thresholds,
     horizon: timedelta,
-    budget_short: bool = False,
+    short: Collection[int] = (),
     policy: HourPolicy = DEFAULT_POLICY,
 ) -> dict[int, Facts]:
-    """Decide the days that are due a decision; returns the facts with them."""
+    """Decide the days that are due a decision; returns the facts with them.
+    `short`: the people reached on a channel whose quota is short."""
     wanted = {
         pid: days
         for pid, f in facts.items()
@@ -99,7 +101,7 @@ async def decide_hours(
                 mine,
                 others,
                 current=current,
-                budget_short=budget_short,
+                budget_short=pid in short,
                 policy=policy,
             )
             if choice.move and choice.at is not None:

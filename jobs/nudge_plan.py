@@ -10,7 +10,7 @@ same rules again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +31,7 @@ from handlers.reminders.rules import (
 )
 from jobs.nudge_hours import decide_hours
 from storage import nudges as queries
-from storage.accounts import reachable_clause
+from storage.accounts import reachable, reachable_clause
 from storage.models import Person, ReminderPreference
 from storage.models.nudges import PLANNED
 
@@ -82,17 +82,20 @@ async def plan_people(
     th: Thresholds,
     horizon: timedelta,
     default_tz: str = "Asia/Bangkok",
-    budget_short: bool = False,
+    short_channels: Collection[str] = (),
 ) -> int:
     """Plan the coming nudges of `person_ids`; returns how many rows were new.
 
-    `budget_short`: the LINE quota is short, so the coach may skip a day whose
-    check-in would likely go unanswered (`handlers.reminders.best_hour`).
+    `short_channels`: the channels whose monthly quota is short; for a person
+    reached on one of them the coach may skip a day whose check-in would likely
+    go unanswered (`handlers.reminders.best_hour`).
     """
     facts = await load_facts(session, person_ids, default_tz)
-    facts = await decide_hours(
-        session, facts, now=now, th=th, horizon=horizon, budget_short=budget_short
-    )
+    short: set[int] = set()
+    if short_channels:
+        accounts = await reachable(session, person_ids)
+        short = {pid for pid, account in accounts.items() if account.channel in short_channels}
+    facts = await decide_hours(session, facts, now=now, th=th, horizon=horizon, short=short)
     rows = [row for f in facts.values() for row in planned_rows(f, th, now, horizon)]
     if not rows:
         return 0
@@ -129,7 +132,7 @@ async def plan_batch(
     th: Thresholds,
     horizon: timedelta,
     default_tz: str = "Asia/Bangkok",
-    budget_short: bool = False,
+    short_channels: Collection[str] = (),
 ) -> PlanReport:
     """Plan one batch of people after `after`; the caller loops until it is empty."""
     ids = await candidates(session, after, limit)
@@ -142,6 +145,6 @@ async def plan_batch(
         th=th,
         horizon=horizon,
         default_tz=default_tz,
-        budget_short=budget_short,
+        short_channels=short_channels,
     )
     return PlanReport(len(ids), planned, ids[-1])

@@ -262,14 +262,16 @@ def _decide_slot(
         recall_id=slot.recall_id,
     )
     batch.message(person, slot.key, reply, going)
-    if person.facts.hours is not None:  # a message at the coach's hour: learn from it
+    # A message at the coach's hour: learn from it. Not from the ladder's pause
+    # notice: it is no check-in (its answer is a tap on resume), and it does not
+    # carry the notice of a move either (that rides the next message).
+    if person.facts.hours is not None and LADDER not in kinds:
         learned = person.facts.hours.get(day)
         batch.hours[len(batch.messages) - 1] = {
             "person_id": person.facts.person_id,
             "day": day,
             "due_at": due_at,
-            # the ladder's pause notice does not carry the move: it rides the next message
-            "notice": bool(learned and learned.notice) and LADDER not in kinds,
+            "notice": bool(learned and learned.notice),
         }
     person.facts = _after_sending(person.facts, slot, kinds)
     batch.counters[person.facts.person_id] = person.facts

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,7 +89,7 @@ class NudgeJobs:
         sqlite: bool,
         worker: str | None = None,
         budgets: PushBudgets = unlimited,
-        budget_short: Callable[[], bool] | None = None,
+        budget_short: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.sessions, self.content, self.clock = sessions, content, clock
         self.policy, self.tuning = policy, tuning
@@ -98,14 +98,22 @@ class NudgeJobs:
         self.sqlite = sqlite
         self.worker = worker or default_worker(self)
         self.budgets = budgets  # each channel's monthly pushes left (None: no limit)
-        # whether the LINE quota is short (the best hour may then skip a day)
-        self.budget_short = budget_short or (lambda: False)
+        # the channels whose monthly quota the last fit found short (the best hour
+        # may then skip a day of a person reached there); see `fit_budgets`
+        self.short_channels: frozenset[str] = frozenset()
+        self.budget_short = budget_short  # replaces that finding (simulations)
 
     def with_worker(self, worker: str) -> NudgeJobs:
         """The same jobs under another sender name (several senders in one process)."""
         twin = copy.copy(self)
         twin.worker = worker
         return twin
+
+    def short(self) -> frozenset[str]:
+        """The channels whose quota is short for this planning round."""
+        if self.budget_short is not None:
+            return frozenset(self.budget_short())
+        return self.short_channels
 
     @property
     def pause(self) -> float:
@@ -126,7 +134,7 @@ class NudgeJobs:
                     th=self.policy.nudges,
                     horizon=self.tuning.lookahead,
                     default_tz=self.policy.timezone,
-                    budget_short=self.budget_short(),
+                    short_channels=self.short(),
                 )
             total += report.planned
             if report.last_person_id is None:
@@ -136,7 +144,8 @@ class NudgeJobs:
         return total
 
     async def fit_budgets(self) -> list[BudgetReport]:
-        """Keep each quota channel's planned nudges of the month within its pushes left."""
+        """Keep each quota channel's planned nudges of the month within its pushes left,
+        and note which channels are short, for the next planning round."""
         running = list(self.channels())
         reports = []
         for channel in running:
@@ -154,6 +163,7 @@ class NudgeJobs:
                         channels=running,
                     )
                 )
+        self.short_channels = frozenset(r.channel for r in reports if r.short)
         return reports
 
     async def send(
@@ -237,7 +247,7 @@ class NudgeJobs:
                 th=self.policy.nudges,
                 horizon=self.tuning.lookahead,
                 default_tz=self.policy.timezone,
-                budget_short=self.budget_short(),
+                short_channels=self.short(),
             )
         return await self.send(person_ids=[person_id], max_batches=3)
 

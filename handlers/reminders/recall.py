@@ -25,6 +25,7 @@ from sqlmodel import func, select
 from handlers.common import CANCEL, free_text, is_cancel
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, HOLD, REASK, Next
+from handlers.errors import Reprompt
 from handlers.journey import add_entry
 from handlers.messages import Choice
 from handlers.reminders.facts import learned_words
@@ -35,12 +36,15 @@ from handlers.reminders.render import (
     RECALL_SKIP,
     short_quote,
 )
+from handlers.reminders.rules import RECALL
 from handlers.typed import whole_number
-from storage.models import Journey, StepEntry
+from storage.models import Journey, Nudge, StepEntry
+from storage.models.nudges import SENT
 
 KIND = "recall"  # StepEntry.kind of a kept answer; data: learning (entry id), evidence
 LEARNING, EVIDENCE = "learning", "evidence"  # the logbooks' StepEntry kinds (steps 4, 5)
 ANSWER_STATE = "recall.answer"
+TYPED_MIN = 6  # characters of typed words, at least, to be taken as a recall's answer
 
 
 async def _own(ctx: Ctx, entry_id: int | None, kind: str) -> StepEntry | None:
@@ -116,21 +120,79 @@ async def answer_answer(ctx: Ctx, answer: Answer) -> Next:
     if learning is None:  # erased or gone meanwhile: nothing to link the answer to
         ctx.say(ctx.t("common.stale_button"))
         return BACK
-    kept = await _kept_answer(ctx, learning)
-    if kept is None:
-        journey = await ctx.session.get(Journey, learning.journey_id)
-        assert journey is not None
-        kept = await add_entry(
-            ctx, KIND, text, skill_id=learning.skill_id, journey=journey, learning=learning.id
-        )
-    else:
-        kept.text = text
-        ctx.session.add(kept)
+    kept = await _keep(ctx, learning, text)
     ctx.offer(
         ctx.t("recall.kept"),
         [Choice(f"{RECALL_EVIDENCE}{kept.id}", ctx.t("recall.to_evidence"))],
     )
     return BACK
+
+
+async def _keep(ctx: Ctx, learning: StepEntry, text: str) -> StepEntry:
+    """Keep `text` as the answer about `learning` (replacing an earlier one)."""
+    kept = await _kept_answer(ctx, learning)
+    if kept is None:
+        journey = await ctx.session.get(Journey, learning.journey_id)
+        assert journey is not None
+        return await add_entry(
+            ctx, KIND, text, skill_id=learning.skill_id, journey=journey, learning=learning.id
+        )
+    kept.text = text
+    ctx.session.add(kept)
+    return kept
+
+
+async def typed_answer(ctx: Ctx, text: str) -> Next | None:
+    """Words typed right after a recall came, without tapping "answer" first: the
+    question was the last thing the person read, so they are its answer. They are
+    kept (and offered as evidence) as if "answer" had been tapped, and the person's
+    own question is asked again. Not so for a short word ("ok", "ครับ"), for a
+    recall already answered, or once anything was written after the recall came."""
+    assert ctx.conv is not None
+    if ctx.conv.state == ANSWER_STATE or len(text) < TYPED_MIN or not _any_push_since(ctx):
+        return None  # (already asked for the answer: that question takes it)
+    try:
+        text = free_text(Answer(text=text, choice=None))
+    except Reprompt:
+        return None
+    learning = await _open_recall(ctx)
+    if learning is None or await _kept_answer(ctx, learning) is not None:
+        return None
+    kept = await _keep(ctx, learning, text)
+    what = learned_words(learning.text, learning.data)
+    ctx.offer(
+        ctx.t("recall.kept_typed", what=short_quote(what, RECALL_QUOTE_MAX)),
+        [Choice(f"{RECALL_EVIDENCE}{kept.id}", ctx.t("recall.to_evidence"))],
+    )
+    return REASK
+
+
+def _any_push_since(ctx: Ctx) -> bool:
+    """Whether a nudge may have come since the person last wrote (the counter the
+    turn read says when the last one went; without it, look)."""
+    if not ctx.nudge_counter_known:
+        return True
+    counter = ctx.nudge_counter
+    if counter is None or counter.last_sent_at is None:
+        return False
+    return ctx.active_before is None or counter.last_sent_at > ctx.active_before
+
+
+async def _open_recall(ctx: Ctx) -> StepEntry | None:
+    """The learning entry of the recall sent since the person last wrote, if any."""
+    assert ctx.person is not None
+    query = (
+        select(Nudge.detail)
+        .where(Nudge.person_id == ctx.person.id, Nudge.kind == RECALL, Nudge.status == SENT)
+        .order_by(Nudge.sent_at.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    if ctx.active_before is not None:
+        query = query.where(Nudge.sent_at > ctx.active_before)  # type: ignore[operator]
+    detail = (await ctx.session.exec(query)).first()
+    if not detail:
+        return None
+    return await _own(ctx, whole_number(str(detail.get("entry", ""))), LEARNING)
 
 
 async def _to_evidence(ctx: Ctx, kept_id: int) -> Next:

@@ -9,6 +9,7 @@ when they fall due.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from handlers.common import chosen_time, clock_words, time_choices
@@ -19,6 +20,7 @@ from handlers.messages import Choice
 from handlers.reminders.best_hour import DEFAULT_POLICY, allowed_hours
 from handlers.reminders.rules import (
     Facts,
+    LearnedHour,
     Prefs,
     due_moment,
     format_weekdays,
@@ -26,6 +28,7 @@ from handlers.reminders.rules import (
     parse_weekdays,
 )
 from handlers.typed import parse_date, parse_range, parse_time
+from storage.best_hour import load_days
 from storage.models import Agency, ReminderPreference
 from storage.nudges import resume_ladder
 from storage.timeutil import to_local
@@ -75,6 +78,10 @@ async def next_reminder(ctx: Ctx, pref: ReminderPreference) -> datetime | None:
     assert ctx.person is not None
     agency = await _agency(ctx)
     journey = await ctx.journey()
+    decided: dict = {}
+    if not pref.time_fixed:  # the hours the coach already chose for coming days
+        days = (await load_days(ctx.session, [ctx.person.id])).get(ctx.person.id, [])
+        decided = {d.day: LearnedHour(d.at) for d in days}
     facts = Facts(
         person_id=ctx.person.id or 0,
         tz=ctx.person.timezone,
@@ -87,7 +94,11 @@ async def next_reminder(ctx: Ctx, pref: ReminderPreference) -> datetime | None:
     )
     today = ctx.today()
     for offset in range(370):
-        due = due_moment(facts, today + timedelta(days=offset))
+        day = today + timedelta(days=offset)
+        # a day the coach decided comes at its hour (or not at all); a day not yet
+        # decided is expected at the usual hour
+        on_day = replace(facts, hours={day: decided[day]}) if day in decided else facts
+        due = due_moment(on_day, day)
         if due is not None and due > ctx.now:
             return due
     return None

@@ -84,7 +84,7 @@ class Sim:
         app = self.world.app
         app.clock.set(moment)
         jobs = app.nudges.with_worker("sim")
-        jobs.budget_short = lambda: self.budget_short
+        jobs.budget_short = lambda: {self.world.channel.name} if self.budget_short else ()
         await jobs.plan()
         report = await jobs.send()
         if report.messages:
@@ -279,9 +279,17 @@ async def test_the_ladder_and_the_follow_up_go_by_the_coachs_hour(tmp_path, cloc
         silent = await sim.add(profile("silent"), coach=True, answer=lambda at: 0.0)
         for day in working_days(2):
             await sim.day(day)
+        pid = sim.world.ids[silent]
+        async with sim.world.app.sessions() as session:
+            counts = (
+                await session.exec(select(BestHourCount).where(BestHourCount.person_id == pid))
+            ).all()
     finally:
         await sim.world.app.close()
     days = working_days(2)
+    # what the coach learned from: the five check-ins, not the pause notice, whose
+    # answer would be a tap on resume
+    assert sum(c.failures for c in counts) == 5 and sum(c.successes for c in counts) == 0
     checkins = sim.times(silent)
     # five check-ins with no answer, then the pause notice once, then nothing
     assert [d for d, _ in checkins] == days[:5]

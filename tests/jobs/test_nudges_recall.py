@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from storage.db import transaction
-from storage.models import Journey, Nudge, StepEntry
+from storage.models import ConversationState, Journey, Nudge, StepEntry
 from storage.models.nudges import SENT
 from storage.reports import Period, person_rows
 from tests.drivers.bulk import SKILLS
@@ -180,3 +180,52 @@ async def test_a_recall_button_of_someone_else_or_nonsense_changes_nothing(sqlit
     assert await entries(app, world.ids["other"], "recall") == []
     assert await entries(app, world.ids["other"], "evidence") == []
     await app.close()
+
+
+async def test_an_answer_typed_without_tapping_is_kept_and_one_tap_makes_it_evidence(
+    database_url, clock
+):
+    """The person reads the recall and just types where they could use it: the words
+    are its answer (kept, offered as evidence), and their own question comes again."""
+    app, world = await week(database_url, clock, typist=Profile("typist"))
+    person_id = world.ids["typist"]
+    assert recalls(world, "typist")  # the recall came and nothing was written since
+    chat = Person(app, world.channel, user="typist")
+    before = await state_of(app, person_id)
+    replies = await chat.say(ANSWER)
+    [kept] = await entries(app, person_id, "recall")
+    assert (kept.text, kept.skill_id) == (ANSWER, "sheet")
+    offer = next(r for r in replies if any(c.id.startswith("rc:e") for c in r.choices))
+    assert offer.text == t(app, "recall.kept_typed", what=LEARNED)
+    assert await state_of(app, person_id) == before  # their own question is asked again
+    assert replies[-1].text == chat.question.text
+    await chat.tap_stale(offer)
+    [evidence] = await entries(app, person_id, "evidence")
+    assert (evidence.text, evidence.data["recall"]) == (ANSWER, kept.id)
+    # the next words are the person's own again: no second answer is kept
+    await chat.say("ใช้ทำรายงานสรุปผลการดำเนินงานประจำไตรมาส")
+    assert len(await entries(app, person_id, "recall")) == 1
+    await app.close()
+
+
+async def test_a_short_word_or_words_after_writing_are_not_taken_as_the_recalls_answer(
+    sqlite_url, clock
+):
+    app, world = await week(sqlite_url, clock, typist=Profile("typist"), other=Profile("other"))
+    typist = Person(app, world.channel, user="typist")
+    await typist.say("ครับ")  # an acknowledgement, not an answer
+    assert await entries(app, world.ids["typist"], "recall") == []
+    await typist.say(ANSWER)  # the person has written since the recall came
+    assert await entries(app, world.ids["typist"], "recall") == []
+    other = Person(app, world.channel, user="other")
+    await other.say("/remind")  # a command first: also written since
+    await other.say(ANSWER)
+    assert await entries(app, world.ids["other"], "recall") == []
+    await app.close()
+
+
+async def state_of(app, person_id: int) -> str:  # noqa: ANN001
+    async with app.sessions() as session:
+        conv = await session.get(ConversationState, person_id)
+        assert conv is not None
+        return conv.state

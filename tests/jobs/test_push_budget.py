@@ -261,6 +261,77 @@ async def test_people_on_another_channel_do_not_count_against_the_quota(sqlite_u
     await app.close()
 
 
+async def test_a_short_quota_is_what_the_next_planning_round_sees(sqlite_url, clock):
+    """The planner's fit tells the best hour which channels are short: LINE here,
+    with three pushes left for six people, and not the channel without a quota;
+    when the quota is topped up, the next round sees it ample again."""
+    channel = QuotaChannel(LINE, quota=100, used=97)
+    app, world = await line_world(sqlite_url, clock, channel)
+    app.add_channel(RecordingChannel("test"))
+    assert app.nudges.short() == frozenset()  # nothing fitted yet
+    await app.nudges.plan()
+    assert app.nudges.short() == {LINE}
+    # nothing more is set aside, but what is left is all spoken for: still short
+    # (skipping days does not at once make the quota look ample again)
+    clock.advance(minutes=5)
+    await app.nudges.plan()
+    assert app.nudges.short() == {LINE}
+    channel.quota = channel.nudge_limit = 1_000
+    clock.advance(minutes=5)
+    await app.nudges.plan()
+    assert app.nudges.short() == frozenset()
+    await app.close()
+
+
+async def test_only_people_on_the_short_channel_may_skip_a_day(sqlite_url, clock):
+    """A person reached on a channel whose quota is short may have a day skipped
+    ("not_today") when an answer is unlikely; the same person elsewhere may not."""
+    from jobs.nudge_plan import plan_people
+    from storage.db import transaction
+    from storage.models import BestHourCount, BestHourDay, ReminderPreference
+
+    channel = RecordingChannel(LINE)
+    app, world = await line_world(sqlite_url, clock, channel)
+    pid = world.ids["plain"]
+    async with transaction(app.sessions) as session:
+        pref = await session.get(ReminderPreference, pid)
+        pref.time_fixed = False  # the coach chooses the hour
+        session.add(pref)
+        for hour in (7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20):
+            for minute in (0, 30):
+                session.add(
+                    BestHourCount(
+                        person_id=pid,
+                        at=datetime(2026, 1, 1, hour, minute).time(),
+                        successes=0,
+                        failures=40,
+                    )
+                )
+
+    async def reasons(short_channels) -> set[str]:
+        async with transaction(app.sessions) as session:
+            await plan_people(
+                session,
+                [pid],
+                now=clock.now(),
+                th=app.policy.nudges,
+                horizon=app.nudges.tuning.lookahead,
+                short_channels=short_channels,
+            )
+            rows = (
+                await session.exec(select(BestHourDay.reason).where(BestHourDay.person_id == pid))
+            ).all()
+            for row in (
+                await session.exec(select(BestHourDay).where(BestHourDay.person_id == pid))
+            ).all():
+                await session.delete(row)
+        return set(rows)
+
+    assert "not_today" not in await reasons({"telegram"})
+    assert await reasons({LINE}) == {"not_today"}
+    await app.close()
+
+
 async def test_summary_shows_the_months_quota_used_and_planned(sqlite_url, clock):
     channel = QuotaChannel(LINE, quota=300, used=297)  # three left for six
     app, world = await line_world(sqlite_url, clock, channel)

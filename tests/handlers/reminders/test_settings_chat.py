@@ -13,7 +13,13 @@ from sqlmodel import select
 from bot.channels.console import ConsoleChannel
 from bot.terminal import run_chat
 from handlers.messages import Reply
-from storage.models import ConversationState, Nudge, OutboxMessage, ReminderPreference
+from storage.models import (
+    BestHourDay,
+    ConversationState,
+    Nudge,
+    OutboxMessage,
+    ReminderPreference,
+)
 from tests.drivers.chat import START, Person, t
 from tests.drivers.journey import onboard, step1, step2, step3
 from tests.drivers.reminders import Profile, bkk, seed
@@ -253,14 +259,19 @@ async def test_line_gets_one_push_per_slot_and_the_quota_guard_defers_nudges(tmp
             await app.close()
 
 
-async def test_let_the_coach_choose_in_onboarding_and_fix_a_time_again(app, channel):
-    person = Person(app, channel)
+async def to_the_time_question(person: Person) -> list[Reply]:
+    """Onboard up to the reminder time question; its replies."""
     await person.follow()
     await person.tap(1)  # accept
     await person.say("สมหญิง ใจดี")
     await person.tap(1)  # demo agency
     await person.tap(1)  # first unit
-    replies = await person.tap("g:g3")
+    return await person.tap("g:g3")
+
+
+async def test_let_the_coach_choose_in_onboarding_and_fix_a_time_again(app, channel):
+    person = Person(app, channel)
+    replies = await to_the_time_question(person)
     assert "t:auto" in [c.id for c in replies[-1].choices]
     replies = await person.tap("t:auto")
     assert t(app, "remind.coach_set") in [r.text for r in replies]
@@ -278,3 +289,40 @@ async def test_let_the_coach_choose_in_onboarding_and_fix_a_time_again(app, chan
     await person.tap("t:auto")
     stored = await pref(app)
     assert (stored.time_fixed, stored.time_local) == (False, time(9, 0))
+
+
+async def test_remind_shows_the_hour_the_coach_chose_for_the_coming_days(app, channel, clock):
+    """/remind's "next reminder" follows the coach's decisions: a day it skipped
+    ("not today") has none, a day it moved comes at its own hour; days not yet
+    decided are expected at the usual hour."""
+    person = Person(app, channel)
+    await to_the_time_question(person)
+    await person.tap("t:auto")  # the coach chooses, starting at 09:00
+    stored = await pref(app)
+    async with app.sessions() as session:
+        for day, at, reason in (
+            (date(2026, 11, 24), None, "not_today"),
+            (date(2026, 11, 25), time(14, 0), "thompson"),
+        ):
+            session.add(
+                BestHourDay(
+                    person_id=stored.person_id,
+                    day=day,
+                    at=at,
+                    reason=reason,
+                    notice=False,
+                    told=False,
+                    settled=False,
+                    created_at=clock.now(),
+                )
+            )
+        await session.commit()
+    summary = (await person.say("/remind"))[-1].text
+    assert t(app, "remind.time_coach_value", time="09:00") in summary  # the usual hour
+    assert t(app, "remind.next_value", date="25/11/2569", time="14:00") in summary
+    async with app.sessions() as session:  # once those days are past: the usual hour
+        for row in (await session.exec(select(BestHourDay))).all():
+            await session.delete(row)
+        await session.commit()
+    summary = (await person.say("/remind"))[-1].text
+    assert t(app, "remind.next_value", date="24/11/2569", time="09:00") in summary
