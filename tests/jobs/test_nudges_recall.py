@@ -229,3 +229,37 @@ async def state_of(app, person_id: int) -> str:  # noqa: ANN001
         conv = await session.get(ConversationState, person_id)
         assert conv is not None
         return conv.state
+
+
+async def test_a_recall_planned_about_an_entry_since_deleted_is_cancelled_not_sent(
+    sqlite_url, clock
+):
+    """Planned on Tuesday about Saturday's entry; the entry is gone by Wednesday's
+    slot, and an older one is now the newest ripe: the planned question (which
+    records the entry it was about) is cancelled as "other_entry", and nothing
+    quoting the deleted entry is sent."""
+    clock.set(bkk(7, 0))
+    app = await make_app(sqlite_url, clock)
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    world = World(app, channel)
+    user = await world.add(Profile("learner", answers=True), user="learner")
+    older = await log_learning(world, user, learned="ใช้ Google Form ทำแบบสำรวจความพึงพอใจ")
+    async with transaction(app.sessions) as session:  # written an hour earlier
+        entry = await session.get(StepEntry, older)
+        entry.created_at = bkk(5, 9)
+        session.add(entry)
+    newest = await log_learning(world, user)
+    await world.run(bkk(7, 0), bkk(9, 7))  # through Tuesday: Wednesday's slot is planned
+    async with app.sessions() as session:
+        [planned] = (await session.exec(select(Nudge).where(Nudge.kind == "recall"))).all()
+    assert planned.detail["entry"] == newest and planned.status == "planned"
+    async with transaction(app.sessions) as session:
+        await session.delete(await session.get(StepEntry, newest))
+    await world.run(bkk(9, 7), bkk(9, 9))
+    async with app.sessions() as session:
+        done = await session.get(Nudge, planned.id)
+    assert (done.status, done.reason) == ("cancelled", "other_entry")
+    assert not any(LEARNED in item.reply.text for item in world.received)
+    assert [day.day for day, _ in world.table()["learner"]] == [8, 9]  # the check-ins went
+    await app.close()
