@@ -146,7 +146,7 @@ async def typed_answer(ctx: Ctx, text: str) -> Next | None:
     """Words typed right after a recall came, without tapping "answer" first: the
     question was the last thing the person read, so they are its answer. They are
     kept (and offered as evidence) as if "answer" had been tapped, and the person's
-    own question is asked again. Not so for a short word ("ok", "ครับ"), for a
+    own question is asked again. Not so for a short word ("ok", a polite particle), for a
     recall already answered, or once anything was written after the recall came."""
     assert ctx.conv is not None
     if ctx.conv.state == ANSWER_STATE or len(text) < TYPED_MIN or not _any_push_since(ctx):
