@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,6 +61,10 @@ class Ctx:
     incoming: Incoming
     lang: str
     policy: Policy = field(default_factory=Policy)
+    # Read-only sessions on connections of their own, for the working group's
+    # reports: their counts then run side by side and outside this turn's writing
+    # transaction (on SQLite a turn holds the one write lock while it runs).
+    reads: async_sessionmaker[AsyncSession] | None = None
     person: Person | None = None
     account: ChannelAccount | None = None
     conv: ConversationState | None = None

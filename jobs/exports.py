@@ -24,7 +24,7 @@ from handlers.reports.summary import agency_summary
 from handlers.reports.table import csv_header, csv_rows
 from handlers.reports.workbook import report_sheets
 from storage import audit
-from storage.db import transaction
+from storage.db import read_sessions_of, transaction
 from storage.models import Agency
 from storage.reports import table_lines
 from storage.timeutil import to_local
@@ -47,26 +47,33 @@ async def export_report(
     by default) to `out` and audit the export; returns the number of people, or None
     when `agency_code` names no agency."""
     now = clock.now()
-    async with transaction(sessions) as session:
-        agency = None
-        if agency_code:
-            agency = (await session.exec(select(Agency).where(Agency.code == agency_code))).first()
-            if agency is None:
-                return None
-        tz = agency.timezone if agency else timezone
-        year = year or current_fiscal_year(now, tz)
-        if fmt == "xlsx":
-            assert agency is not None
-            rows, figures = await agency_summary(session, content, agency, year)
-            day = to_local(now, agency.timezone).date()
-            sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
-            data = await asyncio.to_thread(workbook, sheets)
-        else:
-            skills = [s.id for s in content.skills]
+    reads = read_sessions_of(sessions)
+    # Read on read sessions and written outside any transaction: on SQLite a writing
+    # transaction would hold the one write lock (the server's turns wait on it) for
+    # as long as a large agency's workbook takes.
+    agency = None
+    if agency_code:
+        async with reads() as session:
+            found = await session.exec(select(Agency).where(Agency.code == agency_code))
+            agency = found.first()
+        if agency is None:
+            return None
+    tz = agency.timezone if agency else timezone
+    year = year or current_fiscal_year(now, tz)
+    if fmt == "xlsx":
+        assert agency is not None
+        rows, figures = await agency_summary(reads, content, agency, year)
+        day = to_local(now, agency.timezone).date()
+        sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
+        data = await asyncio.to_thread(workbook, sheets)
+    else:
+        skills = [s.id for s in content.skills]
+        async with reads() as session:
             rows = await table_lines(session, agency_code, fiscal_period(year, tz), skills)
-            lines = csv_rows(content, rows, names=names)
-            data = await asyncio.to_thread(csv_bytes, csv_header(content), lines)
-        await asyncio.to_thread(out.write_bytes, data)
+        lines = csv_rows(content, rows, names=names)
+        data = await asyncio.to_thread(csv_bytes, csv_header(content), lines)
+    await asyncio.to_thread(out.write_bytes, data)
+    async with transaction(sessions) as session:  # the file is written: say so
         audit.record(
             session,
             now,

@@ -26,7 +26,7 @@ from handlers.messages import Reply
 from handlers.policy import Policy
 from handlers.reports.period import current_fiscal_year
 from handlers.reports.summary import agency_figures, summary_replies
-from storage.db import transaction
+from storage.db import read_sessions_of, transaction
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.outbox import NewMessage, enqueue
 from storage.reports import Period, WeekActivity, week_activity
@@ -85,7 +85,7 @@ class WeeklyPosts:
         self.sessions, self.content, self.clock, self.policy = sessions, content, clock, policy
         self.delivery_due = delivery_due
         # Finding the bound chats only reads (see storage.db.read_only).
-        self.read_sessions = read_sessions or sessions
+        self.read_sessions = read_sessions or read_sessions_of(sessions)
 
     async def post_due(self, now: datetime | None = None) -> int:
         """Post every summary that is due and not yet posted; returns how many were posted."""
@@ -119,6 +119,16 @@ class WeeklyPosts:
         except Exception:
             log.exception("weekly summaries failed; the next tick tries again")
 
+    async def _posted(self, agency: Agency, week: str, session: AsyncSession | None = None) -> bool:
+        """Has the agency's summary of `week` been posted (in `session`, or a read)?"""
+        query = select(WeeklyPost.id).where(
+            WeeklyPost.agency_id == agency.id, WeeklyPost.week == week
+        )
+        if session is not None:
+            return (await session.exec(query)).first() is not None
+        async with self.read_sessions() as reading:
+            return (await reading.exec(query)).first() is not None
+
     async def _post_one(
         self, chat: WorkingGroupChat, agency: Agency, week: str, now: datetime
     ) -> bool:
@@ -127,17 +137,17 @@ class WeeklyPosts:
         The row and the message commit together, and the row is unique per
         agency and week. The charts are drawn at delivery, not here.
         """
+        if await self._posted(agency, week):
+            return False
+        # Counted before the writing transaction, on read sessions of their own: on
+        # SQLite a long count inside it would hold the one write lock meanwhile.
+        figures = await agency_figures(
+            self.read_sessions, self.content, agency, current_fiscal_year(now, agency.timezone)
+        )
         try:
             async with transaction(self.sessions) as session:
-                found = await session.exec(
-                    select(WeeklyPost.id).where(
-                        WeeklyPost.agency_id == agency.id, WeeklyPost.week == week
-                    )
-                )
-                if found.first() is not None:
+                if await self._posted(agency, week, session):
                     return False
-                year = current_fiscal_year(now, agency.timezone)
-                figures = await agency_figures(session, self.content, agency, year)
                 day = to_local(now, agency.timezone).date()
                 activity = await week_activity(
                     session,

@@ -13,17 +13,20 @@ how many people are in each arm, how many finished each of the six steps (a
 step is finished when the round entered a later one, or was completed), and,
 per step, how long it took (from entering the step to entering the next, or to
 completing the round for step 6) as a histogram in tenths of a day, from which
-the median is read. Two grouped queries, selecting by agency with joins.
+the median is read. Two grouped queries, selecting by agency with joins, run side
+by side on read sessions of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, union_all
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -101,11 +104,25 @@ def _first_rounds(agency_id: int, until: datetime) -> Any:
 
 
 async def arm_counts(
-    session: AsyncSession, agency_id: int, until: datetime
+    reads: async_sessionmaker[AsyncSession], agency_id: int, until: datetime
 ) -> tuple[ArmCounts, ArmCounts]:
     """(nudged, hold-out): the agency's people who had joined by `until`, the steps
-    their first rounds had finished by then, and how long each step took."""
+    their first rounds had finished by then, and how long each step took. The two
+    grouped queries run side by side, each in a read session of its own."""
     arms = {False: ArmCounts(), True: ArmCounts()}
+
+    async def read(count: Any) -> None:
+        async with reads() as session:
+            await count(session, arms, agency_id, until)
+
+    await asyncio.gather(read(_count_finished), read(_count_durations))
+    return arms[False], arms[True]
+
+
+async def _count_finished(
+    session: AsyncSession, arms: dict[bool, ArmCounts], agency_id: int, until: datetime
+) -> None:
+    """Each arm's people, and how many of their first rounds finished each step."""
     reached = steps_since(until)  # rounds that have moved on since `until`
     first = aliased(Journey)
     # The first step not yet finished: 7 for a completed round; a round begun after
@@ -133,6 +150,11 @@ async def arm_counts(
         for step, n in zip(STEPS, finished, strict=True):
             arm.finished[step] += int(n or 0)
 
+
+async def _count_durations(
+    session: AsyncSession, arms: dict[bool, ArmCounts], agency_id: int, until: datetime
+) -> None:
+    """Each arm's step durations, as histograms in tenths of a day."""
     rounds = _first_rounds(agency_id, until)
     start, following = aliased(JourneyStep), aliased(JourneyStep)
     moved_on = select(
@@ -170,7 +192,6 @@ async def arm_counts(
         days = max(float(tenth), 0.0) / 10
         histogram = arms[bool(holdout)].days.setdefault(int(step), {})
         histogram[days] = histogram.get(days, 0) + int(count)
-    return arms[False], arms[True]
 
 
 async def holdout_tally(session: AsyncSession, agency_id: int) -> tuple[int, int]:

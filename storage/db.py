@@ -117,6 +117,18 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return make_sessionmaker(read_only(engine))
 
 
+def read_sessions_of(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """The read-only twin of `sessions` (same engine and pool): reports read through
+    it on connections of their own, outside the turn's writing transaction, so a
+    long count neither holds SQLite's write lock nor waits for it."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("sessions are not bound to an engine")
+    return make_read_sessionmaker(bind)
+
+
 # SQLite has one writer. Inside a process, writers (turns, delivery, jobs) queue
 # on one asyncio lock per database instead of meeting at the file lock, where
 # SQLite's busy handler sleeps in steps of up to 100 ms before it looks again.

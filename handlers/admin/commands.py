@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.admin import access
 from handlers.admin.access import Seat
@@ -132,14 +134,21 @@ def _year(ctx: Ctx, seat: Seat, argument: str) -> int:
 async def _rows(ctx: Ctx, seat: Seat, year: int | None = None):  # noqa: ANN202
     """The agency's people and figures in fiscal year `year` (the current one by default)."""
     year = year or current_fiscal_year(ctx.now, seat.agency.timezone)
-    return await agency_summary(ctx.session, ctx.content, seat.agency, year)
+    return await agency_summary(_reads(ctx), ctx.content, seat.agency, year)
+
+
+def _reads(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
+    """The turn's read sessions, where the reports count (see `Ctx.reads`)."""
+    if ctx.reads is None:
+        raise RuntimeError("reports need the turn's read sessions (Ctx.reads)")
+    return ctx.reads
 
 
 async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/summary [fiscal year]: enrolment, steps, units, personnel groups, completion and
     growth, with charts."""
     year = _year(ctx, seat, argument)
-    figures = await agency_figures(ctx.session, ctx.content, seat.agency, year)
+    figures = await agency_figures(_reads(ctx), ctx.content, seat.agency, year)
     pushes = []  # this month's pushes on platforms with a quota, in the current year only
     if year == current_fiscal_year(ctx.now, seat.agency.timezone):
         month = month_of(ctx.now, ctx.policy.timezone).key

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
@@ -140,9 +141,11 @@ def compare(nudged: ArmCounts, holdout: ArmCounts, percent: int) -> ArmCompariso
     return ArmComparison(percent, nudged.people, holdout.people, tuple(steps))
 
 
-async def agency_arms(session: AsyncSession, agency: Agency, until: datetime) -> ArmComparison:
+async def agency_arms(
+    reads: async_sessionmaker[AsyncSession], agency: Agency, until: datetime
+) -> ArmComparison:
     """The agency's comparison: everyone who joined by `until`, their first round by then."""
-    nudged, holdout = await arm_counts(session, agency.id, until)  # type: ignore[arg-type]
+    nudged, holdout = await arm_counts(reads, agency.id, until)  # type: ignore[arg-type]
     return compare(nudged, holdout, agency.holdout_percent)
 
 

@@ -7,28 +7,34 @@ weekly post to the working-group chat say exactly the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date
+from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Card, CardRow, Render, Reply
-from handlers.reports.arms import agency_arms, arms_text
+from handlers.reports.arms import ArmComparison, agency_arms, arms_text
 from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
 from handlers.reports.pushes import pushes_rows, pushes_text
 from storage.models import Agency, PushMonth
 from storage.reports import (
     PersonRow,
+    StaffLineRow,
     headcounts,
     not_joined,
     person_rows,
     skill_cells,
     tally_cells,
 )
+
+T = TypeVar("T")
 
 
 def group_label(content: Content, lang: str, group_id: str) -> str:
@@ -41,47 +47,67 @@ def unit_label(content: Content, lang: str, unit: str) -> str:
 
 
 async def agency_figures(
-    session: AsyncSession, content: Content, agency: Agency, year: int
+    reads: async_sessionmaker[AsyncSession], content: Content, agency: Agency, year: int
 ) -> AgencySummary:
     """The agency's figures in fiscal year `year` (Buddhist Era), counted in the
-    database: a few grouped queries, whatever the number of people."""
+    database: a few grouped queries, whatever the number of people, run side by side
+    on read sessions of their own (each sees the database as it was when it began)."""
     period = fiscal_period(year, agency.timezone)
+    tally, skills, heads, (missing, compared) = await asyncio.gather(
+        _read(reads, tally_cells, agency.code, period),
+        _read(reads, skill_cells, agency.code, period),
+        _read(reads, headcounts, agency.id),
+        _dated(reads, agency, year),
+    )
     figures = figures_of(
-        await tally_cells(session, agency.code, period),
-        await skill_cells(session, agency.code, period),
+        tally,
+        skills,
         [s.id for s in content.skills],
         [g.id for g in content.groups.personnel_groups],
-        await headcounts(session, agency.id),  # type: ignore[arg-type]
+        heads,
     )
-    return await _dated(session, agency, year, figures)
+    figures.year, figures.not_joined, figures.arms = year, missing, compared
+    return figures
 
 
 async def agency_summary(
-    session: AsyncSession, content: Content, agency: Agency, year: int
+    reads: async_sessionmaker[AsyncSession], content: Content, agency: Agency, year: int
 ) -> tuple[list[PersonRow], AgencySummary]:
     """The agency's people in fiscal year `year` (Buddhist Era) and their figures, which
     are summed from the rows already read (the same figures as `agency_figures`, which
     a test holds them to) rather than counted again in the database."""
     skills = [s.id for s in content.skills]
-    rows = await person_rows(session, agency.code, fiscal_period(year, agency.timezone), skills)
-    figures = summarise(
-        rows,
-        skills,
-        [g.id for g in content.groups.personnel_groups],
-        await headcounts(session, agency.id),  # type: ignore[arg-type]
+    period = fiscal_period(year, agency.timezone)
+    rows, heads, (missing, compared) = await asyncio.gather(
+        _read(reads, person_rows, agency.code, period, skills),
+        _read(reads, headcounts, agency.id),
+        _dated(reads, agency, year),
     )
-    return rows, await _dated(session, agency, year, figures)
+    figures = summarise(rows, skills, [g.id for g in content.groups.personnel_groups], heads)
+    figures.year, figures.not_joined, figures.arms = year, missing, compared
+    return rows, figures
+
+
+async def _read(
+    reads: async_sessionmaker[AsyncSession],
+    query: Callable[..., Awaitable[T]],
+    *args: Any,
+) -> T:
+    """One report query in a read session of its own."""
+    async with reads() as session:
+        return await query(session, *args)
 
 
 async def _dated(
-    session: AsyncSession, agency: Agency, year: int, figures: AgencySummary
-) -> AgencySummary:
-    """`figures` with their fiscal year, the staff-list lines nobody has claimed and
-    the nudged and hold-out groups compared."""
-    figures.year = year
-    figures.not_joined = await not_joined(session, agency.id)  # type: ignore[arg-type]
-    figures.arms = await agency_arms(session, agency, fiscal_period(year, agency.timezone).end)
-    return figures
+    reads: async_sessionmaker[AsyncSession], agency: Agency, year: int
+) -> tuple[list[StaffLineRow] | None, ArmComparison]:
+    """The staff-list lines nobody has claimed, and the nudged and hold-out groups
+    compared as they stood at the end of fiscal year `year`."""
+    missing, compared = await asyncio.gather(
+        _read(reads, not_joined, agency.id),
+        agency_arms(reads, agency, fiscal_period(year, agency.timezone).end),
+    )
+    return missing, compared
 
 
 def enrolled_text(content: Content, lang: str, tally: Tally) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from storage.arms import arm_counts, holdout_draw, holdout_tally, in_holdout
-from storage.db import make_engine, make_sessionmaker, transaction
+from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import Agency, Journey, JourneyStep, Person
 
@@ -126,7 +126,7 @@ async def test_both_arms_are_counted_from_first_rounds_as_they_stood(database_ur
         await _round(session, stranger, [0, 1])
         agency_id = agency.id
     async with sessions() as session:
-        nudged, holdout = await arm_counts(session, agency_id, until)
+        nudged, holdout = await arm_counts(make_read_sessionmaker(engine), agency_id, until)
         tally = await holdout_tally(session, agency_id)
     await engine.dispose()
     assert nudged.people == 3 and holdout.people == 1

@@ -62,7 +62,7 @@ async def test_a_past_period_shows_the_step_reached_by_its_end(database_url, clo
         async with app.sessions() as session:
             rows = await person_rows(session, "PAST", period, SKILLS)
             agency = (await session.exec(select(Agency).where(Agency.code == "PAST"))).one()
-            figures = await agency_figures(session, app.content, agency, LAST_YEAR)
+            figures = await agency_figures(app.read_sessions, app.content, agency, LAST_YEAR)
         assert {row.name: row.current_step for row in rows} == {
             "stays": 2,
             "moved": 3,

@@ -108,8 +108,7 @@ async def _arms_agency(app) -> Agency:
 
 async def test_summary_and_workbook_show_both_arms(app):
     agency = await _arms_agency(app)
-    async with app.sessions() as session:
-        rows, figures = await agency_summary(session, app.content, agency, FISCAL_YEAR)
+    rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
     assert figures.arms is not None
     assert (figures.arms.nudged_people, figures.arms.holdout_people) == (30, 20)
     step1 = figures.arms.steps[0]

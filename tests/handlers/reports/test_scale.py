@@ -131,7 +131,7 @@ async def test_counted_figures_equal_the_figures_of_every_row(app):
     await seed_agency(app.sessions, "DEMO", LARGE, OCTOBER)
     async with app.sessions() as session:
         demo = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
-        counted = await agency_figures(session, app.content, demo, FISCAL_YEAR)
+        counted = await agency_figures(app.read_sessions, app.content, demo, FISCAL_YEAR)
         rows = await person_rows(session, "DEMO", THIS_YEAR, SKILLS)
         staff_list = await headcounts(session, demo.id)
     by_row = summarise(
