@@ -89,20 +89,6 @@ def _days_default(element: _DaysBetween, compiler: Any, **kw: Any) -> str:
     )
 
 
-def _first_rounds(agency_id: int, until: datetime) -> Any:
-    """The first round of each person of the agency who had joined by `until`."""
-    return (
-        select(Journey.id.label("journey_id"), Person.holdout.label("holdout"))  # type: ignore[union-attr]
-        .join(Person, Person.id == Journey.person_id)
-        .where(
-            Person.agency_id == agency_id,
-            Person.onboarded_at < until,  # type: ignore[operator]
-            Journey.round_no == 1,
-        )
-        .subquery()
-    )
-
-
 async def arm_counts(
     reads: async_sessionmaker[AsyncSession], agency_id: int, until: datetime
 ) -> tuple[ArmCounts, ArmCounts]:
@@ -154,44 +140,48 @@ async def _count_finished(
 async def _count_durations(
     session: AsyncSession, arms: dict[bool, ArmCounts], agency_id: int, until: datetime
 ) -> None:
-    """Each arm's step durations, as histograms in tenths of a day."""
-    rounds = _first_rounds(agency_id, until)
-    start, following = aliased(JourneyStep), aliased(JourneyStep)
-    moved_on = select(
-        start.journey_id.label("journey_id"),
-        start.step.label("step"),
-        start.entered_at.label("started"),
-        following.entered_at.label("ended"),
-    ).join(
-        following,
-        and_(
-            following.journey_id == start.journey_id,
-            following.step == start.step + 1,
-            following.entered_at < until,
-        ),
-    )
-    completed = (
-        select(
-            start.journey_id,
-            start.step,
-            start.entered_at,
-            Journey.completed_at,
-        )
-        .join(Journey, Journey.id == start.journey_id)
-        .where(start.step == 6, Journey.completed_at < until)  # type: ignore[operator]
-    )
+    """Each arm's step durations, as histograms in tenths of a day. Both kinds of
+    span start from the agency's first rounds and reach the step log through its
+    index, so the log of other agencies (or of later rounds) is never read."""
+    moved_on = _spans(agency_id, until, completed=False)
+    completed = _spans(agency_id, until, completed=True)
     spans = union_all(moved_on, completed).subquery()
     tenths = func.round(_DaysBetween(spans.c.started, spans.c.ended) * literal(10.0))
-    durations = (
-        select(rounds.c.holdout, spans.c.step, tenths, func.count())
-        .select_from(spans)
-        .join(rounds, rounds.c.journey_id == spans.c.journey_id)
-        .group_by(rounds.c.holdout, spans.c.step, tenths)
+    durations = select(spans.c.holdout, spans.c.step, tenths, func.count()).group_by(
+        spans.c.holdout, spans.c.step, tenths
     )
     for holdout, step, tenth, count in (await session.exec(durations)).all():
         days = max(float(tenth), 0.0) / 10
         histogram = arms[bool(holdout)].days.setdefault(int(step), {})
         histogram[days] = histogram.get(days, 0) + int(count)
+
+
+def _spans(agency_id: int, until: datetime, *, completed: bool) -> Any:
+    """(holdout, step, started, ended) of each step the agency's first rounds had
+    finished by `until`: a step ends when the round entered the next one
+    (`completed=False`) or, for step 6, when the round was completed."""
+    first, start, following = aliased(Journey), aliased(JourneyStep), aliased(JourneyStep)
+    ended = first.completed_at if completed else following.entered_at
+    query = (
+        select(
+            Person.holdout.label("holdout"),
+            start.step.label("step"),
+            start.entered_at.label("started"),
+            ended.label("ended"),  # type: ignore[union-attr]
+        )
+        .select_from(Person)
+        .join(first, and_(first.person_id == Person.id, first.round_no == 1))
+        .join(start, start.journey_id == first.id)
+        .where(Person.agency_id == agency_id, Person.onboarded_at < until)  # type: ignore[operator]
+    )
+    if completed:
+        return query.where(start.step == 6, first.completed_at < until)  # type: ignore[operator]
+    next_step = and_(
+        following.journey_id == start.journey_id,
+        following.step == start.step + 1,
+        following.entered_at < until,
+    )
+    return query.join(following, next_step)
 
 
 async def holdout_tally(session: AsyncSession, agency_id: int) -> tuple[int, int]:

@@ -608,11 +608,15 @@ def steps_since(until: datetime) -> Any:
     )
 
 
-def _reported_people(agency_code: str | None, period: Period, *, cte: bool = False) -> Any:
+def _reported_people(
+    agency_code: str | None, period: Period, *, cte: bool = False, step: bool = True
+) -> Any:
     """One row per person of the period's report (see the module docstring): who they
     are, their current round (the latest begun before the end; `step`, the highest it
     had entered by then) and the latest round completed within the period, whether a
-    round is open at the end, and the id of the round whose ratings stand for them."""
+    round is open at the end, and the id of the round whose ratings stand for them.
+    With `step=False` the step is the round's step now and the step log is not read,
+    for queries that do not use it (the database would join the log all the same)."""
     current, completed = aliased(Journey), aliased(Journey)
     entered = steps_since(period.end)
 
@@ -655,7 +659,11 @@ def _reported_people(agency_code: str | None, period: Period, *, cte: bool = Fal
             current.round_no.label("current_round"),
             current.started_at.label("current_started"),
             current.completed_at.label("current_completed"),
-            func.coalesce(entered.c.step, current.current_step).label("step"),
+            (
+                func.coalesce(entered.c.step, current.current_step)
+                if step
+                else current.current_step
+            ).label("step"),
             completed.id.label("completed_id"),  # type: ignore[union-attr]
             completed.round_no.label("completed_round"),
             completed.started_at.label("completed_started"),
@@ -680,12 +688,13 @@ def _reported_people(agency_code: str | None, period: Period, *, cte: bool = Fal
             ),
             isouter=True,
         )
-        .join(entered, entered.c.journey_id == current.id, isouter=True)
         .where(
             Person.onboarded_at.is_not(None),  # type: ignore[union-attr]
             or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
         )
     )
+    if step:
+        query = query.join(entered, entered.c.journey_id == current.id, isouter=True)
     if agency_code:
         query = query.where(Agency.code == agency_code)
     return query.cte("people") if cte else query.subquery()
@@ -724,46 +733,35 @@ async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -
     ]
 
 
-def _ratings(*, before: bool) -> Any:
-    """Every rating of one kind of assessment (the before one, or the after one) with
-    its round: joined to the people as one set, so the database pairs the after
-    ratings (a fifth of the rows) with the before ones instead of hashing them all."""
-    kind = Assessment.kind == "pre" if before else Assessment.kind != "pre"
-    return (
-        select(
-            Assessment.journey_id,
-            AssessmentAnswer.skill_id,
-            AssessmentAnswer.level,
-        )
-        .join(Assessment, Assessment.id == AssessmentAnswer.assessment_id)
-        .where(kind)
-        .subquery()
-    )
-
-
 async def skill_cells(session: AsyncSession, agency_code: str, period: Period) -> list[SkillCell]:
     """Per skill, the before ratings of the people's reported rounds and, where the
-    same round has an after rating of that skill, the pairs (one grouped query)."""
-    people = _reported_people(agency_code, period)
-    before, after = _ratings(before=True), _ratings(before=False)
-    paired_pre = case((after.c.level.is_not(None), before.c.level), else_=None)
+    same round has an after rating of that skill, the pairs (one grouped query).
+    Both sets of ratings are reached from the round through the indexes (the
+    round's assessment of each kind, then its answers), so the database reads
+    only the answers of the people in the report, never the whole table."""
+    people = _reported_people(agency_code, period, step=False)
+    pre, post = aliased(Assessment), aliased(Assessment)
+    before, after = aliased(AssessmentAnswer), aliased(AssessmentAnswer)
+    paired_pre = case((after.level.is_not(None), before.level), else_=None)
     query = (
         select(
-            before.c.skill_id,
-            func.count(before.c.level),
-            func.sum(before.c.level),
-            func.count(after.c.level),
+            before.skill_id,
+            func.count(before.level),
+            func.sum(before.level),
+            func.count(after.level),
             func.coalesce(func.sum(paired_pre), 0),
-            func.coalesce(func.sum(after.c.level), 0),
+            func.coalesce(func.sum(after.level), 0),
         )
         .select_from(people)
-        .join(before, before.c.journey_id == people.c.reported)
+        .join(pre, and_(pre.journey_id == people.c.reported, pre.kind == "pre"))
+        .join(before, before.assessment_id == pre.id)
+        .join(post, and_(post.journey_id == people.c.reported, post.kind != "pre"), isouter=True)
         .join(
             after,
-            and_(after.c.journey_id == people.c.reported, after.c.skill_id == before.c.skill_id),
+            and_(after.assessment_id == post.id, after.skill_id == before.skill_id),
             isouter=True,
         )
-        .group_by(before.c.skill_id)
+        .group_by(before.skill_id)
     )
     return [
         SkillCell(skill, int(rated), int(total), int(paired), int(paired_pre), int(paired_post))
