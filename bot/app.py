@@ -22,6 +22,7 @@ from bot.channels.base import Channel, Hub
 from bot.config import Settings
 from bot.delivery import Delivery, DeliveryTuning
 from bot.flood import FloodGate
+from bot.history import ChatHistory
 from bot.media import DatabaseMedia
 from bot.turn import Turn
 from content.loader import Content, load_content
@@ -78,7 +79,13 @@ class App:
 
     def hub(self) -> Hub:
         """What the channels may use of the core."""
-        return Hub(handle=self.handle, content=self.content, clock=self.clock, media=self.media)
+        return Hub(
+            handle=self.handle,
+            content=self.content,
+            clock=self.clock,
+            media=self.media,
+            history=ChatHistory(self.read_sessions, self.policy.lang),
+        )
 
     async def handle(self, incoming: Incoming) -> list[int]:
         """One incoming message, as the channels hand it in (see `bot.turn`); looked

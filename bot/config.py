@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     dlcoach_content_dir: Path | None = None
     # A demo agency (code DEMO) lets the terminal work with no set-up at all.
     dlcoach_demo_agency: bool = True
+    # The web chat at /try (same core, same database): for trying the coach before
+    # LINE or Telegram is set up, and for staff at a desk. Off: /try is not served.
+    dlcoach_web_chat: bool = True
     # Delivery tuning: how many outbox rows one tick claims, and for how long.
     dlcoach_outbox_batch: int = 50
     # A claim's lease; the sender renews it while it works, so a sender that

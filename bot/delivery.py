@@ -135,7 +135,8 @@ def draw(reply: Reply) -> Reply:
     return replace(reply, render=None, image_png=data)
 
 
-def _draw_all(payload: list[dict]) -> tuple[Reply, ...]:
+def draw_all(payload: list[dict]) -> tuple[Reply, ...]:
+    """Every reply of an outbox row, drawn (see `draw`)."""
     return tuple(draw(Reply.from_json(item)) for item in payload)
 
 
@@ -346,7 +347,7 @@ class Delivery:
                 raise RetryLater(f"channel {row.channel} is not running here")
             if recipient is not None and not recipient.active:
                 raise RecipientBlocked("the person blocked or unfollowed the bot")
-            replies = await asyncio.to_thread(_draw_all, row.payload)
+            replies = await asyncio.to_thread(draw_all, row.payload)
             lang = (recipient.lang if recipient else None) or self.default_lang
             await channel.send(to_outbound(row, replies, lang), self._progress(row))
         except RetryLater as exc:

@@ -34,6 +34,10 @@ def enabled_channels(settings: Settings) -> list[Channel]:
         from bot.channels.line import LineChannel
 
         channels.append(LineChannel(settings))
+    if settings.dlcoach_web_chat:
+        from bot.channels.web import WebChannel
+
+        channels.append(WebChannel(settings.policy().lang))
     return channels
 
 

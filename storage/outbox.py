@@ -417,3 +417,26 @@ async def retry_failed(
         )
     )
     return result.rowcount or 0
+
+
+HISTORY_LIMIT = 50  # rows a chat's history returns at once
+
+
+async def sent_to_chat(
+    session: AsyncSession, channel: str, chat_id: str, after: int, limit: int = HISTORY_LIMIT
+) -> list[OutboxMessage]:
+    """The rows sent to one chat of `channel` after row `after`, oldest first: what
+    a channel with no platform of its own (the web chat) shows. Finished rows are
+    kept for `DLCOACH_KEEP_OUTBOX_DAYS` and go with an erased person's data."""
+    query = (
+        sqlmodel_select(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.channel == channel,
+            OutboxMessage.id > after,  # type: ignore[operator]
+            OutboxMessage.status == SENT,
+        )
+        .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())

@@ -152,15 +152,26 @@ class MediaStore(Protocol):
         ...
 
 
+class History(Protocol):
+    """A chat's messages as delivery gave them to the channel, read back from the
+    core (for a channel whose platform keeps no history of its own: the web chat)."""
+
+    async def __call__(self, channel: str, chat_id: str, after: int) -> list[OutboundMessage]:
+        """The messages sent to `chat_id` after `OutboundMessage.outbox_id` `after`,
+        oldest first (a page of them: ask again after the last one for more)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Hub:
     """What a channel may use of the core: hand in what people did, read the
-    content and the clock, publish files."""
+    content and the clock, publish files, read a chat's history."""
 
     handle: Callable[[Incoming], Awaitable[Any]]
     content: Content
     clock: Clock
     media: MediaStore | None = None
+    history: History | None = None
 
 
 class Channel(ABC):

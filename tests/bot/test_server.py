@@ -46,7 +46,10 @@ def test_serve_answers_health_and_creates_the_database(tmp_path):
                 time.sleep(0.2)
         assert answer is not None, "server did not start"
         assert answer.status_code == 200
-        assert answer.json() == {"status": "ok", "database": "ok", "channels": []}
+        # With no platform credentials the web chat is the one channel: /try works at once.
+        assert answer.json() == {"status": "ok", "database": "ok", "channels": ["web"]}
+        page = httpx.get(f"http://127.0.0.1:{port}/try", timeout=5)
+        assert page.status_code == 200 and "dlcoach_try=" in page.headers["set-cookie"]
         assert (tmp_path / "serve.db").exists()
     finally:
         process.terminate()

@@ -102,12 +102,17 @@ class Person:
 
     @property
     def question(self) -> Reply:
-        asked = [r for r in self.replies if r.choices or r.question_seq is not None]
-        assert asked, "no question asked yet"
-        return asked[-1]
+        return last_question(self.replies)
 
     def text(self) -> str:
         return "\n".join(r.text for r in self.replies)
+
+
+def last_question(replies: list[Reply]) -> Reply:
+    """The latest reply that asks something (it has buttons or a question number)."""
+    asked = [r for r in replies if r.choices or r.question_seq is not None]
+    assert asked, "no question asked yet"
+    return asked[-1]
 
 
 def t(app: App, key: str, lang: str = "th", **values: object) -> str:

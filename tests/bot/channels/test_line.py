@@ -788,12 +788,13 @@ async def test_dlcoach_serve_wiring_answers_a_follow(tmp_path, caplog):
             line_channel_access_token=TOKEN,
             line_api_base_url=line.base_url,
         )
-        [channel] = enabled_channels(app.settings)
-        assert isinstance(channel, LineChannel)
+        channel, web = enabled_channels(app.settings)  # the web chat (/try) is on by default
+        assert isinstance(channel, LineChannel) and web.name == "web"
         app.add_channel(channel)
+        app.add_channel(web)
         async with serve(build_web(app), lifespan="on") as base, httpx.AsyncClient() as client:
             health = await client.get(base + "/healthz")
-            assert health.json()["channels"] == ["line"]
+            assert health.json()["channels"] == ["line", "web"]
             user = new_user()
             event = follow_event(user, server=line)
             response = await post_webhook(base + "/webhooks/line", webhook_body(event), SECRET)

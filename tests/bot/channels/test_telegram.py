@@ -802,7 +802,7 @@ async def test_dlcoach_serve_walks_a_user_through_the_journey_by_polling(server,
         await server.wait_for(lambda: server.polling, within=40)
         async with httpx.AsyncClient() as client:
             health = await client.get(f"http://127.0.0.1:{port}/healthz")
-        assert health.json() == {"status": "ok", "database": "ok", "channels": ["telegram"]}
+        assert health.json() == {"status": "ok", "database": "ok", "channels": ["telegram", "web"]}
         user = TelegramUser(BotUnderTest(reader, server), user_id=5550008)
         await user.follow()
         assert user.texts()[0] == t(reader, "consent.notice", version=NOTICE_VERSION_TH)
