@@ -27,11 +27,12 @@ from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import Channel, CoreUnavailable, Hub, OutboundMessage, Progress, no_progress
 from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
+from documents.fonts import FontNotAvailable, sarabun
 from handlers.messages import MAX_INCOMING_TEXT, Incoming, Reply
 
 CHANNEL = "web"
@@ -85,6 +86,7 @@ class WebChannel(Channel):
             Route("/try", self._page, methods=["GET"]),
             Route("/try/api/say", self._say, methods=["POST"]),
             Route("/try/api/messages", self._messages, methods=["GET"]),
+            Route("/try/fonts/{weight}.ttf", self._font, methods=["GET"]),
         ]
 
     async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
@@ -118,7 +120,7 @@ class WebChannel(Channel):
                 "Cache-Control": "no-store",
                 "Content-Security-Policy": (
                     f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
-                    "img-src data:; connect-src 'self'; form-action 'self'; "
+                    "img-src data:; font-src 'self'; connect-src 'self'; form-action 'self'; "
                     "frame-ancestors 'none'; base-uri 'none'"
                 ),
                 "X-Content-Type-Options": "nosniff",
@@ -136,6 +138,21 @@ class WebChannel(Channel):
                 secure=_over_https(request),
             )
         return response
+
+    async def _font(self, request: Request) -> Response:
+        """GET /try/fonts/regular.ttf | bold.ttf: Sarabun, the font of the documents,
+        so Thai reads the same on a desk computer that has no Thai font of its own."""
+        weight = request.path_params["weight"]
+        if weight not in ("regular", "bold"):
+            return Response(status_code=404)
+        try:
+            fonts = sarabun()
+        except FontNotAvailable:
+            return Response(status_code=404)
+        path = fonts.regular if weight == "regular" else fonts.bold
+        return FileResponse(
+            path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"}
+        )
 
     # ---- what the person did --------------------------------------------------------
 
