@@ -59,6 +59,10 @@ class State:
     text that is none of its own choices, and a tap on the question it left, as
     the answer to that question: someone who opened the menu mid-question and
     then answered meant the question, not the menu.
+
+    `accepts` lists choice-id prefixes the state answers although no button of
+    its question carries them: what a page outside the chat sends (the
+    one-screen assessment's "all:..."), which is otherwise taken for a stale button.
     """
 
     ask: AskFn
@@ -66,6 +70,7 @@ class State:
     to: tuple[Next, ...]
     detour: bool = False
     hands_back: bool = False
+    accepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,12 @@ async def _known(ctx: Ctx, flow: Flow) -> None:
         return
     if choice is not None:
         stale_seq = incoming.question_seq is not None and incoming.question_seq != conv.question_seq
-        if (stale_seq or choice not in offered) and not _hand_back(ctx, flow, choice):
+        accepted = choice.startswith(flow.states[conv.state].accepts)
+        if (
+            (stale_seq or choice not in offered)
+            and not accepted
+            and not _hand_back(ctx, flow, choice)
+        ):
             ctx.say(ctx.t("common.stale_button"))
             await _apply(ctx, flow, REASK)
             return

@@ -59,8 +59,18 @@ STATES: dict[str, State] = {
         understand.ask_reason, understand.answer_reason, to=("s2.intro", "s1.intro")
     ),
     # step 2: self-assess (pre)
-    "s2.intro": State(assess.ask_pre_intro, assess.answer_pre_intro, to=("s2.rate",)),
-    "s2.rate": State(assess.ask_pre_rating, assess.answer_pre_rating, to=("s2.rate", "s2.result")),
+    "s2.intro": State(
+        assess.ask_pre_intro,
+        assess.answer_pre_intro,
+        to=("s2.rate", "s2.result"),
+        accepts=(assess.ALL_AT_ONCE,),
+    ),
+    "s2.rate": State(
+        assess.ask_pre_rating,
+        assess.answer_pre_rating,
+        to=("s2.rate", "s2.result"),
+        accepts=(assess.ALL_AT_ONCE,),
+    ),
     "s2.result": State(assess.ask_pre_result, assess.answer_pre_result, to=("s3.pick",)),
     # step 3: goals and plan (each answer leads to the first detail still missing)
     "s3.pick": State(plan.ask_pick, plan.answer_pick, to=PLAN_DETAILS),
@@ -74,9 +84,17 @@ STATES: dict[str, State] = {
     # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result, s5.outcome)
     **logbook_states(APPLY, following="s6.intro"),
     # step 6: review and share (post)
-    "s6.intro": State(review.ask_intro, review.answer_intro, to=("s6.rate",)),
+    "s6.intro": State(
+        review.ask_intro,
+        review.answer_intro,
+        to=("s6.rate", "s6.result"),
+        accepts=(assess.ALL_AT_ONCE,),
+    ),
     "s6.rate": State(
-        review.ask_post_rating, review.answer_post_rating, to=("s6.rate", "s6.result")
+        review.ask_post_rating,
+        review.answer_post_rating,
+        to=("s6.rate", "s6.result"),
+        accepts=(assess.ALL_AT_ONCE,),
     ),
     "s6.result": State(review.ask_result, review.answer_result, to=("s6.reflect",)),
     "s6.reflect": State(review.ask_reflect, review.answer_reflect, to=("s6.tip",)),

@@ -20,6 +20,9 @@ from storage.models import Journey
 LEVELS = range(1, 6)
 KEEP = "keep"  # the button that keeps the rating carried over from the last round
 SHOW_LEVELS = "levels"  # the button that shows what each level means for this skill
+# Every level at once, in the skills' order ("all:232143221"): what the one-screen
+# assessment page sends, as if all nine buttons had been tapped in a row.
+ALL_AT_ONCE = "all:"
 # A typed level: digits, optionally "/5", and then no more digits or decimals
 # ("3", "3 good", "3/5", "3" run into a word; not "35" or "3.5").
 _TYPED_LEVEL = re.compile(r"(\d+)(?:\s*/\s*5)?(?![\d.,/])")
@@ -147,10 +150,56 @@ def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
     raise Reprompt("assess.pick_level")
 
 
+def levels_at_once(ctx: Ctx, choice: str | None) -> dict[str, int] | None:
+    """skill id -> level of an all-at-once answer; None when `choice` is not one.
+    One that does not rate every skill 1-5 is refused whole (`Reprompt`): a page
+    that sent it is out of date, and half of it must not be stored."""
+    if not choice or not choice.startswith(ALL_AT_ONCE):
+        return None
+    digits = choice.removeprefix(ALL_AT_ONCE)
+    skills = skill_ids(ctx)
+    if len(digits) != len(skills) or any(d not in "12345" for d in digits):
+        raise Reprompt("assess.pick_level")
+    return {skill: int(digit) for skill, digit in zip(skills, digits, strict=True)}
+
+
+async def rate_all(ctx: Ctx, kind: str, levels: dict[str, int], result_state: str) -> str:
+    """Store every rating of the `kind` assessment at once and close it, as rating
+    the skills one by one would have (a rating given earlier is replaced)."""
+    journey = await ctx.journey()
+    record = await assessment.get_or_start(ctx.session, journey, kind, ctx.now)
+    for skill, level in levels.items():
+        await assessment.save_rating(ctx.session, record, skill, level, ctx.now)
+    record.completed_at = ctx.now
+    ctx.session.add(record)
+    return result_state
+
+
+async def answer_intro(ctx: Ctx, answer: Answer, kind: str, state: str, result_state: str) -> str:
+    """The intro of an assessment: "start" begins the questions; the one-screen page's
+    answer (all levels at once) is stored whole and goes straight to the result."""
+    try:
+        levels = levels_at_once(ctx, answer.choice)
+    except Reprompt as problem:
+        ctx.set_data(problem=problem.message_key, problem_values=problem.values)
+        return await begin_rating(ctx, await ctx.journey(), kind, state)
+    if levels is not None:
+        return await rate_all(ctx, kind, levels, result_state)
+    return await begin_rating(ctx, await ctx.journey(), kind, state)
+
+
 async def answer_rating(ctx: Ctx, answer: Answer, kind: str, state: str, result_state: str) -> str:
     """Store the rating at once, then move to the next skill (or back one); a wrong
-    answer is asked again in one line (see `ask_rating`)."""
+    answer is asked again in one line (see `ask_rating`). The one-screen page's answer
+    (every level at once) may come at any skill: it is stored whole."""
     index = int(ctx.data.get("i") or 0)
+    try:
+        levels = levels_at_once(ctx, answer.choice)
+    except Reprompt as problem:
+        ctx.set_data(problem=problem.message_key, problem_values=problem.values)
+        return state
+    if levels is not None:
+        return await rate_all(ctx, kind, levels, result_state)
     if answer.choice == "back":
         ctx.set_data(i=max(0, index - 1))
         return state
@@ -255,8 +304,7 @@ async def ask_pre_intro(ctx: Ctx) -> None:
 
 
 async def answer_pre_intro(ctx: Ctx, answer: Answer) -> Next:
-    journey = await ctx.journey()
-    return await begin_rating(ctx, journey, "pre", "s2.rate")
+    return await answer_intro(ctx, answer, "pre", "s2.rate", "s2.result")
 
 
 async def ask_pre_rating(ctx: Ctx) -> None:

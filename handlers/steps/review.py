@@ -14,7 +14,8 @@ from handlers.conversation import REASK, Next
 from handlers.errors import Reprompt
 from handlers.journey import add_entry, goals, start_new_round
 from handlers.messages import Card, CardRow, Choice
-from handlers.steps.assess import answer_rating, ask_rating, begin_rating, skill_ids
+from handlers.steps.assess import answer_intro as assess_intro
+from handlers.steps.assess import answer_rating, ask_rating, skill_ids
 from storage.models import Goal, Idea, Journey, StepEntry
 from storage.models.admin import TIP
 
@@ -33,7 +34,7 @@ async def ask_intro(ctx: Ctx) -> None:
 
 
 async def answer_intro(ctx: Ctx, answer: Answer) -> Next:
-    return await begin_rating(ctx, await ctx.journey(), "post", "s6.rate")
+    return await assess_intro(ctx, answer, "post", "s6.rate", "s6.result")
 
 
 async def ask_post_rating(ctx: Ctx) -> None:

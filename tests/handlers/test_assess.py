@@ -181,3 +181,69 @@ async def test_a_new_round_starts_step2_from_the_last_post_assessment(app, chann
     assert await answers(app, "pre", round_no=1) == dict(
         zip([s.id for s in app.content.skills], PRE, strict=True)
     )
+
+
+def all_at_once(levels: list[int]) -> str:
+    return "all:" + "".join(str(level) for level in levels)
+
+
+async def test_all_nine_at_once_is_the_same_assessment_and_result_as_one_by_one(
+    app, channel
+) -> None:
+    """The one-screen page's answer (every level in one press) stores the same
+    ratings and shows the same result as the nine questions, from the intro or
+    from any question along the way."""
+    by_chat = Person(app, channel)
+    await onboard(by_chat)
+    await step1(by_chat)
+    await by_chat.tap("start")
+    for level in PRE:
+        shown_by_chat = await by_chat.tap(f"lv:{level}")
+    from_intro = Person(app, channel)
+    await onboard(from_intro)
+    await step1(from_intro)
+    shown_at_once = await from_intro.press(all_at_once(PRE))
+    assert [r.text for r in shown_at_once] == [r.text for r in shown_by_chat]
+    assert shown_at_once[0].card == shown_by_chat[0].card
+    midway = Person(app, channel)
+    await onboard(midway)
+    await step1(midway)
+    await midway.tap("start")
+    await midway.tap("lv:5")  # then the page, which rates the first skill again
+    assert [r.text for r in await midway.press(all_at_once(PRE))] == [r.text for r in shown_by_chat]
+    async with app.sessions() as session:
+        rounds = (await session.exec(select(Journey))).all()
+        assert {j.current_step for j in rounds} == {2}
+        stored = await session.exec(
+            select(Assessment.journey_id, AssessmentAnswer.skill_id, AssessmentAnswer.level).join(
+                Assessment, Assessment.id == AssessmentAnswer.assessment_id
+            )
+        )
+        per_round: dict[int, dict[str, int]] = {}
+        for journey_id, skill, level in stored.all():
+            per_round.setdefault(journey_id, {})[skill] = level
+    expected = dict(zip([s.id for s in app.content.skills], PRE, strict=True))
+    assert list(per_round.values()) == [expected] * 3
+
+
+async def test_an_all_at_once_answer_that_does_not_rate_every_skill_stores_nothing(
+    app, channel
+) -> None:
+    person = await at_step2(app, channel)
+    for wrong in ("all:2321", "all:2321432219", "all:23214322x", "all:232143226"):
+        [again] = await person.press(wrong)
+        assert again.text.startswith(t(app, "assess.pick_level")[:10])
+        assert [c.id for c in again.choices][:5] == LEVEL_IDS
+    assert await answers(app) == {}
+
+
+async def test_step6_takes_all_nine_at_once_too(app, channel) -> None:
+    person = Person(app, channel)
+    await onboard(person)
+    for walk in (step1, step2, step3, step4, step5):
+        await walk(person)
+    shown = await person.press(all_at_once(POST))
+    assert any(r.choices for r in shown)
+    assert await answers(app, "post") == dict(
+        zip([s.id for s in app.content.skills], POST, strict=True)
+    )
