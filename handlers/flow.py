@@ -16,7 +16,19 @@ from __future__ import annotations
 from handlers import commands, journey, onboarding, presence, privacy
 from handlers.admin import commands as admin
 from handlers.admin import staff
-from handlers.conversation import BACK, END, HOLD, REASK, RESUME, Command, Entry, State, Typed
+from handlers.conversation import (
+    BACK,
+    END,
+    HOLD,
+    REASK,
+    RESUME,
+    AnswerFn,
+    AskFn,
+    Command,
+    Entry,
+    State,
+    Typed,
+)
 from handlers.engine import Flow
 from handlers.reminders import recall
 from handlers.reminders import settings as remind
@@ -29,6 +41,16 @@ FLOW_VERSION = 1
 
 PLAN_DETAILS = ("s3.pick", "s3.target", "s3.date", "s3.approach", "s3.plan")
 REMIND_STATES = ("remind.menu", "remind.time", "remind.days", "remind.pause", "remind.quiet")
+
+
+def _assessing(ask: AskFn, answer: AnswerFn, *, step: int) -> State:
+    """A screen of the self-assessment of `step` (2 or 6: its intro or a skill's
+    question): it leads to the next skill or the result, and it also takes the
+    one-screen page's answer (every level at once), which goes to the result."""
+    return State(
+        ask, answer, to=(f"s{step}.rate", f"s{step}.result"), accepts=(assess.ALL_AT_ONCE,)
+    )
+
 
 STATES: dict[str, State] = {
     # onboarding (after consent)
@@ -59,18 +81,8 @@ STATES: dict[str, State] = {
         understand.ask_reason, understand.answer_reason, to=("s2.intro", "s1.intro")
     ),
     # step 2: self-assess (pre)
-    "s2.intro": State(
-        assess.ask_pre_intro,
-        assess.answer_pre_intro,
-        to=("s2.rate", "s2.result"),
-        accepts=(assess.ALL_AT_ONCE,),
-    ),
-    "s2.rate": State(
-        assess.ask_pre_rating,
-        assess.answer_pre_rating,
-        to=("s2.rate", "s2.result"),
-        accepts=(assess.ALL_AT_ONCE,),
-    ),
+    "s2.intro": _assessing(assess.ask_pre_intro, assess.answer_pre_intro, step=2),
+    "s2.rate": _assessing(assess.ask_pre_rating, assess.answer_pre_rating, step=2),
     "s2.result": State(assess.ask_pre_result, assess.answer_pre_result, to=("s3.pick",)),
     # step 3: goals and plan (each answer leads to the first detail still missing)
     "s3.pick": State(plan.ask_pick, plan.answer_pick, to=PLAN_DETAILS),
@@ -84,18 +96,8 @@ STATES: dict[str, State] = {
     # step 5: apply at work (s5.menu, s5.skill, s5.task, s5.tool, s5.result, s5.outcome)
     **logbook_states(APPLY, following="s6.intro"),
     # step 6: review and share (post)
-    "s6.intro": State(
-        review.ask_intro,
-        review.answer_intro,
-        to=("s6.rate", "s6.result"),
-        accepts=(assess.ALL_AT_ONCE,),
-    ),
-    "s6.rate": State(
-        review.ask_post_rating,
-        review.answer_post_rating,
-        to=("s6.rate", "s6.result"),
-        accepts=(assess.ALL_AT_ONCE,),
-    ),
+    "s6.intro": _assessing(review.ask_intro, review.answer_intro, step=6),
+    "s6.rate": _assessing(review.ask_post_rating, review.answer_post_rating, step=6),
     "s6.result": State(review.ask_result, review.answer_result, to=("s6.reflect",)),
     "s6.reflect": State(review.ask_reflect, review.answer_reflect, to=("s6.tip",)),
     "s6.tip": State(review.ask_tip, review.answer_tip, to=(REASK, "done")),
