@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import App
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.scheduler import scheduler_for
+from documents.fonts import FontNotAvailable, sarabun
 from storage.db import read_only
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,37 @@ async def database_answers(app: App) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+async def font(request: Request) -> Response:
+    """GET /fonts/sarabun-regular.ttf | sarabun-bold.ttf: Sarabun, the font of the
+    documents, for the web pages, so Thai reads the same on a computer with no Thai
+    font of its own."""
+    weight = request.path_params["weight"]
+    if weight not in ("regular", "bold"):
+        return Response(status_code=404)
+    try:
+        fonts = sarabun()
+    except FontNotAvailable:
+        return Response(status_code=404)
+    path = fonts.regular if weight == "regular" else fonts.bold
+    return FileResponse(
+        path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"}
+    )
+
+
+FONT_FACES = "\n".join(
+    f'@font-face {{ font-family: "Sarabun"; font-weight: {weight}; font-display: swap; '
+    f'src: url("/fonts/sarabun-{name}.ttf") format("truetype"); }}'
+    for name, weight in (("regular", 400), ("bold", 700))
+)
+
+
+async def font_faces(request: Request) -> Response:
+    """GET /fonts/sarabun.css: the font faces every web page links to."""
+    return Response(
+        FONT_FACES, media_type="text/css", headers={"Cache-Control": "public, max-age=604800"}
+    )
+
+
 def build_web(app: App) -> Starlette:
     """The Starlette application: health check plus every channel's webhook routes."""
     runtime = Runtime(app)
@@ -120,7 +152,11 @@ def build_web(app: App) -> Starlette:
         finally:
             await runtime.stop()
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/fonts/sarabun.css", font_faces, methods=["GET"]),
+        Route("/fonts/sarabun-{weight}.ttf", font, methods=["GET"]),
+    ]
     for channel in app.channels.values():
         routes.extend(channel.routes())
     web = Starlette(routes=routes, lifespan=lifespan)

@@ -13,6 +13,14 @@ from typing import Any, Literal
 
 IncomingKind = Literal["text", "choice", "follow", "unfollow"]
 
+# A choice whose id starts with OPEN_PAGE opens a page instead of answering in the
+# chat: a channel shows it as a page-opening button where it can open that page and
+# leaves it out where it cannot. ASSESS_PAGE is the one-screen self-assessment,
+# whose answer comes back as one choice: ALL_AT_ONCE and a level digit per skill.
+OPEN_PAGE = "open:"
+ASSESS_PAGE = "open:assess"
+ALL_AT_ONCE = "all:"
+
 MAX_INCOMING_TEXT = 4000  # characters of typed text the core reads (Telegram's own limit is 4096)
 MAX_INCOMING_FIELD = 300  # a choice id (LINE postback data is at most 300), a name, a language
 # C0 control characters other than tab and newline (NUL among them), and DEL.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.channels.console import numbered
+from bot.channels.text import without_pages
 from handlers.messages import Reply
 from tests.drivers.chat import Person
 from tests.drivers.journey import onboard, step1, step2, step3
@@ -20,9 +21,9 @@ BLOCK = re.compile(r"<!-- transcript:steps-2-3 -->\n```text\n(.*?)\n```", re.S)
 
 
 def printed(replies: list[Reply]) -> list[str]:
-    """The replies as the terminal prints them."""
+    """The replies as the terminal prints them (it opens no pages)."""
     lines: list[str] = []
-    for reply in replies:
+    for reply in map(without_pages, replies):
         lines.extend(reply.text.splitlines())
         lines.extend(f"[{n}] {c.label}" for n, c in numbered(reply.choices))
     return lines

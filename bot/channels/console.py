@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.base import Channel, OutboundMessage, Progress, no_progress
+from bot.channels.text import without_pages
 from handlers.messages import Choice, Incoming
 
 CHANNEL = "console"
@@ -61,7 +62,7 @@ class ConsoleChannel(Channel):
         self.notes: dict[str, str] = {}
 
     async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
-        for reply in message.replies:
+        for reply in map(without_pages, message.replies):
             self._print(reply.text)
             if reply.image_png is not None:
                 path = self._save(reply.image_png, f"chart-{message.outbox_id}.png")

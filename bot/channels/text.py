@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
+
+from handlers.messages import OPEN_PAGE, Reply
 
 ELLIPSIS = "\u2026"
 
@@ -153,3 +156,10 @@ def split_text(text: str, limit: int) -> list[str]:
         return [text] if text.strip() else []
     chunks = _pack(text, ("\n\n", "\n"), limit)
     return [chunk.strip() for chunk in chunks if chunk.strip()]
+
+
+def without_pages(reply: Reply) -> Reply:
+    """The reply with its page-opening choices left out (a channel that opens no pages)."""
+    if not any(c.id.startswith(OPEN_PAGE) for c in reply.choices):
+        return reply
+    return replace(reply, choices=tuple(c for c in reply.choices if not c.id.startswith(OPEN_PAGE)))

@@ -13,16 +13,13 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import Next
 from handlers.errors import Reprompt
 from handlers.journey import enter_step
-from handlers.messages import Card, CardRow, Choice
+from handlers.messages import ALL_AT_ONCE, ASSESS_PAGE, Card, CardRow, Choice
 from handlers.typed import whole_number
 from storage.models import Journey
 
 LEVELS = range(1, 6)
 KEEP = "keep"  # the button that keeps the rating carried over from the last round
 SHOW_LEVELS = "levels"  # the button that shows what each level means for this skill
-# Every level at once, in the skills' order ("all:232143221"): what the one-screen
-# assessment page sends, as if all nine buttons had been tapped in a row.
-ALL_AT_ONCE = "all:"
 # A typed level: digits, optionally "/5", and then no more digits or decimals
 # ("3", "3 good", "3/5", "3" run into a word; not "35" or "3.5").
 _TYPED_LEVEL = re.compile(r"(\d+)(?:\s*/\s*5)?(?![\d.,/])")
@@ -148,6 +145,12 @@ def typed_level(ctx: Ctx, text: str, keep: int | None) -> int:
     if level in LEVELS:
         return level  # type: ignore[return-value]
     raise Reprompt("assess.pick_level")
+
+
+def assess_page_choice(ctx: Ctx) -> list[Choice]:
+    """The button that opens the one-screen assessment (every level on one page, its
+    answer `ALL_AT_ONCE`); a channel that cannot open the page leaves it out."""
+    return [Choice(ASSESS_PAGE, ctx.t("assess.open_page"))]
 
 
 def levels_at_once(ctx: Ctx, choice: str | None) -> dict[str, int] | None:
@@ -300,7 +303,7 @@ async def ask_pre_intro(ctx: Ctx) -> None:
     text = ctx.t("s2.intro", disclaimer=ctx.content.skills_file.disclaimer.get(ctx.lang))
     if (await earlier_ratings(ctx, "pre")).levels:
         text += "\n" + ctx.t("s2.carry_over")
-    ctx.ask(text, [Choice("start", ctx.t("s2.start")), menu_choice(ctx)])
+    ctx.ask(text, [Choice("start", ctx.t("s2.start")), *assess_page_choice(ctx), menu_choice(ctx)])
 
 
 async def answer_pre_intro(ctx: Ctx, answer: Answer) -> Next:

@@ -15,7 +15,7 @@ from handlers.errors import Reprompt
 from handlers.journey import add_entry, goals, start_new_round
 from handlers.messages import Card, CardRow, Choice
 from handlers.steps.assess import answer_intro as assess_intro
-from handlers.steps.assess import answer_rating, ask_rating, skill_ids
+from handlers.steps.assess import answer_rating, ask_rating, assess_page_choice, skill_ids
 from storage.models import Goal, Idea, Journey, StepEntry
 from storage.models.admin import TIP
 
@@ -30,7 +30,8 @@ ELLIPSES = ("…", "...")
 
 async def ask_intro(ctx: Ctx) -> None:
     """Explain the post-assessment."""
-    ctx.ask(ctx.t("s6.intro"), [Choice("start", ctx.t("s2.start")), menu_choice(ctx)])
+    choices = [Choice("start", ctx.t("s2.start")), *assess_page_choice(ctx), menu_choice(ctx)]
+    ctx.ask(ctx.t("s6.intro"), choices)
 
 
 async def answer_intro(ctx: Ctx, answer: Answer) -> Next:

@@ -257,6 +257,10 @@ def check_reply_markup(raw: Any) -> JSON | None:
             raise bad_request("can't parse inline keyboard button: Text is not specified")
         if len(button) == 1:
             raise bad_request("text buttons are unallowed in the inline keyboard")
+        if "web_app" in button:  # a Mini App opens only from an https address
+            url = button["web_app"].get("url") if isinstance(button["web_app"], dict) else None
+            if not isinstance(url, str) or not url.startswith("https://"):
+                raise bad_request("BUTTON_URL_INVALID")
         if "callback_data" in button:
             data = button["callback_data"]
             size = len(data.encode()) if isinstance(data, str) else 0

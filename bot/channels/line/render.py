@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from bot.channels.text import ELLIPSIS, truncate, utf16_len
+from bot.channels.text import ELLIPSIS, truncate, utf16_len, without_pages
 from bot.channels.text import split_text as _split
 from handlers.messages import Card, Choice, Reply
 
@@ -359,6 +359,7 @@ def render(
     as Flex buttons and as quick replies on the final message (LINE shows only
     the last one's)."""
     links = links or MediaLinks.none()
+    replies = [without_pages(r) for r in replies]  # LINE opens no pages here yet
     asked = [i for i, r in enumerate(replies) if r.choices]
     last_question = asked[-1] if asked else None
     messages: list[Message] = []

@@ -16,6 +16,7 @@ TELEGRAM_API_BASE_URL points the bot at any Bot API compatible server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import re
@@ -25,7 +26,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, CallbackQuery, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -66,8 +67,11 @@ from bot.channels.http import (
     unavailable,
 )
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
+from bot.channels.telegram.webapp import verified_user
+from bot.channels.web.assess import assessment_page
 from bot.config import Settings
-from handlers.messages import Incoming
+from handlers.messages import ALL_AT_ONCE, Incoming
+from handlers.messages import ASSESS_PAGE as ASSESS_PAGE_CHOICE
 
 if TYPE_CHECKING:
     from telegram import Bot, Message, User
@@ -78,6 +82,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
+ASSESS_PAGE = "/assess/telegram"  # the one-screen assessment, opened as a Mini App
+ASSESS_API = "/assess/api/telegram"
+TELEGRAM_WEB_APP_JS = "https://telegram.org/js/telegram-web-app.js"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Only what the bot acts on: edited messages and channel posts are not even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -426,7 +433,76 @@ class TelegramChannel(Channel):
     # ---- webhook -----------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
+        return [
+            Route(WEBHOOK_PATH, self._webhook, methods=["POST"]),
+            Route(ASSESS_PAGE, self._assess_page, methods=["GET"]),
+            Route(ASSESS_API, self._assess_post, methods=["POST"]),
+        ]
+
+    def pages(self) -> dict[str, str]:
+        """Page-opening choices this channel can open (Mini Apps need the bot's public
+        https address): the one-screen assessment."""
+        base = self.settings.dlcoach_public_url
+        if not base or not base.startswith("https://"):
+            return {}
+        return {ASSESS_PAGE_CHOICE: base.rstrip("/") + ASSESS_PAGE}
+
+    async def _assess_page(self, request: Request) -> Response:
+        """GET /assess/telegram: the one-screen assessment, as a Mini App."""
+        if self._hub is None:
+            return Response(status_code=503)
+        lang = request.query_params.get("lang", self.settings.policy().lang)
+        return assessment_page(
+            self._hub.content,
+            lang if lang in ("th", "en") else "th",
+            endpoint=ASSESS_API,
+            platform_script=TELEGRAM_WEB_APP_JS,
+            script_host="https://telegram.org",
+        )
+
+    async def _assess_post(self, request: Request) -> Response:
+        """POST /assess/api/telegram {"proof": initData, "levels": "232143221"}: the
+        levels, from the person Telegram signed the initData for, handed to the core
+        as one answer; 403 (nothing stored) when the signature does not hold."""
+        hub = self._hub
+        if hub is None:
+            return unavailable()
+        body = await read_body(request, 16 * 1024)
+        if body is None:
+            return too_large()
+        try:
+            data = parse_json(body)
+        except Malformed:
+            return Response(status_code=400)
+        if not isinstance(data, dict):
+            return Response(status_code=400)
+        token = self.settings.telegram_bot_token or ""
+        user = verified_user(data.get("proof"), token, hub.clock.now())
+        if user is None:
+            self.rejections.count("bad web app signature")
+            return JSONResponse({"error": "not signed by Telegram"}, status_code=403)
+        levels = data.get("levels")
+        if not isinstance(levels, str) or not levels.isascii() or not levels.isdigit():
+            return JSONResponse({"error": "levels must be digits"}, status_code=400)
+        person = str(user["id"])
+        proof_hash = hashlib.sha256(data["proof"].encode()).hexdigest()[:32]
+        incoming = Incoming(
+            channel=CHANNEL,
+            user_id=person,
+            chat_id=person,
+            kind="choice",
+            choice=ALL_AT_ONCE + levels,
+            text="",
+            event_id=f"webapp:{proof_hash}:{levels}",
+            lang_hint=user.get("language_code")
+            if isinstance(user.get("language_code"), str)
+            else None,
+        )
+        try:
+            await hub.handle(incoming.cleaned())
+        except CoreUnavailable:
+            return unavailable()
+        return JSONResponse({"ok": True}, status_code=202)
 
     def _secret_ok(self, given: str | None) -> bool:
         expected = self.settings.telegram_webhook_secret
@@ -471,7 +547,7 @@ class TelegramChannel(Channel):
             raise RetryLater("the Telegram channel is not running")
         try:
             chat_id = int(message.chat_id)
-            parts = render(message.replies)
+            parts = render(message.replies, self.pages())
         except ValueError as exc:
             raise PermanentFailure(f"cannot render outbox {message.outbox_id}: {exc}") from exc
         for index in range(message.sent_parts, len(parts)):

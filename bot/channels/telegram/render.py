@@ -10,15 +10,15 @@ sent. It only builds PTB objects; it never talks to the network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
-from bot.channels.text import graphemes, utf16_len
+from bot.channels.text import graphemes, utf16_len, without_pages
 from bot.channels.text import split_text as _split
-from handlers.messages import Reply
+from handlers.messages import OPEN_PAGE, Reply
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -72,16 +72,22 @@ def parse_callback_data(data: str) -> tuple[str, int | None]:
     return data, None
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The reply's choices as an inline keyboard: two per row when every label is short."""
-    if not reply.choices:
+def keyboard(reply: Reply, pages: Mapping[str, str] | None = None) -> InlineKeyboardMarkup | None:
+    """The reply's choices as an inline keyboard: two per row when every label is short.
+    A page-opening choice whose page is in `pages` (choice id -> https address) opens
+    it as a Mini App, on a row of its own after the others; one that is not is left out."""
+    pages = pages or {}
+    opened = [c for c in reply.choices if c.id.startswith(OPEN_PAGE) and c.id in pages]
+    choices = without_pages(reply).choices
+    if not choices and not opened:
         return None
     buttons = [
         InlineKeyboardButton(c.label, callback_data=callback_data(reply.question_seq, c.id))
-        for c in reply.choices
+        for c in choices
     ]
-    per_row = 2 if all(len(graphemes(c.label)) <= SHORT_LABEL for c in reply.choices) else 1
+    per_row = 2 if all(len(graphemes(c.label)) <= SHORT_LABEL for c in choices) else 1
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    rows += [[InlineKeyboardButton(c.label, web_app=WebAppInfo(pages[c.id]))] for c in opened]
     return InlineKeyboardMarkup(rows)
 
 
@@ -114,7 +120,7 @@ def _file_parts(reply: Reply) -> list[Part]:
     return [file_part, *(Part("message", chunk) for chunk in split_text(text))]
 
 
-def render_reply(reply: Reply) -> list[Part]:
+def render_reply(reply: Reply, pages: Mapping[str, str] | None = None) -> list[Part]:
     """One reply as Bot API calls; its keyboard (if any) goes on the last one.
 
     A card is sent as its text, which carries the same information.
@@ -123,13 +129,13 @@ def render_reply(reply: Reply) -> list[Part]:
         parts = _file_parts(reply)
     else:
         parts = [Part("message", chunk) for chunk in split_text(reply.text)]
-    markup = keyboard(reply)
+    markup = keyboard(reply, pages)
     if markup is not None and parts:
         last = parts[-1]
         parts[-1] = Part(last.kind, last.text, markup, last.data, last.filename)
     return parts
 
 
-def render(replies: Iterable[Reply]) -> list[Part]:
-    """All replies of one outbox row, in order."""
-    return [part for reply in replies for part in render_reply(reply)]
+def render(replies: Iterable[Reply], pages: Mapping[str, str] | None = None) -> list[Part]:
+    """All replies of one outbox row, in order (`pages`: see `keyboard`)."""
+    return [part for reply in replies for part in render_reply(reply, pages)]

@@ -18,21 +18,20 @@ import asyncio
 import base64
 import hashlib
 import html
-import json
 import mimetypes
 import re
 import secrets
 import time
-from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import Channel, CoreUnavailable, Hub, OutboundMessage, Progress, no_progress
 from bot.channels.http import Malformed, parse_json, read_body, too_large, unavailable
-from documents.fonts import FontNotAvailable, sarabun
+from bot.channels.text import without_pages
+from bot.channels.web.pages import page_response, script_json
 from handlers.messages import MAX_INCOMING_TEXT, Incoming, Reply
 
 CHANNEL = "web"
@@ -74,9 +73,6 @@ class WebChannel(Channel):
         self.longest_wait = longest_wait
         self.hub: Hub | None = None
         self._news: dict[str, asyncio.Event] = {}
-        self._template = (
-            resources.files("bot.channels.web").joinpath("page.html").read_text(encoding="utf-8")
-        )
 
     async def start(self, hub: Hub) -> None:
         self.hub = hub
@@ -86,7 +82,6 @@ class WebChannel(Channel):
             Route("/try", self._page, methods=["GET"]),
             Route("/try/api/say", self._say, methods=["POST"]),
             Route("/try/api/messages", self._messages, methods=["GET"]),
-            Route("/try/fonts/{weight}.ttf", self._font, methods=["GET"]),
         ]
 
     async def send(self, message: OutboundMessage, progress: Progress = no_progress) -> None:
@@ -106,27 +101,9 @@ class WebChannel(Channel):
         other = "en" if lang == "th" else "th"
         texts = {key: hub.content.t(f"web.{key}", lang) for key in PAGE_TEXTS}
         texts["other_lang"] = hub.content.t("web.other_lang", other)  # named in its own language
-        page = self._template
-        for key, value in texts.items():
-            page = page.replace("{{" + key + "}}", html.escape(value))
-        page = page.replace("{{lang}}", lang)
-        page = page.replace("{{other}}", other)
-        page = page.replace("{{texts_json}}", _script_json(texts))
-        nonce = secrets.token_urlsafe(16)
-        page = page.replace("{{nonce}}", nonce)
-        response = HTMLResponse(
-            page,
-            headers={
-                "Cache-Control": "no-store",
-                "Content-Security-Policy": (
-                    f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
-                    "img-src data:; font-src 'self'; connect-src 'self'; form-action 'self'; "
-                    "frame-ancestors 'none'; base-uri 'none'"
-                ),
-                "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "no-referrer",
-            },
-        )
+        values = {key: html.escape(value) for key, value in texts.items()}
+        values.update(lang=lang, other=other, texts_json=script_json(texts))
+        response = page_response("page.html", values, images="data:")
         if self._token(request) is None:
             response.set_cookie(
                 COOKIE,
@@ -138,21 +115,6 @@ class WebChannel(Channel):
                 secure=_over_https(request),
             )
         return response
-
-    async def _font(self, request: Request) -> Response:
-        """GET /try/fonts/regular.ttf | bold.ttf: Sarabun, the font of the documents,
-        so Thai reads the same on a desk computer that has no Thai font of its own."""
-        weight = request.path_params["weight"]
-        if weight not in ("regular", "bold"):
-            return Response(status_code=404)
-        try:
-            fonts = sarabun()
-        except FontNotAvailable:
-            return Response(status_code=404)
-        path = fonts.regular if weight == "regular" else fonts.bold
-        return FileResponse(
-            path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"}
-        )
 
     # ---- what the person did --------------------------------------------------------
 
@@ -272,7 +234,9 @@ def _message_json(message: OutboundMessage) -> dict[str, Any]:
 
 def _part_json(reply: Reply) -> dict[str, Any]:
     """One reply as the page draws it: the text (shown as text, never as markup), its
-    buttons, and any picture or document inline as a data: address."""
+    buttons, and any picture or document inline as a data: address. (The one-screen
+    assessment opens inside LINE and Telegram only: here the questions are asked.)"""
+    reply = without_pages(reply)
     part: dict[str, Any] = {"text": reply.text}
     if reply.question_seq is not None:
         part["seq"] = reply.question_seq
@@ -286,12 +250,6 @@ def _part_json(reply: Reply) -> dict[str, Any]:
         data = base64.b64encode(reply.document).decode()
         part["document"] = {"name": name, "href": f"data:{kind};base64,{data}"}
     return part
-
-
-def _script_json(data: Any) -> str:
-    """JSON to place inside a <script> element: no "<", ">" or "&" that could close it."""
-    text = json.dumps(data, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _error(message: str, status: int) -> JSONResponse:

@@ -181,7 +181,7 @@ def _listening_socket() -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    server: FakeTelegramServer, tmp_path: Path, *, webhook: bool = False
+    server: FakeTelegramServer, tmp_path: Path, *, webhook: bool = False, **settings: Any
 ) -> AsyncIterator[Harness]:
     """The bot as `dlcoach serve` runs it: polling through the Runtime, or the Starlette
     app (Runtime in its lifespan) on uvicorn with the webhook registered at the fake."""
@@ -197,6 +197,7 @@ async def running_bot(
         telegram_bot_token=server.token,
         telegram_api_base_url=server.base_url,
         **extra,
+        **settings,
     )
     channel = TelegramChannel(app.settings, on_error=errors.append)
     app.add_channel(channel)
