@@ -18,6 +18,7 @@ import asyncio
 import base64
 import hashlib
 import html
+import logging
 import mimetypes
 import re
 import secrets
@@ -33,6 +34,8 @@ from bot.channels.http import Malformed, parse_json, read_body, too_large, unava
 from bot.channels.text import without_pages
 from bot.channels.web.pages import page_response, script_json
 from handlers.messages import MAX_INCOMING_TEXT, Incoming, Reply
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "web"
 COOKIE = "dlcoach_try"
@@ -97,7 +100,9 @@ class WebChannel(Channel):
         """GET /try: the chat page, in Thai unless ?lang=en; gives a new visitor a token."""
         lang = request.query_params.get("lang", self.lang)
         lang = lang if lang in _LANGS else self.lang
-        hub = self._started()
+        if self.hub is None:
+            return unavailable()
+        hub = self.hub
         other = "en" if lang == "th" else "th"
         texts = {key: hub.content.t(f"web.{key}", lang) for key in PAGE_TEXTS}
         texts["other_lang"] = hub.content.t("web.other_lang", other)  # named in its own language
@@ -154,7 +159,11 @@ class WebChannel(Channel):
             return _error("after must be a row number", 400)
         wait = request.query_params.get("wait") != "0"
         chat = person_of(token)
-        found = await self._wait_for(chat, int(after), self.longest_wait if wait else 0.0)
+        try:
+            found = await self._wait_for(chat, int(after), self.longest_wait if wait else 0.0)
+        except Exception:  # noqa: BLE001 - the database is down or locked: the page retries
+            log.warning("web chat: could not read the history of a chat", exc_info=True)
+            return unavailable()
         return JSONResponse(
             {"messages": [_message_json(m) for m in found]},
             headers={"Cache-Control": "no-store"},

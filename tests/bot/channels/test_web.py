@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -199,3 +200,16 @@ async def test_switched_off_there_is_no_web_chat(tmp_path) -> None:
             assert (await client.get("/try")).status_code == 404
     finally:
         await app.close()
+
+
+async def test_a_history_that_cannot_be_read_answers_503_not_a_traceback(app) -> None:
+    async with web_chat(app) as base, visitor(base) as person:
+        await person.follow()
+        web = app.channels["web"]
+
+        async def down(channel: str, chat: str, after: int) -> list:
+            raise OSError("database unreachable")
+
+        web.hub = replace(web.hub, history=down)
+        answer = await person.client.get("/try/api/messages", params={"after": 0})
+        assert answer.status_code == 503 and answer.headers["retry-after"]
