@@ -482,7 +482,11 @@ class TelegramChannel(Channel):
             self.rejections.count("bad web app signature")
             return JSONResponse({"error": "not signed by Telegram"}, status_code=403)
         levels = data.get("levels")
-        if not isinstance(levels, str) or not levels.isascii() or not levels.isdigit():
+        if (
+            not isinstance(levels, str)
+            or not (levels.isascii() and levels.isdigit())
+            or len(levels) > 32
+        ):
             return JSONResponse({"error": "levels must be digits"}, status_code=400)
         person = str(user["id"])
         proof_hash = hashlib.sha256(data["proof"].encode()).hexdigest()[:32]

@@ -101,6 +101,13 @@ async def test_the_mini_app_stores_the_assessment_and_the_result_comes_in_the_ch
                 },
             )
             assert forged.status_code == 403
+            signed_proof = init_data(user.user_id, at=bot.clock.now().timestamp())
+            for junk in ("9" * 5000, "2,3", 232143221, None):
+                refused = await client.post(
+                    ASSESS_API, json={"proof": signed_proof, "levels": junk}
+                )
+                assert refused.status_code == 400
+            assert (await client.post(ASSESS_API, content=b"{nope")).status_code == 400
             assert await ratings(bot.app) == {}
             sent_before = len(server.sent_messages(user.user_id))
             signed = await client.post(
