@@ -197,6 +197,7 @@ def build_app(
         policy,
         clock,
         FLOW,
+        reads=read_sessions,
         sqlite=is_sqlite(engine),
         concurrency=settings.dlcoach_db_pool_size,
         written=wakeup.set,

@@ -38,7 +38,7 @@ from handlers.context import Ctx
 from handlers.engine import Flow
 from handlers.messages import Incoming, Reply
 from handlers.policy import Policy
-from storage.db import read_sessions_of, transaction
+from storage.db import transaction
 from storage.events import record_first
 from storage.models import ChannelAccount, ConversationState, NudgeCounter, OutboxMessage, Person
 from storage.outbox import PENDING, SENDING, NewMessage, Recipient, as_row, enqueue
@@ -86,6 +86,7 @@ class Turn:
         clock: Clock,
         flow: Flow,
         *,
+        reads: async_sessionmaker[AsyncSession],
         sqlite: bool,
         written: Callable[[], None],
         concurrency: int | None = None,
@@ -99,7 +100,7 @@ class Turn:
             clock,
             flow,
         )
-        self.reads = read_sessions_of(sessions)  # for reports (`Ctx.reads`)
+        self.reads = reads  # the app's read-only sessions, for reports (`Ctx.reads`)
         self.written = written  # tells delivery that outbox rows were committed
         self.nudges_due = nudges_due  # settles nudges a turn queued (e.g. /nudge)
         self.flood = flood  # a fair share per person (None: no limit)
