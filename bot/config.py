@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # The bot's own public https address (e.g. https://bot.agency.go.th): LINE
     # fetches charts and documents from it. Unset: LINE gets the text instead.
     dlcoach_public_url: str | None = None
+    # Where the working group opens the dashboard (/admin), for the sign-in links
+    # that /web sends: default DLCOACH_PUBLIC_URL, else serve's own local address.
+    dlcoach_dashboard_url: str | None = None
     # Above this share of the monthly LINE push quota, nudges wait; replies never do.
     dlcoach_line_quota_share: float = 0.9
     # The working group: when the weekly summary is posted to its chat (in the
@@ -147,6 +150,9 @@ class Settings(BaseSettings):
             inactive_days=self.dlcoach_inactive_days,
             weekly_day=self.dlcoach_weekly_day,
             weekly_time=time(hours, minutes),
+            dashboard_url=(
+                self.dlcoach_dashboard_url or self.dlcoach_public_url or "http://127.0.0.1:8080"
+            ).rstrip("/"),
             nudges=Thresholds(
                 stuck_days=self.dlcoach_nudge_stuck_days,
                 inactive_days=self.dlcoach_nudge_inactive_days,

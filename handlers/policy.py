@@ -40,4 +40,11 @@ class Policy:
     inactive_days: int = 14  # /inactive and /nudge without an argument
     weekly_day: int = 4  # the weekly summary: Monday is 0, so 4 is Friday
     weekly_time: time = time(15, 0)
+    # Where the working group's dashboard is reached (the sign-in links of /web).
+    dashboard_url: str = "http://127.0.0.1:8080"
     nudges: Thresholds = field(default_factory=Thresholds)
+
+    def weekly_slot(self, day: int | None, at: time | None) -> tuple[int, time]:
+        """When an agency's weekly summary goes out: its own day and time where it
+        chose them (the dashboard's settings), else the deployment's."""
+        return (self.weekly_day if day is None else day, self.weekly_time if at is None else at)

@@ -9,6 +9,7 @@ up anything else; every export leaves a row in the audit log.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -28,6 +29,35 @@ from storage.db import read_sessions_of, transaction
 from storage.models import Agency
 from storage.reports import table_lines
 from storage.timeutil import to_local
+
+
+async def report_file(
+    reads: async_sessionmaker[AsyncSession],
+    content: Content,
+    now: datetime,
+    fmt: str,
+    agency: Agency | None,
+    lang: str,
+    *,
+    year: int,
+    names: bool = False,
+    timezone: str = "Asia/Bangkok",
+) -> tuple[bytes, int]:
+    """The CSV (every agency when `agency` is None) or XLSX report of fiscal year
+    `year`, and the number of people in it; read on read sessions and drawn in a
+    worker thread, so neither the write lock nor the event loop waits for it."""
+    if fmt == "xlsx":
+        assert agency is not None
+        rows, figures = await agency_summary(reads, content, agency, year)
+        day = to_local(now, agency.timezone).date()
+        sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
+        return await asyncio.to_thread(workbook, sheets), len(rows)
+    skills = [s.id for s in content.skills]
+    period = fiscal_period(year, agency.timezone if agency else timezone)
+    async with reads() as session:
+        lines = await table_lines(session, agency.code if agency else None, period, skills)
+    body = csv_rows(content, lines, names=names)
+    return await asyncio.to_thread(csv_bytes, csv_header(content), body), len(lines)
 
 
 async def export_report(
@@ -60,18 +90,9 @@ async def export_report(
             return None
     tz = agency.timezone if agency else timezone
     year = year or current_fiscal_year(now, tz)
-    if fmt == "xlsx":
-        assert agency is not None
-        rows, figures = await agency_summary(reads, content, agency, year)
-        day = to_local(now, agency.timezone).date()
-        sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
-        data = await asyncio.to_thread(workbook, sheets)
-    else:
-        skills = [s.id for s in content.skills]
-        async with reads() as session:
-            rows = await table_lines(session, agency_code, fiscal_period(year, tz), skills)
-        lines = csv_rows(content, rows, names=names)
-        data = await asyncio.to_thread(csv_bytes, csv_header(content), lines)
+    data, people = await report_file(
+        reads, content, now, fmt, agency, lang, year=year, names=names, timezone=tz
+    )
     await asyncio.to_thread(out.write_bytes, data)
     async with transaction(sessions) as session:  # the file is written: say so
         audit.record(
@@ -81,8 +102,8 @@ async def export_report(
             agency=agency_code or "*",
             format=fmt,
             fiscal_year=year,
-            people=len(rows),
+            people=people,
             names=names,
             via="cli",
         )
-    return len(rows)
+    return people

@@ -100,7 +100,8 @@ class WeeklyPosts:
         posted = 0
         for chat, agency in chats:
             local_now = to_local(now, agency.timezone or self.policy.timezone)
-            if local_now < due_moment(local_now, self.policy.weekly_day, self.policy.weekly_time):
+            day, at = self.policy.weekly_slot(agency.weekly_day, agency.weekly_time)
+            if local_now < due_moment(local_now, day, at):
                 continue
             try:
                 if await self._post_one(chat, agency, week_key(local_now.date()), now):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -22,7 +22,7 @@ from handlers.admin import access
 from handlers.admin.access import Seat
 from handlers.admin.awards import give_award, latest_completed
 from handlers.admin.record import RECORD, record_choices, show_record
-from handlers.admin.staff import cancel_choice
+from handlers.admin.staff import cancel_choice, latest_ideas
 from handlers.common import MAX_TEXT, free_text, is_cancel
 from handlers.context import Answer, Ctx
 from handlers.conversation import HOLD, REASK, Next
@@ -41,11 +41,11 @@ from handlers.reports.summary import (
 )
 from handlers.reports.workbook import report_name, report_sheets, workbook_render
 from handlers.typed import whole_number
-from storage import agencies, arms
+from storage import agencies, arms, web_access
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
 from storage.batches import id_batches
-from storage.models import Feedback, Idea, Nudge, Person, WorkingGroupChat
+from storage.models import Feedback, Nudge, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, TIP
 from storage.models.nudges import PLANNED
 from storage.pushes import agency_push_months
@@ -306,14 +306,7 @@ async def answer_award(ctx: Ctx, answer: Answer) -> Next:
 async def ideas(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/ideas: the latest opinions and suggestions staff sent with /idea, and the tips
     of those who completed a round (marked as tips)."""
-    result = await ctx.session.exec(
-        select(Idea, Person)
-        .join(Person, Person.id == Idea.person_id)
-        .where(Idea.agency_id == seat.agency.id)
-        .order_by(Idea.created_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
-        .limit(RECENT_IDEAS)
-    )
-    found = list(result.all())
+    found = await latest_ideas(ctx.session, seat.agency.id, RECENT_IDEAS)  # type: ignore[arg-type]
     if not found:
         ctx.say(ctx.t("admin.ideas_none"))
     else:
@@ -708,16 +701,34 @@ async def feedback(ctx: Ctx, seat: Seat, argument: str) -> None:
     ctx.audit("admin.feedback", subject=target.id, agency=seat.agency.code, feedback=note.id)
 
 
+# ---- the dashboard ------------------------------------------------------------------------------
+
+SIGN_IN_MINUTES = 10  # how long a /web link works (once)
+
+
+async def web(ctx: Ctx, seat: Seat, argument: str) -> None:
+    """/web: a one-time link that signs this admin in to the dashboard, in a private
+    chat only (a link in a group would let anyone there in)."""
+    if ctx.incoming.chat_type != "private":
+        ctx.say(ctx.t("admin.web_private"))
+        return
+    assert ctx.person is not None and ctx.person.id is not None
+    secret = await web_access.new_sign_in(
+        ctx.session, ctx.person.id, seat.agency.id, ctx.now, timedelta(minutes=SIGN_IN_MINUTES)
+    )  # type: ignore[arg-type]
+    link = f"{ctx.policy.dashboard_url}/admin/signin?t={secret}"
+    ctx.say(ctx.t("admin.web_link", link=link, minutes=SIGN_IN_MINUTES))
+    ctx.audit("admin.web_link", agency=seat.agency.code)
+
+
 # ---- the working-group chat --------------------------------------------------------------------
 
 
-def _schedule_text(ctx: Ctx) -> str:
+def schedule_text(ctx: Ctx, seat: Seat) -> str:
+    """When the agency's weekly summary is posted, as the admin reads it."""
     names = [n.strip() for n in ctx.t("admin.weekdays").split(",")]
-    return ctx.t(
-        "admin.schedule",
-        day=names[ctx.policy.weekly_day % 7],
-        time=ctx.policy.weekly_time.strftime("%H:%M"),
-    )
+    day, at = ctx.policy.weekly_slot(seat.agency.weekly_day, seat.agency.weekly_time)
+    return ctx.t("admin.schedule", day=names[day % 7], time=at.strftime("%H:%M"))
 
 
 async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> None:
@@ -736,7 +747,7 @@ async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> None:
     chat.lang, chat.bound_at = ctx.lang, ctx.now
     chat.bound_by = ctx.person.id if ctx.person else None
     ctx.session.add(chat)
-    ctx.say(ctx.t("admin.bound", agency=seat.agency.name, schedule=_schedule_text(ctx)))
+    ctx.say(ctx.t("admin.bound", agency=seat.agency.name, schedule=schedule_text(ctx, seat)))
     ctx.audit("admin.bindgroup", agency=seat.agency.code, channel=ctx.incoming.channel)
 
 
@@ -779,6 +790,7 @@ ADMIN_COMMANDS: dict[str, AdminCommand] = {
     "bindgroup": AdminCommand(bindgroup, ROLE_HEAD),
     "notify": AdminCommand(notify, ROLE_HEAD),
     "holdout": AdminCommand(holdout, ROLE_HEAD),
+    "web": AdminCommand(web),
 }
 GROUP_COMMANDS = ("bindgroup", "notify", "holdout")  # the admin commands typed in a group chat
 

@@ -9,6 +9,7 @@ comes back to the question they were on afterwards.
 from __future__ import annotations
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.common import CANCEL, free_text, is_cancel
 from handlers.context import Answer, Ctx
@@ -22,6 +23,22 @@ from storage.models import Feedback, Idea, Person
 
 def cancel_choice(ctx: Ctx) -> Choice:
     return Choice(CANCEL, ctx.t("admin.cancel"))
+
+
+async def latest_ideas(
+    session: AsyncSession, agency_id: int, limit: int, offset: int = 0
+) -> list[tuple[Idea, Person]]:
+    """The agency's ideas and tips, newest first, with who sent them (for /ideas and
+    the dashboard)."""
+    result = await session.exec(
+        select(Idea, Person)
+        .join(Person, Person.id == Idea.person_id)
+        .where(Idea.agency_id == agency_id)
+        .order_by(Idea.created_at.desc(), Idea.id.desc())  # type: ignore[attr-defined]
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.all())
 
 
 # ---- /idea -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from storage.models.admin import (
     Feedback,
     Idea,
     InviteCode,
+    WebSession,
+    WebSignIn,
     WeeklyPost,
     WorkingGroupChat,
 )
@@ -65,6 +67,8 @@ __all__ = [
     "StaffMember",
     "StepEntry",
     "Unit",
+    "WebSession",
+    "WebSignIn",
     "WeeklyPost",
     "WorkingGroupChat",
 ]

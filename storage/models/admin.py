@@ -130,3 +130,33 @@ class Award(SQLModel, table=True):
     # a plain id: erasing that head empties it and keeps the award
     given_by: int | None = Field(default=None, sa_column_kwargs=plain_person_id())
     given_at: datetime = Field(default_factory=utcnow)
+
+
+class WebSignIn(SQLModel, table=True):
+    """A one-time link to the working group's dashboard, sent to an admin in chat (/web).
+
+    Only the SHA-256 of the link's secret is kept, so the table read by anyone
+    signs no one in; the link works once, for a few minutes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of an admin: the cookie's secret (hashed) and the
+    form token that every form of the session carries (CSRF)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    form_token: str = Field(max_length=64)
+    lang: str = Field(default="th", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

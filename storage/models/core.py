@@ -54,6 +54,10 @@ class Agency(SQLModel, table=True):
     # they chose, and the agency's own seed that draws them (storage.arms).
     holdout_percent: int = Field(default=10)
     holdout_seed: str = Field(default_factory=lambda: secrets.token_hex(16), max_length=64)
+    # When the weekly summary goes to the working-group chat (local; Monday is 0);
+    # None: the deployment's DLCOACH_WEEKLY_DAY / DLCOACH_WEEKLY_TIME.
+    weekly_day: int | None = None
+    weekly_time: time | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -36,13 +36,15 @@ def page_response(
     scripts: str = "",
     frames: str = "'none'",
     images: str = "'none'",
+    package: str = "bot.channels.web",
+    status_code: int = 200,
 ) -> HTMLResponse:
     """The template filled with `values` (which include `lang` and `title`) under a
     content policy that runs only the page's own script (and `scripts`, an origin
     such as a platform's SDK), may be framed only by `frames`, and shows pictures
-    only from `images`."""
+    only from `images`. Templates are read from `package`."""
     nonce = secrets.token_urlsafe(16)
-    page = resources.files("bot.channels.web").joinpath(template).read_text("utf-8")
+    page = resources.files(package).joinpath(template).read_text("utf-8")
     page = page.replace("{{head}}", HEAD)
     for key, value in {**values, "nonce": nonce}.items():
         page = page.replace("{{" + key + "}}", value)
@@ -53,6 +55,7 @@ def page_response(
     )
     return HTMLResponse(
         page,
+        status_code=status_code,
         headers={
             "Cache-Control": "no-store",
             "Content-Security-Policy": policy,
