@@ -17,6 +17,7 @@ from starlette.routing import Route
 from bot.app import App
 from bot.channels.base import Channel
 from bot.config import Settings
+from bot.dashboard import routes as dashboard_routes
 from bot.scheduler import scheduler_for
 from documents.fonts import FontNotAvailable, sarabun
 from storage.db import read_only
@@ -157,6 +158,7 @@ def build_web(app: App) -> Starlette:
         Route("/fonts/sarabun.css", font_faces, methods=["GET"]),
         Route("/fonts/sarabun-{weight}.ttf", font, methods=["GET"]),
     ]
+    routes.extend(dashboard_routes())
     for channel in app.channels.values():
         routes.extend(channel.routes())
     web = Starlette(routes=routes, lifespan=lifespan)

@@ -107,6 +107,16 @@ async def live_session(session: AsyncSession, secret: object, now: datetime) -> 
     return found.first()
 
 
+async def set_lang(session: AsyncSession, secret: object, lang: str) -> None:
+    """The language this browser reads the dashboard in."""
+    if _plausible(secret):
+        await session.exec(
+            update(WebSession)
+            .where(WebSession.token_hash == secret_hash(str(secret)))
+            .values(lang=lang)
+        )
+
+
 async def close_session(session: AsyncSession, secret: object) -> None:
     """Sign one browser out."""
     if _plausible(secret):

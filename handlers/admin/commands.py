@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from content.loader import Content
 from handlers.admin import access
 from handlers.admin.access import Seat
 from handlers.admin.awards import give_award, latest_completed
@@ -724,11 +725,16 @@ async def web(ctx: Ctx, seat: Seat, argument: str) -> None:
 # ---- the working-group chat --------------------------------------------------------------------
 
 
+def schedule_text_for(content: Content, lang: str, day: int, at: time) -> str:
+    """ "Every Friday at 15:00": when a weekly summary is posted, as an admin reads it."""
+    names = [n.strip() for n in content.t("admin.weekdays", lang).split(",")]
+    return content.t("admin.schedule", lang, day=names[day % 7], time=at.strftime("%H:%M"))
+
+
 def schedule_text(ctx: Ctx, seat: Seat) -> str:
-    """When the agency's weekly summary is posted, as the admin reads it."""
-    names = [n.strip() for n in ctx.t("admin.weekdays").split(",")]
+    """When the agency's weekly summary is posted (its own slot, else the deployment's)."""
     day, at = ctx.policy.weekly_slot(seat.agency.weekly_day, seat.agency.weekly_time)
-    return ctx.t("admin.schedule", day=names[day % 7], time=at.strftime("%H:%M"))
+    return schedule_text_for(ctx.content, ctx.lang, day, at)
 
 
 async def bindgroup(ctx: Ctx, seat: Seat, argument: str) -> None:

@@ -246,6 +246,13 @@ def _thai_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("TH", years=year).keys())
 
 
+def thai_holidays_named(year: int, lang: str) -> list[tuple[date, str]]:
+    """The same holidays as `is_thai_holiday` knows, with their names in `lang`
+    (for the dashboard, so the working group sees which days reminders skip)."""
+    found = holidays.country_holidays("TH", years=year, language="th" if lang == "th" else "en_US")
+    return sorted(found.items())
+
+
 def is_thai_holiday(day: date) -> bool:
     return day in _thai_holidays(day.year)
 
