@@ -34,6 +34,9 @@ from storage.models import Agency, Person
 
 EXPORT_NAME = "dlcoach-mydata.json"
 FAREWELL = "farewell"  # Reply.extra key of the goodbye sent after an erasure
+# Columns that keep a sign-in working (the dashboard's sessions): left out of a
+# person's copy of their data, which is a file that travels.
+SECRETS = frozenset({"token_hash", "form_token"})
 
 
 def _person_columns():  # noqa: ANN202
@@ -98,7 +101,9 @@ async def collect(ctx: Ctx, person_id: int) -> dict[str, list[dict[str, Any]]]:
         if table.name == "outboxmessage":
             continue  # delivery bookkeeping, not data about the person
         result = await ctx.session.exec(select(table).where(column == person_id))
-        rows = [{k: _jsonable(v) for k, v in row._mapping.items()} for row in result]
+        rows = [
+            {k: _jsonable(v) for k, v in row._mapping.items() if k not in SECRETS} for row in result
+        ]
         if rows:
             data.setdefault(table.name, []).extend(rows)
             ids = [r["id"] for r in rows if "id" in r]

@@ -711,7 +711,7 @@ async def web(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/web: a one-time link that signs this admin in to the dashboard, in a private
     chat only (a link in a group would let anyone there in)."""
     if ctx.incoming.chat_type != "private":
-        ctx.say(ctx.t("admin.web_private"))
+        ctx.say(ctx.t("group.private_only"))
         return
     assert ctx.person is not None and ctx.person.id is not None
     secret = await web_access.new_sign_in(
