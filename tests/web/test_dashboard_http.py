@@ -16,15 +16,17 @@ from sqlmodel import select
 
 from bot.server import build_web
 from storage.agencies import numbered
-from storage.models import AdminRole, Agency, Idea, WebSession, WebSignIn
+from storage.db import transaction
+from storage.models import AdminRole, Agency, Idea, Unit, WebSession, WebSignIn
 from tests.drivers.chat import make_app, t
 from tests.drivers.working_group import (
+    FIXTURE,
     audit_rows,
-    fixture_agency,
     in_group,
     make_admin,
     make_agency,
     person_id,
+    place,
 )
 
 LINK = re.compile(r"/admin/signin\?t=([A-Za-z0-9_-]+)")
@@ -57,6 +59,15 @@ async def signed_in(app, admin, web: httpx.AsyncClient) -> str:  # noqa: ANN001
 async def sessions_stored(app) -> int:  # noqa: ANN001
     async with app.sessions() as session:
         return len((await session.exec(select(WebSession))).all())
+
+
+async def demo_staff(app) -> list[int]:  # noqa: ANN001
+    """The summary tests' five people (at steps 1, 3 and 6, two completed), in DEMO."""
+    async with transaction(app.sessions) as session:
+        demo = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
+        for name in ("กองหนึ่ง", "กองสอง"):
+            session.add(Unit(agency_id=demo.id, name=name))
+    return await place(app, "DEMO", FIXTURE)
 
 
 async def agency(app, code: str = "DEMO") -> Agency:  # noqa: ANN001
@@ -140,7 +151,7 @@ async def test_an_admin_of_another_agency_sees_none_of_demo(app, channel) -> Non
     await make_agency(app, "B", "Agency B", ["B1"])
     demo_admin = await make_admin(app, channel)
     other = await make_admin(app, channel, agency_code="B", name="ผู้ดูแลหน่วยงานบี")
-    await fixture_agency(app)
+    await demo_staff(app)
     async with client(app) as web:
         token = await signed_in(app, other, web)
         assert (await web.get("/admin/B/")).status_code == 200
@@ -163,7 +174,7 @@ async def test_an_admin_of_another_agency_sees_none_of_demo(app, channel) -> Non
         )
         assert change.status_code == 404
         people = await web.get("/admin/B/people")
-        assert "สมชาย" not in people.text  # the fixture's people are all in DEMO
+        assert t(app, "dash.people_none") in people.text  # DEMO's people are not B's
     assert (await agency(app)).holdout_percent != 40
     assert await audit_rows(app, "admin.export") == []
     assert await audit_rows(app, "admin.record_viewed") == []
@@ -205,7 +216,7 @@ async def test_not_signed_in_or_without_the_form_token_nothing_is_done(app, chan
 
 async def test_a_record_read_is_audited_and_unknown_numbers_are_not_found(app, channel) -> None:
     admin = await make_admin(app, channel)
-    ids = await fixture_agency(app)
+    ids = await demo_staff(app)
     async with client(app) as web:
         await signed_in(app, admin, web)
         listing = await web.get("/admin/DEMO/people")
@@ -224,27 +235,29 @@ async def test_a_record_read_is_audited_and_unknown_numbers_are_not_found(app, c
     assert viewed[0].actor_person_id == await person_id(app, admin)
 
 
-async def test_people_filter_by_step(app, channel) -> None:
+async def test_people_filter_by_step_and_days_inactive(app, channel) -> None:
     admin = await make_admin(app, channel)
-    await fixture_agency(app)
+    await demo_staff(app)
     async with client(app) as web:
         await signed_in(app, admin, web)
         everyone = await web.get("/admin/DEMO/people")
         done = await web.get("/admin/DEMO/people", params={"step": "done"})
-        idle = await web.get("/admin/DEMO/people", params={"idle": "3650"})
+        at_three = await web.get("/admin/DEMO/people", params={"step": "3"})
+        idle = await web.get("/admin/DEMO/people", params={"idle": "15"})
+        nobody = await web.get("/admin/DEMO/people", params={"idle": "3650"})
         junk = await web.get("/admin/DEMO/people", params={"idle": "<x>", "unit": "'\""})
     rows = lambda page: len(re.findall(r'/admin/DEMO/people/\d+"', page.text))  # noqa: E731
-    assert rows(everyone) > rows(done)
-    if rows(done) == 0:
-        assert t(app, "dash.people_none") in done.text
-    assert t(app, "dash.people_none") in idle.text
+    assert rows(everyone) == len(FIXTURE) + 1  # and the admin, who joined too
+    assert rows(done) == 2  # ก and ค completed
+    assert rows(at_three) == 1 and rows(idle) == 1  # ข: at step 3, 20 days without progress
+    assert t(app, "dash.people_none") in nobody.text
     assert junk.status_code == 200 and "<x>" not in junk.text
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 async def test_downloads_are_the_report_and_audited(app, channel, fmt) -> None:
     admin = await make_admin(app, channel)
-    await fixture_agency(app)
+    await demo_staff(app)
     async with client(app) as web:
         token = await signed_in(app, admin, web)
         answer = await web.post(
