@@ -156,4 +156,10 @@ def page(frame: Frame, heading: str, body: str, *, status_code: int = 200) -> HT
         "nav": _nav(frame),
         "body": f"<h2>{esc(heading)}</h2>{body}",
     }
-    return page_response("layout.html", values, package="bot.dashboard", status_code=status_code)
+    return page_response(
+        "layout.html",
+        values,
+        package="bot.dashboard",
+        status_code=status_code,
+        referrer="same-origin",  # the forms are checked by their Origin; no link leaves
+    )

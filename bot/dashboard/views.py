@@ -108,13 +108,13 @@ def _overview_body(content: Content, lang: str, figures: AgencySummary) -> str:
         "",
     ]
     units = table(
-        t("dash.by_unit"),
+        t("dash.tally_caption"),
         tally_heads,
         _tally_rows(content, lang, figures.by_unit, lambda u: unit_label(content, lang, u)),
         numeric=[1, 2, 3, 4],
     )
     groups = table(
-        t("dash.by_group"),
+        t("dash.tally_caption"),
         tally_heads,
         _tally_rows(content, lang, figures.by_group, lambda g: group_label(content, lang, g)),
         numeric=[1, 2, 3, 4],
@@ -130,7 +130,7 @@ def _overview_body(content: Content, lang: str, figures: AgencySummary) -> str:
         for s in figures.skills
     ]
     growth = table(
-        t("dash.growth"),
+        t("dash.growth_caption"),
         [
             t("dash.col.skill"),
             t("dash.col.paired"),

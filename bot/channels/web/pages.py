@@ -38,11 +38,14 @@ def page_response(
     images: str = "'none'",
     package: str = "bot.channels.web",
     status_code: int = 200,
+    referrer: str = "no-referrer",
 ) -> HTMLResponse:
     """The template filled with `values` (which include `lang` and `title`) under a
     content policy that runs only the page's own script (and `scripts`, an origin
     such as a platform's SDK), may be framed only by `frames`, and shows pictures
-    only from `images`. Templates are read from `package`."""
+    only from `images`. Templates are read from `package`. Pages that post forms
+    checked by their Origin take `referrer="same-origin"`: under "no-referrer" a
+    browser sends `Origin: null` with every form it posts."""
     nonce = secrets.token_urlsafe(16)
     page = resources.files(package).joinpath(template).read_text("utf-8")
     page = page.replace("{{head}}", HEAD)
@@ -60,6 +63,6 @@ def page_response(
             "Cache-Control": "no-store",
             "Content-Security-Policy": policy,
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": referrer,
         },
     )
