@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"
+    # The LIFF app of the one-screen self-assessment ("1234567890-AbCdEfGh"), and
+    # the LINE Login channel it belongs to (by default the digits the LIFF id
+    # starts with): ID tokens from the page are verified for that channel.
+    line_liff_id: str | None = Field(default=None, pattern=r"^[0-9]{6,20}-[A-Za-z0-9]{4,40}$")
+    line_login_channel_id: str | None = Field(default=None, pattern=r"^[0-9]{6,20}$")
     dlcoach_timezone: str = "Asia/Bangkok"
     dlcoach_lang: str = "th"
     dlcoach_content_dir: Path | None = None

@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -78,6 +79,7 @@ NOT_FOUND = "Not found"
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000
+MAX_URI = 1000
 MAX_QUICK_REPLY_ITEMS = 13
 MAX_QUICK_REPLY_LABEL = 20
 MAX_POSTBACK_DATA = 300
@@ -317,6 +319,17 @@ def _walk_actions(node: Any, prop: str, errors: list[dict[str, str]]) -> None:
                     {
                         "message": f"Length must be between 0 and {MAX_ACTION_TEXT}",
                         "property": f"{prop}.displayText",
+                    }
+                )
+        if kind == "uri" and "uri" in node:
+            uri = node.get("uri")
+            if not isinstance(uri, str) or not re.match(r"(https?|line|tel)://|tel:", uri):
+                errors.append({"message": "invalid uri scheme", "property": f"{prop}.uri"})
+            elif len(uri) > MAX_URI:
+                errors.append(
+                    {
+                        "message": f"Length must be between 0 and {MAX_URI}",
+                        "property": f"{prop}.uri",
                     }
                 )
         if (
@@ -568,6 +581,9 @@ class FakeLineServer:
         self._blocked: set[str] = set()
         self._profiles: dict[str, UserProfile] = {}
         self._faults: list[Fault] = []
+        # LINE Login ID tokens (what a LIFF app's liff.getIDToken() returns):
+        # token -> (user id, channel id, expiry in epoch seconds)
+        self._id_tokens: dict[str, tuple[str, str, float]] = {}
 
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -575,6 +591,7 @@ class FakeLineServer:
         self.base_url = ""
 
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            ("POST", re.compile(r"/oauth2/v2\.1/verify"), self._verify_id_token),
             ("POST", re.compile(r"/v2/bot/message/reply"), self._reply),
             ("POST", re.compile(r"/v2/bot/message/push"), self._push),
             ("GET", re.compile(r"/v2/bot/message/quota"), self._quota),
@@ -693,6 +710,15 @@ class FakeLineServer:
                 issued_at=self.now(),
                 lifetime=self.reply_token_lifetime if lifetime is None else lifetime,
             )
+        return token
+
+    def issue_id_token(self, user_id: str, channel_id: str, *, lifetime: float = 3600.0) -> str:
+        """An ID token of LINE Login channel ``channel_id`` for ``user_id``, as
+        LIFF's ``liff.getIDToken()`` gives a page (opaque here: LINE's is a JWT)."""
+        header = secrets.token_urlsafe(12)
+        token = f"{header}.{secrets.token_urlsafe(48)}.{secrets.token_urlsafe(32)}"
+        with self._lock:
+            self._id_tokens[token] = (user_id, channel_id, self.now() + lifetime)
         return token
 
     def block(self, user_id: str) -> None:
@@ -870,7 +896,8 @@ class FakeLineServer:
         return JSONResponse(payload, status_code=status, headers=headers)
 
     async def _handle(self, request: Request, record: RecordedRequest) -> Response:
-        if record.headers.get("authorization") != f"Bearer {self.access_token}":
+        login = record.path.startswith("/oauth2/")  # LINE Login: no bearer token
+        if not login and record.headers.get("authorization") != f"Bearer {self.access_token}":
             return self._json({"message": AUTH_FAILED}, 401)
 
         fault = None
@@ -898,6 +925,45 @@ class FakeLineServer:
                 except _Reject as rejected:
                     return self._json(rejected.payload, rejected.status)
         return self._json({"message": NOT_FOUND}, 404)
+
+    # ------------------------------------------------------------------ LINE Login
+
+    async def _verify_id_token(
+        self, request: Request, record: RecordedRequest, _: dict
+    ) -> Response:
+        """POST /oauth2/v2.1/verify (form: id_token, client_id), as LINE answers it."""
+        form = dict(parse_qsl(record.body.decode("utf-8", "replace")))
+        token, client_id = form.get("id_token", ""), form.get("client_id", "")
+        if not token or not client_id:
+            return self._json({"error": "invalid_request", "error_description": "Required."}, 400)
+        with self._lock:
+            found = self._id_tokens.get(token)
+        if found is None:
+            return self._json(
+                {"error": "invalid_request", "error_description": "Invalid IdToken."}, 400
+            )
+        user_id, channel_id, expires = found
+        if expires <= self.now():
+            return self._json(
+                {"error": "invalid_request", "error_description": "IdToken expired."}, 400
+            )
+        if channel_id != client_id:
+            return self._json(
+                {"error": "invalid_request", "error_description": "Invalid IdToken Audience."},
+                400,
+            )
+        issued = int(expires - 3600)
+        return self._json(
+            {
+                "iss": "https://access.line.me",
+                "sub": user_id,
+                "aud": channel_id,
+                "exp": int(expires),
+                "iat": issued,
+                "amr": ["linesso"],
+                "name": "LINE user",
+            }
+        )
 
     # ------------------------------------------------------------------ messages
 

@@ -31,6 +31,16 @@ async def open_as_mini_app(context: BrowserContext, url: str, proof: str):  # no
     return page
 
 
+async def closed(page, flag: str) -> bool:  # noqa: ANN001
+    """Whether the page asked the platform to close it (sets `window[flag]`) within 5 s
+    (polled: the page's content policy allows no script made from a string)."""
+    for _ in range(100):
+        if await page.evaluate(f"window.{flag} === true"):
+            return True
+        await page.wait_for_timeout(50)
+    return False
+
+
 async def rate(page, levels: list[int]) -> None:  # noqa: ANN001
     for fieldset, level in zip(await page.locator("fieldset").all(), levels, strict=False):
         await fieldset.locator(f'input[value="{level}"]').check()
@@ -69,11 +79,7 @@ async def test_the_mini_app_refuses_forged_initdata_and_stores_signed(
         await page.screenshot(path=str(SCREENSHOTS / "assess.png"))
         await page.get_by_role("button").click()
         await page.get_by_text(t(bot.app, "assess_page.saved")).wait_for()
-        for _ in range(100):  # the page asks Telegram to close the Mini App once saved
-            if await page.evaluate("window.miniAppClosed === true"):
-                break
-            await page.wait_for_timeout(50)
-        assert await page.evaluate("window.miniAppClosed === true")
+        assert await closed(page, "miniAppClosed")  # the page closes the Mini App once saved
         expected = dict(zip([s.id for s in bot.app.content.skills], PRE, strict=True))
 
         async def done(session) -> bool:  # noqa: ANN001
@@ -90,3 +96,49 @@ async def test_the_mini_app_refuses_forged_initdata_and_stores_signed(
 async def _result_in_chat(bot, user) -> bool:  # noqa: ANN001
     title = t(bot.app, "s2.result_title")
     return any(title in m.get("text", "") for m in bot.server.sent_messages(user.user_id))
+
+
+async def open_as_liff_app(context: BrowserContext, url: str, id_token: str):  # noqa: ANN201
+    """The page as LINE opens a LIFF app: `window.liff` starts and hands out the
+    person's ID token (LINE's SDK is not fetched here: there is no internet)."""
+    page = await context.new_page()
+    await page.route("https://static.line-scdn.net/**", lambda route: route.abort())
+    sdk = (
+        "{ init: (config) => { window.liffStarted = config.liffId; return Promise.resolve(); },"
+        " getIDToken: () => TOKEN, closeWindow() { window.liffClosed = true; } }"
+    )
+    await page.add_init_script("window.liff = " + sdk.replace("TOKEN", json.dumps(id_token)) + ";")
+    await page.goto(url)
+    return page
+
+
+async def test_the_liff_app_refuses_a_forged_id_token_and_stores_a_verified_one(
+    page_context, tmp_path, caplog
+) -> None:
+    from bot.channels.line import liff
+    from tests.bot.channels.test_line import LineUser, line_harness
+    from tests.bot.channels.test_line_liff import LIFF_ID, LOGIN_CHANNEL
+
+    async with line_harness(tmp_path, caplog, line_liff_id=LIFF_ID) as h:
+        person = LineUser(h)
+        await onboard(person)
+        await first_step1(person)
+        url = h.base_url + liff.ASSESS_PAGE
+
+        forged = await open_as_liff_app(page_context, url, "eyJhbGciOiJFUzI1NiJ9.forged.sig")
+        await rate(forged, PRE)
+        await forged.get_by_role("button").click()
+        await forged.get_by_text(t(h.app, "assess_page.refused")).wait_for()
+        assert await forged.evaluate("window.liffStarted") == LIFF_ID
+        assert await ratings(h.app) == {}
+
+        token = h.line.issue_id_token(person.user_id, LOGIN_CHANNEL)
+        page = await open_as_liff_app(page_context, url, token)
+        await rate(page, PRE)
+        await page.get_by_role("button").click()
+        await page.get_by_text(t(h.app, "assess_page.saved")).wait_for()
+        assert await closed(page, "liffClosed")  # the page closes the LIFF app once saved
+        await h.deliver()
+        expected = dict(zip([s.id for s in h.app.content.skills], PRE, strict=True))
+        assert await ratings(h.app) == expected
+        assert any(t(h.app, "s2.result_title") in text for text in person.texts())

@@ -23,6 +23,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -52,7 +53,7 @@ from bot.channels.http import (
     too_large,
     unavailable,
 )
-from bot.channels.line import media
+from bot.channels.line import liff, media
 from bot.channels.line.api import (
     NETWORK_ERRORS,
     QUICK_TIMEOUT,
@@ -74,7 +75,9 @@ from bot.channels.line.webhook import (
     parse_event,
     view_event,
 )
+from bot.channels.web.assess import assessment_page, hand_over, posted_levels
 from bot.config import Settings
+from handlers.messages import ASSESS_PAGE as ASSESS_PAGE_CHOICE
 from handlers.pushes import PushBudget
 
 if TYPE_CHECKING:
@@ -102,6 +105,7 @@ class LineChannel(Channel):
         self.profiles = ProfileCache()
         self.rejections = Rejections("LINE")
         self.quota: QuotaMeter | None = None
+        self._http: httpx.AsyncClient | None = None  # LINE Login's verify endpoint
         # Loading animations started in the background, by chat: a send to that
         # chat waits for its request first, so the dots never come after the answer.
         self._loading: dict[str, asyncio.Task[None]] = {}
@@ -115,19 +119,68 @@ class LineChannel(Channel):
         if self._client is None:
             self._client = AsyncApiClient(api_configuration(self.settings))
             self.api = AsyncMessagingApi(self._client)
+        if self._http is None and self.settings.line_liff_id:
+            self._http = httpx.AsyncClient()
 
     async def stop(self) -> None:
         if self._loading:
             await asyncio.gather(*self._loading.values(), return_exceptions=True)
         if self._client is not None:
             await self._client.close()
-        self._client = self.api = None
+        if self._http is not None:
+            await self._http.aclose()
+        self._client = self.api = self._http = None
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/webhooks/line", self.webhook, methods=["POST"]),
             Route("/media/{media_id}/{filename}", self.media, methods=["GET", "HEAD", "POST"]),
+            Route(liff.ASSESS_PAGE, self._assess_page, methods=["GET"]),
+            Route(liff.ASSESS_API, self._assess_post, methods=["POST"]),
         ]
+
+    def pages(self) -> dict[str, str]:
+        """Page-opening choices this channel can open: the one-screen assessment,
+        when its LIFF app is set up."""
+        url = liff.liff_url(self.settings)
+        return {ASSESS_PAGE_CHOICE: url} if url else {}
+
+    # ---- the one-screen assessment (LIFF) -------------------------------------
+
+    async def _assess_page(self, request: Request) -> Response:
+        """GET /assess/line: the one-screen assessment, the LIFF app's endpoint."""
+        if self.hub is None or not self.settings.line_liff_id:
+            return Response(status_code=404 if self.hub else 503)
+        lang = request.query_params.get("lang", self.settings.policy().lang)
+        return assessment_page(
+            self.hub.content,
+            lang if lang in ("th", "en") else "th",
+            endpoint=liff.ASSESS_API,
+            platform_script=liff.LIFF_SDK,
+            script_host=liff.LIFF_SCRIPTS,
+            connects=liff.LIFF_CONNECTS,
+            liff_id=self.settings.line_liff_id,
+        )
+
+    async def _assess_post(self, request: Request) -> Response:
+        """POST /assess/api/line {"proof": ID token, "levels": "232143221"}: the
+        levels, from the person LINE verified the ID token for, handed to the core
+        as one answer; 403 (nothing stored) when LINE refuses the token."""
+        hub, http = self.hub, self._http
+        if hub is None or http is None:
+            return unavailable() if hub is None else Response(status_code=404)
+        posted = await posted_levels(request)
+        if isinstance(posted, Response):
+            return posted
+        try:
+            user_id = await liff.verified_user_id(http, self.settings, posted.proof)
+        except liff.LineUnreachable as error:
+            log.warning("line: could not verify an ID token: %s", error)
+            return unavailable()
+        if user_id is None:
+            self.rejections.count("bad LIFF ID token")
+            return JSONResponse({"error": "not verified by LINE"}, status_code=403)
+        return await hand_over(hub, posted, CHANNEL, user_id)
 
     # ---- webhook --------------------------------------------------------------
 
@@ -264,7 +317,12 @@ class LineChannel(Channel):
             message,
         )
         parts = batches(
-            render(message.replies, partial(self.hub.content.t, lang=message.lang), links)
+            render(
+                message.replies,
+                partial(self.hub.content.t, lang=message.lang),
+                links,
+                self.pages(),
+            )
         )
         for number in range(done, len(parts)):
             replied = False

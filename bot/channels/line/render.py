@@ -17,14 +17,14 @@ reply text as `altText`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from bot.channels.text import ELLIPSIS, truncate, utf16_len, without_pages
+from bot.channels.text import ELLIPSIS, truncate, utf16_len
 from bot.channels.text import split_text as _split
-from handlers.messages import Card, Choice, Reply
+from handlers.messages import OPEN_PAGE, Card, Choice, Reply
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000
@@ -46,6 +46,10 @@ TRACK = "#E6E6E6"
 MUTED = "#777777"
 
 Message = dict[str, Any]
+# The id a page-opening choice takes once its page is known: its button opens
+# the address instead of posting back (see `with_pages`).
+LINK = "uri:"
+MAX_URI = 1000
 Translate = Callable[..., str]  # t(key, **values) in the person's language
 
 
@@ -98,6 +102,8 @@ def text_message(text: str) -> Message:
 
 def _postback_action(choice: Choice, question_seq: int | None, label_limit: int) -> Message:
     label = truncate(choice.label.strip() or choice.id, label_limit)
+    if choice.id.startswith(LINK):  # a page to open (the LIFF app), not an answer
+        return {"type": "uri", "label": label, "uri": choice.id.removeprefix(LINK)}
     return {
         "type": "postback",
         "label": label,
@@ -352,14 +358,30 @@ def _render_question(index: int, reply: Reply, t: Translate, links: MediaLinks) 
     return [*_render_reply(index, reply, t, links), choices_bubble(reply, "")]
 
 
+def with_pages(reply: Reply, pages: Mapping[str, str]) -> Reply:
+    """The reply with each page-opening choice whose page is in `pages` (choice id
+    -> address) turned into a link button, and the others left out."""
+    kept = []
+    for choice in reply.choices:
+        if not choice.id.startswith(OPEN_PAGE):
+            kept.append(choice)
+        elif choice.id in pages and len(pages[choice.id]) <= MAX_URI:
+            kept.append(replace(choice, id=LINK + pages[choice.id]))
+    return replace(reply, choices=tuple(kept))
+
+
 def render(
-    replies: Sequence[Reply], t: Translate, links: MediaLinks | None = None
+    replies: Sequence[Reply],
+    t: Translate,
+    links: MediaLinks | None = None,
+    pages: Mapping[str, str] | None = None,
 ) -> list[Message]:
     """All messages for one outbox row, in order, with the last question's choices
     as Flex buttons and as quick replies on the final message (LINE shows only
-    the last one's)."""
+    the last one's). A page-opening choice opens its page from `pages` (the LIFF
+    app) or is left out."""
     links = links or MediaLinks.none()
-    replies = [without_pages(r) for r in replies]  # LINE opens no pages here yet
+    replies = [with_pages(r, pages or {}) for r in replies]
     asked = [i for i, r in enumerate(replies) if r.choices]
     last_question = asked[-1] if asked else None
     messages: list[Message] = []

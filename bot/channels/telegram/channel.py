@@ -16,7 +16,6 @@ TELEGRAM_API_BASE_URL points the bot at any Bot API compatible server.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import re
@@ -68,10 +67,10 @@ from bot.channels.http import (
 )
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
 from bot.channels.telegram.webapp import verified_user
-from bot.channels.web.assess import assessment_page
+from bot.channels.web.assess import assessment_page, hand_over, posted_levels
 from bot.config import Settings
-from handlers.messages import ALL_AT_ONCE, Incoming
 from handlers.messages import ASSESS_PAGE as ASSESS_PAGE_CHOICE
+from handlers.messages import Incoming
 
 if TYPE_CHECKING:
     from telegram import Bot, Message, User
@@ -458,6 +457,7 @@ class TelegramChannel(Channel):
             endpoint=ASSESS_API,
             platform_script=TELEGRAM_WEB_APP_JS,
             script_host="https://telegram.org",
+            frames="https://web.telegram.org https://*.telegram.org",
         )
 
     async def _assess_post(self, request: Request) -> Response:
@@ -467,46 +467,17 @@ class TelegramChannel(Channel):
         hub = self._hub
         if hub is None:
             return unavailable()
-        body = await read_body(request, 16 * 1024)
-        if body is None:
-            return too_large()
-        try:
-            data = parse_json(body)
-        except Malformed:
-            return Response(status_code=400)
-        if not isinstance(data, dict):
-            return Response(status_code=400)
+        posted = await posted_levels(request)
+        if isinstance(posted, Response):
+            return posted
         token = self.settings.telegram_bot_token or ""
-        user = verified_user(data.get("proof"), token, hub.clock.now())
+        user = verified_user(posted.proof, token, hub.clock.now())
         if user is None:
             self.rejections.count("bad web app signature")
             return JSONResponse({"error": "not signed by Telegram"}, status_code=403)
-        levels = data.get("levels")
-        if (
-            not isinstance(levels, str)
-            or not (levels.isascii() and levels.isdigit())
-            or len(levels) > 32
-        ):
-            return JSONResponse({"error": "levels must be digits"}, status_code=400)
-        person = str(user["id"])
-        proof_hash = hashlib.sha256(data["proof"].encode()).hexdigest()[:32]
-        incoming = Incoming(
-            channel=CHANNEL,
-            user_id=person,
-            chat_id=person,
-            kind="choice",
-            choice=ALL_AT_ONCE + levels,
-            text="",
-            event_id=f"webapp:{proof_hash}:{levels}",
-            lang_hint=user.get("language_code")
-            if isinstance(user.get("language_code"), str)
-            else None,
-        )
-        try:
-            await hub.handle(incoming.cleaned())
-        except CoreUnavailable:
-            return unavailable()
-        return JSONResponse({"ok": True}, status_code=202)
+        language = user.get("language_code")
+        lang_hint = language if isinstance(language, str) else None
+        return await hand_over(hub, posted, CHANNEL, str(user["id"]), lang_hint)
 
     def _secret_ok(self, given: str | None) -> bool:
         expected = self.settings.telegram_webhook_secret

@@ -39,11 +39,12 @@ def page_response(
     package: str = "bot.channels.web",
     status_code: int = 200,
     referrer: str = "no-referrer",
+    connects: str = "",
 ) -> HTMLResponse:
     """The template filled with `values` (which include `lang` and `title`) under a
     content policy that runs only the page's own script (and `scripts`, an origin
-    such as a platform's SDK), may be framed only by `frames`, and shows pictures
-    only from `images`. Templates are read from `package`. Pages that post forms
+    such as a platform's SDK, which may call `connects`), may be framed only by
+    `frames`, and shows pictures only from `images`. Templates are read from `package`. Pages that post forms
     checked by their Origin take `referrer="same-origin"`: under "no-referrer" a
     browser sends `Origin: null` with every form it posts."""
     nonce = secrets.token_urlsafe(16)
@@ -54,7 +55,7 @@ def page_response(
     policy = (
         f"default-src 'none'; script-src 'nonce-{nonce}' {scripts}; "
         f"style-src 'self' 'unsafe-inline'; img-src {images}; font-src 'self'; "
-        f"connect-src 'self'; form-action 'self'; frame-ancestors {frames}; base-uri 'none'"
+        f"connect-src 'self' {connects}; form-action 'self'; frame-ancestors {frames}; base-uri 'none'"
     )
     return HTMLResponse(
         page,

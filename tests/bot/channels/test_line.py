@@ -11,6 +11,7 @@ logged by the bot fails the test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -182,7 +183,8 @@ class LineUser:
                 (
                     a
                     for a in actions
-                    if which in (decode_postback(a["data"]).choice, a["displayText"], a["label"])
+                    if a["type"] == "postback"  # a link (the LIFF app) posts nothing back
+                    and which in (decode_postback(a["data"]).choice, a["displayText"], a["label"])
                 ),
                 None,
             )
@@ -193,17 +195,22 @@ class LineUser:
         return self.h.line.delivered_texts(self.user_id)
 
 
-@pytest.fixture
-async def harness(tmp_path, caplog) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def line_harness(tmp_path, caplog, **settings: Any) -> AsyncIterator[Harness]:  # noqa: ANN001
+    """The bot with only the LINE channel, against a fresh fake LINE API; any ERROR
+    the bot logs fails the test. `settings` are added to (or override) the bot's."""
     clock = FakeClock(START)
     async with FakeLineServer(access_token=TOKEN, clock=clock, quota=500) as line:
         app = await make_app(
             f"sqlite:///{tmp_path / 'line.db'}",
             clock,
-            line_channel_secret=SECRET,
-            line_channel_access_token=TOKEN,
-            line_api_base_url=line.base_url,
-            dlcoach_public_url=PUBLIC_URL,
+            **{
+                "line_channel_secret": SECRET,
+                "line_channel_access_token": TOKEN,
+                "line_api_base_url": line.base_url,
+                "dlcoach_public_url": PUBLIC_URL,
+                **settings,
+            },
         )
         channel = LineChannel(app.settings)
         app.add_channel(channel)
@@ -221,6 +228,12 @@ async def harness(tmp_path, caplog) -> AsyncIterator[Harness]:
         if r.levelno >= logging.ERROR and r.name.split(".")[0] in ("bot", "handlers", "storage")
     ]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+@pytest.fixture
+async def harness(tmp_path, caplog) -> AsyncIterator[Harness]:
+    async with line_harness(tmp_path, caplog) as h:
+        yield h
 
 
 # ---------------------------------------------------------------- the journey
