@@ -35,6 +35,14 @@ admin_cli = typer.Typer(help="The agency's working group (admins).", no_args_is_
 cli.add_typer(admin_cli, name="admin")
 line_cli = typer.Typer(help="LINE commands.", no_args_is_help=True)
 cli.add_typer(line_cli, name="line")
+line_webhook_cli = typer.Typer(help="Where LINE posts the bot's events.", no_args_is_help=True)
+line_cli.add_typer(line_webhook_cli, name="webhook")
+telegram_cli = typer.Typer(help="Telegram commands.", no_args_is_help=True)
+cli.add_typer(telegram_cli, name="telegram")
+telegram_webhook_cli = typer.Typer(
+    help="Where Telegram posts the bot's updates.", no_args_is_help=True
+)
+telegram_cli.add_typer(telegram_webhook_cli, name="webhook")
 outbox_cli = typer.Typer(help="Messages waiting to be sent, and failed ones.", no_args_is_help=True)
 cli.add_typer(outbox_cli, name="outbox")
 
@@ -422,6 +430,29 @@ def admin_invite(
     )
 
 
+def _settings_with(field: str) -> Settings:
+    """The settings, or exit code 2 when `field` (say line_channel_access_token) is unset."""
+    settings = _settings()
+    if not getattr(settings, field):
+        typer.echo(f"{field.upper()} is not set", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+def _line_settings() -> Settings:
+    return _settings_with("line_channel_access_token")
+
+
+def _platform_call(call: Awaitable[T], platform: str) -> T:
+    """Run one call to a platform; a refusal or a network failure is one clear line
+    and exit code 1, never a traceback."""
+    try:
+        return asyncio.run(call)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - the SDKs raise many kinds; all mean "it failed"
+        typer.echo(f"{platform} refused or could not be reached: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 @line_cli.command("richmenu")
 def line_richmenu(
     lang: Annotated[str | None, typer.Option("--lang", help="th or en.")] = None,
@@ -438,10 +469,7 @@ def line_richmenu(
     )
     from content.loader import load_content
 
-    settings = _settings()
-    if not settings.line_channel_access_token:
-        typer.echo("LINE_CHANNEL_ACCESS_TOKEN is not set", err=True)
-        raise typer.Exit(2)
+    settings = _line_settings()
     if lang not in (None, "th", "en"):
         raise typer.BadParameter("--lang must be th or en")
     try:
@@ -455,6 +483,95 @@ def line_richmenu(
         image_out.write_bytes(image)
     menu_id = asyncio.run(install_default_menu(settings, menu_request(content, lang), image))
     typer.echo(f"rich menu {menu_id} is now the default")
+
+
+@line_webhook_cli.command("set")
+def line_webhook_set(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Default: DLCOACH_PUBLIC_URL + /webhooks/line."),
+    ] = None,
+) -> None:
+    """Point LINE's webhook at this bot and have LINE send it a test event."""
+    from bot.channels.line.endpoint import expected_endpoint, set_endpoint
+
+    settings = _line_settings()
+    target = url or expected_endpoint(settings)
+    if not target:
+        typer.echo("give --url, or set DLCOACH_PUBLIC_URL (the bot's https address)", err=True)
+        raise typer.Exit(2)
+    trial = _platform_call(set_endpoint(settings, target), "LINE")
+    typer.echo(f"LINE webhook endpoint: {target}")
+    if not trial.success:
+        typer.echo(
+            f"LINE's test call failed ({trial.reason}: {trial.detail}): is `dlcoach serve` "
+            "running at that address, with this LINE_CHANNEL_SECRET?",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"LINE's test call: {trial.status_code} {trial.reason}")
+
+
+@line_webhook_cli.command("info")
+def line_webhook_info() -> None:
+    """Show the webhook endpoint LINE holds, and whether it is this bot's."""
+    from bot.channels.line.endpoint import read_endpoint
+
+    found = _platform_call(read_endpoint(_line_settings()), "LINE")
+    typer.echo(f"endpoint: {found.url or '(not set)'}")
+    typer.echo(f"active: {'yes' if found.active else 'no'}")
+    if found.expected is None:
+        typer.echo("DLCOACH_PUBLIC_URL is not set: cannot say whether it is this bot's")
+    elif not found.matches:
+        typer.echo(f"expected: {found.expected} (fix: dlcoach line webhook set)", err=True)
+        raise typer.Exit(1)
+
+
+def _telegram_settings() -> Settings:
+    return _settings_with("telegram_bot_token")
+
+
+def _print_webhook(info) -> None:  # noqa: ANN001 - telegram.WebhookInfo
+    typer.echo(f"url: {info.url or '(none: long polling)'}")
+    typer.echo(f"pending updates: {info.pending_update_count}")
+    if info.last_error_message:
+        typer.echo(f"last error: {info.last_error_message}")
+
+
+@telegram_webhook_cli.command("set")
+def telegram_webhook_set() -> None:
+    """Register TELEGRAM_WEBHOOK_URL (with TELEGRAM_WEBHOOK_SECRET) at Telegram."""
+    from bot.channels.telegram.webhook import set_webhook
+
+    settings = _telegram_settings()
+    if not settings.telegram_webhook_url:
+        typer.echo("TELEGRAM_WEBHOOK_URL is not set (without it the bot long-polls)", err=True)
+        raise typer.Exit(2)
+    _print_webhook(_platform_call(set_webhook(settings), "Telegram"))
+
+
+@telegram_webhook_cli.command("info")
+def telegram_webhook_info() -> None:
+    """Show the webhook Telegram holds, and whether it is TELEGRAM_WEBHOOK_URL."""
+    from bot.channels.telegram.webhook import webhook_info
+
+    settings = _telegram_settings()
+    info = _platform_call(webhook_info(settings), "Telegram")
+    _print_webhook(info)
+    wanted = settings.telegram_webhook_url or ""
+    if info.url != wanted:
+        fix = "dlcoach telegram webhook set" if wanted else "dlcoach telegram webhook delete"
+        typer.echo(f"expected: {wanted or '(none: long polling)'} (fix: {fix})", err=True)
+        raise typer.Exit(1)
+
+
+@telegram_webhook_cli.command("delete")
+def telegram_webhook_delete() -> None:
+    """Remove the webhook, so that the bot can long-poll."""
+    from bot.channels.telegram.webhook import delete_webhook
+
+    _platform_call(delete_webhook(_telegram_settings()), "Telegram")
+    typer.echo("webhook removed: the bot can long-poll")
 
 
 @outbox_cli.command("status")

@@ -29,7 +29,10 @@ given), which tests move with ``server.clock.advance(seconds=61)``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -44,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -555,8 +559,10 @@ class FakeLineServer:
         bot_user_id: str = "Ufa4e00000000000000000000000000b0",
         default_language: str | None = "th",
         port: int = 0,
+        channel_secret: str = "",
     ) -> None:
         self.access_token = access_token
+        self.channel_secret = channel_secret  # signs the webhook endpoint's test call
         self.quota = quota
         self._quota_used = quota_used
         self.reply_token_lifetime = reply_token_lifetime
@@ -584,6 +590,7 @@ class FakeLineServer:
         # LINE Login ID tokens (what a LIFF app's liff.getIDToken() returns):
         # token -> (user id, channel id, expiry in epoch seconds)
         self._id_tokens: dict[str, tuple[str, str, float]] = {}
+        self.webhook_endpoint = ""  # what PUT /v2/bot/channel/webhook/endpoint set
 
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -592,6 +599,9 @@ class FakeLineServer:
 
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("POST", re.compile(r"/oauth2/v2\.1/verify"), self._verify_id_token),
+            ("GET", re.compile(r"/v2/bot/channel/webhook/endpoint"), self._get_endpoint),
+            ("PUT", re.compile(r"/v2/bot/channel/webhook/endpoint"), self._set_endpoint),
+            ("POST", re.compile(r"/v2/bot/channel/webhook/test"), self._test_endpoint),
             ("POST", re.compile(r"/v2/bot/message/reply"), self._reply),
             ("POST", re.compile(r"/v2/bot/message/push"), self._push),
             ("GET", re.compile(r"/v2/bot/message/quota"), self._quota),
@@ -925,6 +935,75 @@ class FakeLineServer:
                 except _Reject as rejected:
                     return self._json(rejected.payload, rejected.status)
         return self._json({"message": NOT_FOUND}, 404)
+
+    # ------------------------------------------------------------------ webhook endpoint
+
+    async def _get_endpoint(self, request: Request, record: RecordedRequest, _: dict) -> Response:
+        with self._lock:
+            endpoint = self.webhook_endpoint
+        return self._json({"endpoint": endpoint, "active": bool(endpoint)})
+
+    @staticmethod
+    def _endpoint_error(url: Any) -> str | None:
+        """LINE takes https only, up to 500 characters; loopback http is let through
+        here so that the test call can reach a bot running in the test."""
+        if not isinstance(url, str) or not url:
+            return "The property, 'endpoint' must be specified."
+        if len(url) > 500:
+            return "Length must be between 0 and 500"
+        loopback = url.startswith(("http://127.0.0.1:", "http://localhost:"))
+        if not url.startswith("https://") and not loopback:
+            return "Invalid webhook endpoint URL"
+        return None
+
+    async def _set_endpoint(self, request: Request, record: RecordedRequest, _: dict) -> Response:
+        url = self._body(record).get("endpoint")
+        problem = self._endpoint_error(url)
+        if problem is not None:
+            raise _Reject(400, problem)
+        with self._lock:
+            self.webhook_endpoint = url
+        return self._json({})
+
+    async def _test_endpoint(self, request: Request, record: RecordedRequest, _: dict) -> Response:
+        """POST a signed webhook without events to the endpoint, as LINE's "Verify"."""
+        body = record.json if isinstance(record.json, dict) else {}
+        with self._lock:
+            url = body.get("endpoint") or self.webhook_endpoint
+        if not url:
+            raise _Reject(400, "The webhook endpoint is not set")
+        payload = json.dumps({"destination": self.bot_user_id, "events": []}).encode()
+        signature = base64.b64encode(
+            hmac.new(self.channel_secret.encode(), payload, hashlib.sha256).digest()
+        ).decode()
+        stamp = datetime.now(UTC).isoformat()
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.post(
+                    url,
+                    content=payload,
+                    headers={"Content-Type": "application/json", "X-Line-Signature": signature},
+                )
+        except httpx.HTTPError as error:
+            return self._json(
+                {
+                    "success": False,
+                    "timestamp": stamp,
+                    "statusCode": 0,
+                    "reason": "COULD_NOT_CONNECT",
+                    "detail": type(error).__name__,
+                }
+            )
+        ok = answer.status_code == 200
+        return self._json(
+            {
+                "success": ok,
+                "timestamp": stamp,
+                "statusCode": answer.status_code,
+                "reason": "OK" if ok else "ERROR_STATUS_CODE",
+                "detail": f"{answer.status_code} {answer.reason_phrase}",
+            }
+        )
 
     # ------------------------------------------------------------------ LINE Login
 

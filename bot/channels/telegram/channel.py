@@ -67,6 +67,7 @@ from bot.channels.http import (
 )
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
 from bot.channels.telegram.webapp import verified_user
+from bot.channels.telegram.webhook import ALLOWED_UPDATES, register_webhook
 from bot.channels.web.assess import assessment_page, hand_over, posted_levels
 from bot.config import Settings
 from handlers.messages import ASSESS_PAGE as ASSESS_PAGE_CHOICE
@@ -86,7 +87,6 @@ ASSESS_API = "/assess/api/telegram"
 TELEGRAM_WEB_APP_JS = "https://telegram.org/js/telegram-web-app.js"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Only what the bot acts on: edited messages and channel posts are not even fetched.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 MENU_LANGUAGES = ("th", "en")
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 MENU_PREFIX = "telegram.command."
@@ -308,11 +308,7 @@ class TelegramChannel(Channel):
     async def _listen(self, application: Application) -> None:
         """Webhook mode: tell Telegram where to post (and the secret). Else: long polling."""
         if self.webhook_mode:
-            await application.bot.set_webhook(
-                self.settings.telegram_webhook_url or "",
-                secret_token=self.settings.telegram_webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            await register_webhook(application.bot, self.settings)
             log.info("telegram: webhook set to %s", self.settings.telegram_webhook_url)
             return
         assert application.updater is not None

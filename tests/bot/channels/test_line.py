@@ -200,7 +200,8 @@ async def line_harness(tmp_path, caplog, **settings: Any) -> AsyncIterator[Harne
     """The bot with only the LINE channel, against a fresh fake LINE API; any ERROR
     the bot logs fails the test. `settings` are added to (or override) the bot's."""
     clock = FakeClock(START)
-    async with FakeLineServer(access_token=TOKEN, clock=clock, quota=500) as line:
+    fake = FakeLineServer(access_token=TOKEN, clock=clock, quota=500, channel_secret=SECRET)
+    async with fake as line:
         app = await make_app(
             f"sqlite:///{tmp_path / 'line.db'}",
             clock,
