@@ -125,6 +125,31 @@ def serve(
     uvicorn.run(build_web(app), host=host, port=port, log_level="info")
 
 
+@cli.command()
+def doctor(
+    lang: Annotated[str | None, typer.Option("--lang", help="th or en.")] = None,
+) -> None:
+    """Check the setup as it will run (content, time zone, database, LINE, Telegram);
+    exit 1 when something would break."""
+    from bot.doctor import examine, report
+
+    settings = _settings()
+    if lang not in (None, "th", "en"):
+        raise typer.BadParameter("--lang must be th or en")
+    lang = lang or settings.default_lang
+    findings, content = asyncio.run(examine(settings))
+    if content is not None:
+        typer.echo(content.t("doctor.title", lang))
+    for line in report(findings, content, lang):
+        typer.echo(line)
+    failures = sum(finding.status == "fail" for finding in findings)
+    if content is not None:
+        summary = "doctor.summary_fail" if failures else "doctor.summary_ok"
+        typer.echo(content.t(summary, lang, count=failures))
+    if failures:
+        raise typer.Exit(1)
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to DATABASE_URL."""

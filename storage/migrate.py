@@ -57,6 +57,20 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Connection], None]) -> N
                 await connection.run_sync(_sqlite_foreign_keys, True)
 
 
+async def revisions(engine: AsyncEngine) -> tuple[set[str], set[str]]:
+    """(the revisions the database is at, the heads this code knows): equal when
+    migrated; a database revision the code does not know means it is newer."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    async with engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
+    return current, heads
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database up to `revision` (every head by default)."""
 
