@@ -117,12 +117,16 @@ def serve(
     """Run the web server (webhooks, health), the scheduler and the enabled channels."""
     import uvicorn
 
+    from bot import logs
     from bot.server import build_web, enabled_channels
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
+    logs.configure(settings.dlcoach_log_json)
     app = _app(settings, enabled_channels(settings))
-    uvicorn.run(build_web(app), host=host, port=port, log_level="info")
+    if settings.dlcoach_log_json:  # uvicorn's lines go through ours; no access log
+        uvicorn.run(build_web(app), host=host, port=port, log_config=None, access_log=False)
+    else:
+        uvicorn.run(build_web(app), host=host, port=port, log_level="info")
 
 
 @cli.command()

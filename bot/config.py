@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"
+    # GET /metrics (Prometheus) for a scraper sending this bearer token; unset: no page.
+    dlcoach_metrics_token: str | None = Field(default=None, min_length=16)
+    # Log lines as JSON objects (time, level, logger, message) for a log collector.
+    dlcoach_log_json: bool = False
     # The LIFF app of the one-screen self-assessment ("1234567890-AbCdEfGh"), and
     # the LINE Login channel it belongs to (by default the digits the LIFF id
     # starts with): ID tokens from the page are verified for that channel.

@@ -54,6 +54,7 @@ from bot.channels.base import (
     RetryLater,
 )
 from documents.render import render
+from handlers import metrics
 from handlers.clock import Clock
 from handlers.messages import Reply
 from storage import audit
@@ -351,20 +352,26 @@ class Delivery:
             lang = (recipient.lang if recipient else None) or self.default_lang
             await channel.send(to_outbound(row, replies, lang), self._progress(row))
         except RetryLater as exc:
+            metrics.DELIVERIES.labels(row.channel, "retry").inc()
             await self._record(self._retry_transient, row, exc)
         except RecipientBlocked as exc:
+            metrics.DELIVERIES.labels(row.channel, "blocked").inc()
             log.info("recipient blocked on %s chat %s: %s", row.channel, row.chat_id, exc)
             await self._record(self._blocked, row, exc)
         except Deferred as exc:
+            metrics.DELIVERIES.labels(row.channel, "deferred").inc()
             log.info("outbox %s deferred: %s", row.id, exc)
             await self._record(self._deferred, row, exc, recipient)
         except PermanentFailure as exc:
+            metrics.DELIVERIES.labels(row.channel, "failed").inc()
             log.error("outbox %s cannot be delivered: %s", row.id, exc)
             await self._record(self._final, row, queries.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug: retried a few times, then failed
+            metrics.DELIVERIES.labels(row.channel, "error").inc()
             log.exception("outbox %s: unexpected send error", row.id)
             await self._record(self._retry_unexpected, row, exc)
         else:
+            metrics.DELIVERIES.labels(row.channel, "sent").inc()
             await self._record(self._sent, row)
 
     async def _record(self, write: Callable[..., Awaitable[None]], *args: object) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from bot.app import App
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.dashboard import routes as dashboard_routes
+from bot.metrics_page import CountWebhooks, metrics_page
 from bot.scheduler import scheduler_for
 from documents.fonts import FontNotAvailable, sarabun
 from storage.db import read_only
@@ -155,13 +157,15 @@ def build_web(app: App) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
         Route("/fonts/sarabun.css", font_faces, methods=["GET"]),
         Route("/fonts/sarabun-{weight}.ttf", font, methods=["GET"]),
     ]
     routes.extend(dashboard_routes())
     for channel in app.channels.values():
         routes.extend(channel.routes())
-    web = Starlette(routes=routes, lifespan=lifespan)
+    counted = Middleware(CountWebhooks, channels=frozenset(app.channels))
+    web = Starlette(routes=routes, lifespan=lifespan, middleware=[counted])
     web.state.app = app
     web.state.runtime = runtime
     return web

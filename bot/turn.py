@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channels.base import CoreUnavailable
 from bot.flood import FloodGate, Verdict
 from content.loader import Content
-from handlers import engine
+from handlers import engine, metrics
 from handlers.clock import Clock
 from handlers.context import Ctx
 from handlers.engine import Flow
@@ -125,6 +126,18 @@ class Turn:
         (down, unreachable, locked): the channel must then not acknowledge it.
         """
         incoming = incoming.cleaned()
+        started = time.perf_counter()
+        try:
+            written = await self._handle(incoming)
+        except CoreUnavailable:
+            metrics.TURNS.labels(incoming.channel, "unavailable").inc()
+            raise
+        metrics.TURNS.labels(incoming.channel, "handled").inc()
+        metrics.TURN_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+        return written
+
+    async def _handle(self, incoming: Incoming) -> list[int]:
+        """The flood gate, then the turn, tried again on a database hiccup."""
         if self.flood is not None and incoming.kind in ("text", "choice"):
             verdict = self.flood.check(incoming.channel, incoming.user_id)
             if verdict is Verdict.DROP:  # a flood: not worth a database round trip

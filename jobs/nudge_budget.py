@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers import metrics
 from handlers.pushes import PushBudget
 from handlers.reminders.budget import QUOTA_REASON, Push, month_of, within_budget
 from handlers.reminders.facts import load_plans
@@ -111,6 +112,7 @@ async def fit_budget(
                 session, [i for push in over for i in push.nudge_ids], QUOTA_REASON
             )
             dropped = sum(1 for push in over if skipped.intersection(push.nudge_ids))
+            metrics.NUDGES.labels("skipped", QUOTA_REASON).inc(len(skipped))
             log.warning(
                 "%s: %s pushes left this month for %s planned messages: %s set aside",
                 channel,

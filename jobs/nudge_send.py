@@ -18,8 +18,9 @@ and is still unanswered (`rules.followup_skip`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
+from handlers import metrics
 from handlers.messages import Reply
 from handlers.reminders.facts import Story, load_facts, load_stories
 from handlers.reminders.render import render_admin_nudge, render_followup, render_nudges
@@ -70,6 +72,7 @@ class SendReport:
     skipped: int = 0
     cancelled: int = 0
     held_back: bool = False  # stopped because enough nudges already wait in the outbox
+    skipped_by: Counter[str] = field(default_factory=Counter)  # reason -> nudges
 
     def add(self, other: SendReport) -> None:
         self.people += other.people
@@ -78,6 +81,14 @@ class SendReport:
         self.skipped += other.skipped
         self.cancelled += other.cancelled
         self.held_back = self.held_back or other.held_back
+        self.skipped_by.update(other.skipped_by)
+
+    def count(self) -> None:
+        """Add what this (committed) report did to the process's metrics."""
+        metrics.NUDGES.labels("sent", "").inc(self.sent)
+        metrics.NUDGES.labels("cancelled", "").inc(self.cancelled)
+        for reason, number in self.skipped_by.items():
+            metrics.NUDGES.labels("skipped", reason).inc(number)
 
 
 def _slot_of(nudge: Any) -> tuple[datetime, str, str]:
@@ -117,6 +128,7 @@ class _Batch:
         }
         if status == SKIPPED:
             self.report.skipped += 1
+            self.report.skipped_by[reason or "other"] += 1
         elif status == CANCELLED:
             self.report.cancelled += 1
 

@@ -23,6 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from content.loader import Content
+from handlers import metrics
 from handlers.clock import Clock
 from handlers.policy import Policy
 from handlers.pushes import PushBudgets, unlimited
@@ -137,6 +138,7 @@ class NudgeJobs:
                     short_channels=self.short(),
                 )
             total += report.planned
+            metrics.NUDGES.labels("planned", "").inc(report.planned)
             if report.last_person_id is None:
                 break
             after = report.last_person_id
@@ -176,7 +178,9 @@ class NudgeJobs:
             return total
         high_water = self.tuning.outbox_high_water
         async with transaction(self.sessions) as session:
-            total.skipped += await skip_late(session, self.clock.now(), self.policy.nudges.grace)
+            late = await skip_late(session, self.clock.now(), self.policy.nudges.grace)
+        total.skipped += late
+        metrics.NUDGES.labels("skipped", "late").inc(late)
         sizes = batch_sizes(self.tuning.batch)
         for _ in range(max_batches):
             now = self.clock.now()
@@ -202,6 +206,7 @@ class NudgeJobs:
                     person_ids=person_ids,
                     default_tz=self.policy.timezone,
                 )
+            report.count()  # committed
             total.add(report)
             if report.messages:
                 self.delivery_due()

@@ -17,6 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from handlers import metrics
+
 log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BODY = 1 << 20  # LINE's and Telegram's webhook bodies are a few kB
@@ -79,6 +81,7 @@ class Rejections:
 
     def count(self, reason: str) -> None:
         self.totals[reason] += 1
+        metrics.WEBHOOKS_REJECTED.labels(self.channel.lower(), reason).inc()
         self._pending[reason] += 1
         now = self.monotonic()
         if now - self._last >= self.every or sum(self.totals.values()) == 1:

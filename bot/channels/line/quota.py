@@ -18,6 +18,7 @@ from linebot.v3.messaging import ApiException, AsyncMessagingApi
 
 from bot.channels.base import Deferred, OutboundMessage
 from bot.channels.line.api import NETWORK_ERRORS, QUICK_TIMEOUT, short
+from handlers import metrics
 from handlers.clock import Clock
 from handlers.pushes import PushBudget
 
@@ -63,6 +64,8 @@ class QuotaMeter:
             return None
         limit = quota.value if str(getattr(quota.type, "value", quota.type)) == "limited" else None
         self.reading = QuotaReading(limit=limit, used=int(used.total_usage or 0), read_at=now)
+        metrics.LINE_PUSHES_USED.set(self.reading.used)
+        metrics.LINE_PUSH_QUOTA.set(-1 if limit is None else limit)
         return self.reading
 
     def nudge_limit(self, limit: int) -> int:
