@@ -18,10 +18,19 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import make_url, text
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi
+from sqlalchemy import make_url
 
+from bot.channels.line.api import api_configuration
+from bot.channels.line.endpoint import read_endpoint
+from bot.channels.line.quota import QuotaMeter
+from bot.channels.telegram.webhook import standalone_bot
 from bot.config import Settings
 from content.loader import Content, ContentError, load_content
+from handlers.clock import SystemClock
+from handlers.reminders.rules import thai_holidays_named
+from storage.db import make_engine
+from storage.migrate import revisions
 
 Status = Literal["ok", "warn", "fail"]
 TIMEOUT = 15.0  # seconds for any one check (a platform that hangs is a failure)
@@ -61,8 +70,6 @@ def check_content(settings: Settings) -> tuple[Finding, Content | None]:
 
 
 def check_time(settings: Settings) -> list[Finding]:
-    from handlers.reminders.rules import thai_holidays_named
-
     try:
         ZoneInfo(settings.dlcoach_timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -81,17 +88,12 @@ def _missing_sqlite_file(database_url: str) -> str | None:
 
 
 async def check_database(settings: Settings) -> list[Finding]:
-    from storage.db import make_engine
-    from storage.migrate import revisions
-
     missing = _missing_sqlite_file(settings.database_url)
     if missing is not None:
         return [_warn("database_new", path=missing)]  # opening it would create it
     engine = make_engine(settings.database_url)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        current, heads = await revisions(engine)
+        current, heads = await revisions(engine)  # connecting proves it answers
     except Exception as error:  # noqa: BLE001 - any driver error means "cannot be used"
         return [_fail("database", error=_short(error))]
     finally:
@@ -111,13 +113,6 @@ async def check_line(settings: Settings) -> list[Finding]:
         return []
     if not (settings.line_channel_access_token and settings.line_channel_secret):
         return [_fail("line_keys")]
-    from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi
-
-    from bot.channels.line.api import api_configuration
-    from bot.channels.line.endpoint import read_endpoint
-    from bot.channels.line.quota import QuotaMeter
-    from handlers.clock import SystemClock
-
     async with AsyncApiClient(api_configuration(settings)) as client:
         api = AsyncMessagingApi(client)
         try:
@@ -148,8 +143,6 @@ async def check_line(settings: Settings) -> list[Finding]:
 async def check_telegram(settings: Settings) -> list[Finding]:
     if not settings.telegram_bot_token:
         return []
-    from bot.channels.telegram.webhook import standalone_bot
-
     try:
         async with standalone_bot(settings) as bot:
             name = bot.username

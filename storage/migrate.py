@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,9 +62,6 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Connection], None]) -> N
 async def revisions(engine: AsyncEngine) -> tuple[set[str], set[str]]:
     """(the revisions the database is at, the heads this code knows): equal when
     migrated; a database revision the code does not know means it is newer."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     async with engine.connect() as connection:
         current = await connection.run_sync(

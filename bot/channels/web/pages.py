@@ -44,9 +44,10 @@ def page_response(
     """The template filled with `values` (which include `lang` and `title`) under a
     content policy that runs only the page's own script (and `scripts`, an origin
     such as a platform's SDK, which may call `connects`), may be framed only by
-    `frames`, and shows pictures only from `images`. Templates are read from `package`. Pages that post forms
-    checked by their Origin take `referrer="same-origin"`: under "no-referrer" a
-    browser sends `Origin: null` with every form it posts."""
+    `frames`, and shows pictures only from `images`. Templates are read from
+    `package`. Pages that post forms checked by their Origin take
+    `referrer="same-origin"`: under "no-referrer" a browser sends `Origin: null`
+    with every form it posts."""
     nonce = secrets.token_urlsafe(16)
     page = resources.files(package).joinpath(template).read_text("utf-8")
     page = page.replace("{{head}}", HEAD)
