@@ -4,9 +4,14 @@ app, so the middleware counts them too)."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.logs import JsonLines
 from bot.server import build_web
 from tests.bot.channels.test_line import SECRET, LineUser, line_harness
 from tests.drivers.journey import first_step1, onboard
@@ -100,12 +105,6 @@ async def test_the_series_move_during_a_journey(tmp_path, caplog) -> None:
 
 
 def test_json_log_lines_are_one_object_each() -> None:
-    import json
-    import logging
-    import sys
-
-    from bot.logs import JsonLines
-
     try:
         raise ValueError("boom")
     except ValueError:

@@ -9,8 +9,11 @@ import json
 from playwright.async_api import BrowserContext
 from sqlmodel import select
 
+from bot.channels.line import liff
 from bot.channels.telegram.channel import ASSESS_PAGE
 from storage.models import Assessment
+from tests.bot.channels.test_line import LineUser, line_harness
+from tests.bot.channels.test_line_liff import LIFF_ID, LOGIN_CHANNEL
 from tests.bot.channels.test_telegram import TelegramUser, running_bot
 from tests.bot.channels.test_telegram import server as server  # noqa: F401 - the fixture
 from tests.bot.channels.test_telegram_webapp import PUBLIC, init_data, ratings
@@ -115,10 +118,6 @@ async def open_as_liff_app(context: BrowserContext, url: str, id_token: str):  #
 async def test_the_liff_app_refuses_a_forged_id_token_and_stores_a_verified_one(
     page_context, tmp_path, caplog
 ) -> None:
-    from bot.channels.line import liff
-    from tests.bot.channels.test_line import LineUser, line_harness
-    from tests.bot.channels.test_line_liff import LIFF_ID, LOGIN_CHANNEL
-
     async with line_harness(tmp_path, caplog, line_liff_id=LIFF_ID) as h:
         person = LineUser(h)
         await onboard(person)

@@ -18,7 +18,8 @@ from bot.server import build_web
 from storage.agencies import numbered
 from storage.db import transaction
 from storage.models import AdminRole, Agency, Idea, Unit, WebSession, WebSignIn
-from tests.drivers.chat import make_app, t
+from tests.drivers.chat import Person, RecordingChannel, make_app, t
+from tests.drivers.journey import onboard
 from tests.drivers.working_group import (
     FIXTURE,
     audit_rows,
@@ -99,8 +100,6 @@ async def test_the_link_signs_in_once_with_a_strict_http_only_cookie(app, channe
 
 async def test_over_https_the_cookie_is_secure(sqlite_url, clock) -> None:
     app = await make_app(sqlite_url, clock, dlcoach_dashboard_url="https://dash.example.go.th/")
-    from tests.drivers.chat import RecordingChannel
-
     channel = RecordingChannel()
     app.add_channel(channel)
     try:
@@ -138,9 +137,6 @@ async def test_the_link_is_sent_only_in_a_private_chat(app, channel) -> None:
 
 
 async def test_staff_get_no_link(app, channel) -> None:
-    from tests.drivers.chat import Person
-    from tests.drivers.journey import onboard
-
     person = Person(app, channel)
     await onboard(person)
     replies = await person.say("/web")
