@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,7 +112,15 @@ class App:
         await self.engine.dispose()
 
     async def _ensure_demo_agency(self) -> None:
-        """Create the demo agency and its units once; names come from content/."""
+        """Create the demo agency and its units once; names come from content/. Two
+        instances starting together may both try: the one that comes second is
+        refused by the agency code's uniqueness and starts all the same."""
+        try:
+            await self._create_demo_agency()
+        except IntegrityError:
+            log.info("the demo agency %s was created by another instance", DEMO_CODE)
+
+    async def _create_demo_agency(self) -> None:
         lang = self.policy.lang
         async with transaction(self.sessions) as session:
             found = (await session.exec(select(Agency).where(Agency.code == DEMO_CODE))).first()
@@ -129,7 +138,7 @@ class App:
             for name in self.content.t("demo.units", lang).split(","):
                 if name.strip():
                     session.add(Unit(agency_id=agency.id, name=name.strip()))
-            log.info("created the demo agency %s", DEMO_CODE)
+        log.info("created the demo agency %s", DEMO_CODE)
 
 
 def build_app(

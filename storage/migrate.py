@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,10 +10,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock every instance takes before it migrates ("dlco"):
+# instances started together (a rolling restart) migrate one after the other, and
+# the ones that follow find the schema at head and do nothing.
+MIGRATION_LOCK = 0x646C636F
 
 
 def alembic_config() -> Config:
@@ -51,6 +59,11 @@ async def _migrate(engine: AsyncEngine, step: Callable[[Connection], None]) -> N
             await connection.run_sync(_sqlite_foreign_keys, False)
         try:
             async with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Held to the commit; the revision is read after it is granted.
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 await connection.run_sync(step)
                 if sqlite:
                     await connection.run_sync(_check_foreign_keys)
@@ -64,9 +77,7 @@ async def revisions(engine: AsyncEngine) -> tuple[set[str], set[str]]:
     migrated; a database revision the code does not know means it is newer."""
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     async with engine.connect() as connection:
-        current = await connection.run_sync(
-            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
-        )
+        current = await connection.run_sync(_current)
     return current, heads
 
 
@@ -74,11 +85,25 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database up to `revision` (every head by default)."""
 
     def run(connection: Connection) -> None:
+        before = _current(connection)
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        after = _current(connection)
+        if after != before:
+            log.info("migrated the database from %s to %s", _names(before), _names(after))
+        else:
+            log.info("the database schema is up to date (%s)", _names(after))
 
     await _migrate(engine, run)
+
+
+def _current(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def _names(revisions: set[str]) -> str:
+    return ", ".join(sorted(revisions)) or "an empty database"
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
