@@ -486,17 +486,16 @@ def _platform_call(call: Awaitable[T], platform: str) -> T:
 def line_richmenu(
     lang: Annotated[str | None, typer.Option("--lang", help="th or en.")] = None,
     image_out: Annotated[
-        Path | None, typer.Option("--image-out", help="Also save the drawn image here.")
+        Path | None,
+        typer.Option("--image-out", help="Also save the drawn images in this folder."),
     ] = None,
 ) -> None:
-    """Create the rich menu (continue, progress, reminders, help) and make it the default."""
-    from bot.channels.line.richmenu import (
-        draw_menu,
-        install_default_menu,
-        menu_labels,
-        menu_request,
-    )
+    """Create or update the menus under the LINE chat (one per part of the journey,
+    and the working group's); running it again changes only what differs."""
+    from bot.channels.line.richmenu import draw_all, install
     from content.loader import load_content
+    from storage.accounts import forget_menus
+    from storage.db import transaction
 
     settings = _line_settings()
     if lang not in (None, "th", "en"):
@@ -506,12 +505,27 @@ def line_richmenu(
     except ContentError as exc:
         typer.echo(f"content error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    lang = lang or settings.default_lang
-    image = draw_menu(menu_labels(content, lang))
+    drawn = draw_all(content, lang or settings.default_lang)
     if image_out is not None:
-        image_out.write_bytes(image)
-    menu_id = asyncio.run(install_default_menu(settings, menu_request(content, lang), image))
-    typer.echo(f"rich menu {menu_id} is now the default")
+        image_out.mkdir(parents=True, exist_ok=True)
+        for item in drawn:
+            (image_out / f"{item.sheet.alias}.png").write_bytes(item.image)
+    done = _platform_call(install(settings, drawn), "LINE")
+    kept = len(done.menus) - len(done.created)
+    typer.echo(
+        f"rich menus: {len(done.menus)} ({len(done.created)} created, {kept} unchanged, "
+        f"{len(done.deleted)} older ones deleted); aliases set: {len(done.aliases_set)}"
+    )
+    if not done.changed:
+        typer.echo("nothing changed")
+        return
+
+    async def work(app: App) -> int:
+        async with transaction(app.sessions) as session:
+            return await forget_menus(session, "line")
+
+    again = _with_app(work, _app(settings))
+    typer.echo(f"{again} LINE chats get their menu again with their next message")
 
 
 @line_webhook_cli.command("set")

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi
 from sqlalchemy import make_url
 
+from bot.channels.line import richmenu
 from bot.channels.line.api import api_configuration
 from bot.channels.line.endpoint import read_endpoint
 from bot.channels.line.quota import QuotaMeter
@@ -121,6 +122,7 @@ async def check_line(settings: Settings) -> list[Finding]:
             return [_fail("line_token", error=_short(error))]
         found = [_ok("line_token", name=info.display_name or "-")]
         reading = await QuotaMeter(SystemClock(), settings.dlcoach_line_quota_share).read(api)
+        found.append(await _line_menus(api))
     if reading is None:
         found.append(_warn("line_quota"))
     elif reading.limit is not None and reading.share_used() >= settings.dlcoach_line_quota_share:
@@ -138,6 +140,21 @@ async def check_line(settings: Settings) -> list[Finding]:
     else:
         found.append(_ok("line_webhook", url=endpoint.url))
     return found
+
+
+async def _line_menus(api: AsyncMessagingApi) -> Finding:
+    """Whether the menus under the chat are installed (every alias the bot links);
+    without them the bot works, with no menu to tap."""
+    try:
+        listed = await api.get_rich_menu_alias_list()
+    except Exception as error:  # noqa: BLE001 - read failure: say so, do not fail the setup
+        return _warn("line_menus", missing=_short(error))
+    present = {alias.rich_menu_alias_id for alias in listed.aliases or []}
+    wanted = [sheet.alias for sheet in richmenu.sheets()]
+    missing = [alias for alias in wanted if alias not in present]
+    if missing:
+        return _warn("line_menus", missing=", ".join(missing))
+    return _ok("line_menus", count=len(wanted))
 
 
 async def check_telegram(settings: Settings) -> list[Finding]:

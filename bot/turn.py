@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channels.base import CoreUnavailable
 from bot.flood import FloodGate, Verdict
 from content.loader import Content
-from handlers import engine, metrics
+from handlers import engine, menus, metrics
 from handlers.clock import Clock
 from handlers.context import Ctx
 from handlers.engine import Flow
@@ -41,7 +41,14 @@ from handlers.messages import Incoming, Reply
 from handlers.policy import Policy
 from storage.db import transaction
 from storage.events import record_first
-from storage.models import ChannelAccount, ConversationState, NudgeCounter, OutboxMessage, Person
+from storage.models import (
+    AdminRole,
+    ChannelAccount,
+    ConversationState,
+    NudgeCounter,
+    OutboxMessage,
+    Person,
+)
 from storage.outbox import PENDING, SENDING, NewMessage, Recipient, as_row, enqueue
 
 log = logging.getLogger(__name__)
@@ -208,13 +215,14 @@ class Turn:
             .limit(1)
             .scalar_subquery()
         )
-        entities: list[Any] = [ChannelAccount, Person, NudgeCounter]
+        entities: list[Any] = [ChannelAccount, Person, NudgeCounter, AdminRole.role]
         if not postgres:
             entities.append(ConversationState)
         query = (
             select(*entities, newest)
             .outerjoin(Person, Person.id == ChannelAccount.person_id)
             .outerjoin(NudgeCounter, NudgeCounter.person_id == ChannelAccount.person_id)
+            .outerjoin(AdminRole, AdminRole.person_id == ChannelAccount.person_id)
         )
         if not postgres:
             query = query.outerjoin(
@@ -238,13 +246,14 @@ class Turn:
             )
             conv = (await session.exec(conv_query)).first()
         else:
-            conv = found[3]
+            conv = found[4]
         if conv is None:
             conv = ConversationState(person_id=account.person_id, state="onboard.name")
         if person is not None:
             lang = person.lang
         ctx = self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
         ctx.nudge_counter, ctx.nudge_counter_known = counter, True
+        ctx.admin_role = found[3] or ""
         return ctx, found[-1]
 
     def _ctx(
@@ -294,6 +303,7 @@ class Turn:
         incoming = ctx.incoming
         claimed: Hot = []
         if ctx.replies:
+            self._follow_menu(ctx)
             reply = NewMessage(
                 channel=incoming.channel,
                 chat_id=incoming.chat_id,
@@ -322,6 +332,20 @@ class Turn:
             assert recipient is not False
             claimed.append((as_row(messages[last], written[last], now), recipient))
         return [written[i] for i in sorted(written)], claimed
+
+    def _follow_menu(self, ctx: Ctx) -> None:
+        """When the person's menu is not the one last sent to this chat (another part
+        of the journey, a seat in the working group, another language), send it
+        with the last reply and remember it; a group's reply carries none."""
+        account = ctx.account
+        if account is None or ctx.incoming.chat_type == "group":
+            return
+        menu = menus.current(ctx, self.flow)
+        if menu is None or menu.key == account.menu:
+            return
+        account.menu = menu.key
+        ctx.session.add(account)
+        ctx.replies[-1] = replace(ctx.replies[-1], menu=menu.key)
 
     def _claimable(
         self, ctx: Ctx, reply: NewMessage, others: list[NewMessage], newest: str | None

@@ -75,6 +75,9 @@ class Ctx:
     # When the person last wrote before this message (set by `presence.arrive`):
     # a push sent after it is what their words may answer.
     active_before: datetime | None = None
+    # The person's role in a working group ("member", "head"; "" for none) as the
+    # turn read it; redeeming an invite in the turn changes it. It decides the menu.
+    admin_role: str = ""
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
     # People with nudges due now (e.g. from /nudge), for the nudge sender to

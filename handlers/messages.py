@@ -143,7 +143,8 @@ class Reply:
     `essential` is False for messages that may be deferred (e.g. nudges when
     the push quota runs low). `render` describes a chart or document that
     delivery draws into `image_png` or `document` before the channel sees the
-    reply; channels only ever see the drawn bytes.
+    reply; channels only ever see the drawn bytes. `menu` is set on the reply
+    after which the person's chat should show another menu (a `Menu.key`).
     """
 
     text: str
@@ -156,6 +157,7 @@ class Reply:
     essential: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     render: Render | None = None
+    menu: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for the outbox (bytes as base64)."""
@@ -188,6 +190,8 @@ class Reply:
             }
             if self.document_name:
                 data["document_name"] = self.document_name
+        if self.menu is not None:
+            data["menu"] = self.menu
         return data
 
     @classmethod
@@ -217,4 +221,49 @@ class Reply:
             essential=data.get("essential", True),
             extra=data.get("extra", {}),
             render=render,
+            menu=data.get("menu"),
         )
+
+
+MENU_STAGES = ("know", "grow", "review")  # steps 1-2, 3-5, and 6 with what follows
+NO_MENU = "none"  # `Reply.menu` of a farewell: the chat goes back to what a stranger sees
+ADMIN_ROLES = ("member", "head")
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The menu under a person's chat: their part of the journey (`stage`), the
+    working group's commands when they hold a seat in it (`admin`: its role), the
+    language, and whether the question at hand is a self-assessment (a channel
+    that has the one-screen page may offer it from the menu). A channel draws it
+    as it can (LINE: a rich menu; Telegram: the command list and menu button)."""
+
+    stage: str
+    lang: str
+    admin: str = ""
+    assessing: bool = False
+
+    @property
+    def key(self) -> str:
+        """A short stable text, e.g. `th:grow`, `en:know:head:assess` (stored and compared)."""
+        parts = [self.lang, self.stage]
+        if self.admin:
+            parts.append(self.admin)
+        if self.assessing:
+            parts.append("assess")
+        return ":".join(parts)
+
+    @classmethod
+    def parse(cls, key: str | None) -> Menu | None:
+        """The menu behind `key`; None for anything else (an older or broken key)."""
+        if not isinstance(key, str):
+            return None
+        lang, _, rest = key.partition(":")
+        parts = rest.split(":")
+        if lang not in ("th", "en") or not parts or parts[0] not in MENU_STAGES:
+            return None
+        stage, flags = parts[0], parts[1:]
+        admin = next((flag for flag in flags if flag in ADMIN_ROLES), "")
+        if any(flag not in (*ADMIN_ROLES, "assess") for flag in flags):
+            return None
+        return cls(stage, lang, admin, "assess" in flags)

@@ -28,7 +28,7 @@ from content.loader import Content
 from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, END, REASK, Next
 from handlers.errors import Reprompt
-from handlers.messages import Choice, Reply
+from handlers.messages import NO_MENU, Choice, Reply
 from storage import audit, erasure
 from storage.models import Agency, Person
 
@@ -152,7 +152,8 @@ async def answer_confirm(ctx: Ctx, answer: Answer) -> Next:
     if answer.choice != "erase:yes":
         raise Reprompt("common.pick_one")
     await erase(ctx)
-    ctx.replies.append(Reply(text=ctx.t("privacy.erased"), extra={FAREWELL: True}))
+    # The platform forgets the person's own menu too (their chat shows the default).
+    ctx.replies.append(Reply(text=ctx.t("privacy.erased"), extra={FAREWELL: True}, menu=NO_MENU))
     return END  # there is no one left to ask anything
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers import metrics
 from handlers.pushes import PushBudget
 from handlers.reminders.budget import QUOTA_REASON, Push, month_of, within_budget
 from handlers.reminders.facts import load_plans
@@ -46,6 +45,7 @@ class BudgetReport:
     planned: int  # messages planned and kept, and those waiting in the outbox
     dropped: int  # messages set aside now (their nudges skipped, reason "quota")
     in_flight: int = 0  # of `planned`, those already in the outbox
+    skipped_nudges: int = 0  # nudges skipped with reason "quota" (counted once committed)
 
     @property
     def short(self) -> bool:
@@ -102,7 +102,7 @@ async def fit_budget(
     in_flight = await queries.nudges_in_flight(session, channel)
     remaining = max(0, budget.remaining - in_flight)
     bound = await queries.planned_push_bound(session, channel, month.end, (FOLLOWUP,))
-    dropped = 0
+    dropped = skipped_nudges = 0
     planned = bound
     if bound > remaining:  # only then is each person's slot looked at
         pushes = await planned_pushes(session, channel, month.end, channels)
@@ -112,7 +112,7 @@ async def fit_budget(
                 session, [i for push in over for i in push.nudge_ids], QUOTA_REASON
             )
             dropped = sum(1 for push in over if skipped.intersection(push.nudge_ids))
-            metrics.NUDGES.labels("skipped", QUOTA_REASON).inc(len(skipped))
+            skipped_nudges = len(skipped)
             log.warning(
                 "%s: %s pushes left this month for %s planned messages: %s set aside",
                 channel,
@@ -131,4 +131,6 @@ async def fit_budget(
         dropped=dropped,
         now=now,
     )
-    return BudgetReport(channel, month.key, remaining, planned + in_flight, dropped, in_flight)
+    return BudgetReport(
+        channel, month.key, remaining, planned + in_flight, dropped, in_flight, skipped_nudges
+    )

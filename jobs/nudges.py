@@ -27,7 +27,7 @@ from handlers import metrics
 from handlers.clock import Clock
 from handlers.policy import Policy
 from handlers.pushes import PushBudgets, unlimited
-from jobs.nudge_budget import BudgetReport, fit_budget
+from jobs.nudge_budget import QUOTA_REASON, BudgetReport, fit_budget
 from jobs.nudge_plan import plan_batch, plan_people
 from jobs.nudge_send import SendReport, send_due
 from storage.db import transaction
@@ -155,16 +155,16 @@ class NudgeJobs:
             if budget is None:  # no quota (or the platform cannot say): nothing to fit
                 continue
             async with transaction(self.sessions) as session:
-                reports.append(
-                    await fit_budget(
-                        session,
-                        channel=channel,
-                        budget=budget,
-                        now=self.clock.now(),
-                        tz=self.policy.timezone,
-                        channels=running,
-                    )
+                report = await fit_budget(
+                    session,
+                    channel=channel,
+                    budget=budget,
+                    now=self.clock.now(),
+                    tz=self.policy.timezone,
+                    channels=running,
                 )
+            metrics.NUDGES.labels("skipped", QUOTA_REASON).inc(report.skipped_nudges)
+            reports.append(report)
         self.short_channels = frozenset(r.channel for r in reports if r.short)
         return reports
 

@@ -102,3 +102,15 @@ async def deactivate(session: AsyncSession, account_id: int | None, reason: str)
         .where(OutboxMessage.account_id == account_id, OutboxMessage.status == "pending")
         .values(status=DROPPED, last_error=reason)
     )
+
+
+async def forget_menus(session: AsyncSession, channel: str) -> int:
+    """Mark every account of `channel` as having no menu sent, so each person's next
+    reply sends theirs again (after the platform's menus were replaced); returns
+    how many accounts had one."""
+    result = await session.exec(
+        update(ChannelAccount)
+        .where(ChannelAccount.channel == channel, ChannelAccount.menu.is_not(None))
+        .values(menu=None)
+    )
+    return result.rowcount or 0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from content.loader import Content
 from handlers.clock import Clock
-from handlers.messages import Incoming, Reply
+from handlers.messages import NO_MENU, Incoming, Menu, Reply
 from handlers.pushes import PushBudget
 
 if TYPE_CHECKING:
@@ -94,6 +94,17 @@ class OutboundMessage:
     # a retry starts after them.
     sent_parts: int = 0
     lang: str = "th"
+
+    @property
+    def menu(self) -> Menu | None:
+        """The menu the chat should show from this row on (None: leave it as it is)."""
+        keys = [reply.menu for reply in self.replies if reply.menu is not None]
+        return Menu.parse(keys[-1]) if keys else None
+
+    @property
+    def clears_menu(self) -> bool:
+        """The person erased their data: their chat's own menu goes (back to the default)."""
+        return any(reply.menu == NO_MENU for reply in self.replies)
 
 
 class Progress(Protocol):

@@ -149,6 +149,7 @@ async def redeem(ctx: Ctx, code: str) -> Seat | None:
     role.agency_id, role.role, role.granted_at = agency_id, role_name, ctx.now
     ctx.session.add(role)
     await ctx.session.flush()
+    ctx.admin_role = role_name
     agency = await ctx.session.get(Agency, agency_id)
     assert agency is not None
     return Seat(role, agency)

@@ -149,6 +149,10 @@ class ChannelAccount(SQLModel, table=True):
     inactive_reason: str | None = Field(default=None, max_length=64)
     last_incoming_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # The menu last sent to this chat (`handlers.messages.Menu.key`): a turn that
+    # ends elsewhere sends the new one with its reply. NULL: none sent yet, or the
+    # platform's menus were replaced since (`dlcoach line richmenu`).
+    menu: str | None = Field(default=None, max_length=48)
 
 
 class ConsentRefusal(SQLModel, table=True):

@@ -7,9 +7,11 @@ import sqlite3
 
 import pytest
 
+from bot.channels.line.richmenu import draw_all, install
 from bot.channels.telegram.webhook import set_webhook
 from bot.config import Settings
 from bot.doctor import examine, report
+from content.loader import load_content
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.bot.channels.test_line import SECRET, TOKEN
@@ -46,6 +48,7 @@ async def healthy(tmp_path, line, server):  # noqa: F811 - the telegram fake
     await upgrade(engine)
     await engine.dispose()
     await set_webhook(settings)
+    await install(settings, draw_all(load_content(), "th"))
     return env
 
 
@@ -91,6 +94,7 @@ async def test_a_healthy_setup_passes_with_every_check_named(tmp_path, healthy) 
         "Time zone Asia/Bangkok",
         "The database schema is up to date",
         "LINE accepts the token",
+        "The menus under the LINE chat are installed (7 menus)",
         "Push messages this month: 0 used of 500",
         f"LINE posts to {PUBLIC}/webhooks/line",
         "Telegram accepts the token (@",
@@ -138,12 +142,15 @@ async def test_a_database_newer_than_the_program_fails(tmp_path, healthy) -> Non
 
 async def test_warnings_do_not_fail(tmp_path, healthy, line) -> None:
     line.quota_used = 480  # of 500: past the 0.9 share at which nudges wait
+    line.rich_menu_aliases.pop("dlcoach-grow")  # a menu someone deleted in the console
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     code, lines = await doctor(fresh, {**healthy, "DATABASE_URL": f"sqlite:///{fresh}/new.db"})
     assert code == 0, lines
     assert line_of(lines, "Push messages this month: 480 of 500 used")[0].startswith("!")
     assert line_of(lines, "The database file")[0].startswith("!")
+    menus, fix = line_of(lines, "The menus under the LINE chat are not installed (dlcoach-grow)")
+    assert menus.startswith("!") and fix == "Run dlcoach line richmenu"
     assert not (fresh / "new.db").exists()  # the doctor only looks
 
 

@@ -14,7 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.logs import JsonLines
 from bot.server import build_web
 from tests.bot.channels.test_line import SECRET, LineUser, line_harness
+from tests.drivers.chat import RecordingChannel, make_app
 from tests.drivers.journey import first_step1, onboard
+from tests.drivers.reminders import Profile, World, bkk
 from tests.fakes.line_webhook import post_webhook, text_message_event, webhook_body
 
 METRICS_TOKEN = "scraper-token-0123456789"
@@ -117,3 +119,42 @@ def test_json_log_lines_are_one_object_each() -> None:
     assert entry["level"] == "ERROR" and entry["logger"] == "bot.delivery"
     assert entry["message"] == "outbox 42 failed" and "ValueError: boom" in entry["error"]
     assert entry["time"].endswith("+00:00")
+
+
+async def test_nudges_sent_skipped_and_cancelled_move_once_committed(tmp_path, clock) -> None:
+    """A server down from before 07:30 to 10:00: the 07:30 check-in is skipped as
+    late (and its follow-up cancelled), the 08:30 one still goes; /metrics says so."""
+    clock.set(bkk(7, 23))
+    app = await make_app(
+        f"sqlite:///{tmp_path / 'nudges.db'}", clock, dlcoach_metrics_token=METRICS_TOKEN
+    )
+    w = World(app, RecordingChannel())
+    app.add_channel(w.channel)
+    transport = httpx.ASGITransport(app=build_web(app))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as web:
+
+            async def scrape() -> dict:
+                headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+                return samples((await web.get("/metrics", headers=headers)).text)
+
+            await w.add(Profile("early", time="07:30"), user="early")
+            await w.add(Profile("later", time="08:30"), user="later")
+            before = await scrape()
+            await app.nudges.plan()
+            clock.set(bkk(8, 10, 0))
+            await w.tick(app.nudges, plan=True)
+            after = await scrape()
+    finally:
+        await app.close()
+
+    def moved(outcome: str, reason: str = "") -> float:
+        labels = {"outcome": outcome, "reason": reason}
+        return value(after, "dlcoach_nudges_total", **labels) - value(
+            before, "dlcoach_nudges_total", **labels
+        )
+
+    assert [item.user for item in w.received] == ["later"]
+    assert moved("sent") == 1
+    assert moved("skipped", "late") == 1
+    assert moved("cancelled") == 1

@@ -325,6 +325,10 @@ def _walk_actions(node: Any, prop: str, errors: list[dict[str, str]]) -> None:
                         "property": f"{prop}.displayText",
                     }
                 )
+        if kind == "richmenuswitch":
+            for key in ("richMenuAliasId", "data"):
+                if not isinstance(node.get(key), str) or not node[key]:
+                    errors.append({"message": "must be specified", "property": f"{prop}.{key}"})
         if kind == "uri" and "uri" in node:
             uri = node.get("uri")
             if not isinstance(uri, str) or not re.match(r"(https?|line|tel)://|tel:", uri):
@@ -582,6 +586,7 @@ class FakeLineServer:
         self._deleted_rich_menus: list[str] = []
         self.default_rich_menu_id: str | None = None
         self.user_rich_menus: dict[str, str] = {}
+        self.rich_menu_aliases: dict[str, str] = {}  # alias id -> rich menu id
         self._reply_tokens: dict[str, _ReplyToken] = {}
         self._retry_keys: dict[str, _AcceptedRetry] = {}
         self._blocked: set[str] = set()
@@ -609,6 +614,11 @@ class FakeLineServer:
             ("POST", re.compile(r"/v2/bot/chat/loading/start"), self._loading_start),
             ("GET", re.compile(r"/v2/bot/profile/(?P<user_id>[^/]+)"), self._profile),
             ("GET", re.compile(r"/v2/bot/info"), self._bot_info),
+            ("POST", re.compile(r"/v2/bot/richmenu/alias"), self._create_alias),
+            ("GET", re.compile(r"/v2/bot/richmenu/alias/list"), self._list_aliases),
+            ("POST", re.compile(r"/v2/bot/richmenu/alias/(?P<alias>[^/]+)"), self._update_alias),
+            ("GET", re.compile(r"/v2/bot/richmenu/alias/(?P<alias>[^/]+)"), self._get_alias),
+            ("DELETE", re.compile(r"/v2/bot/richmenu/alias/(?P<alias>[^/]+)"), self._delete_alias),
             ("POST", re.compile(r"/v2/bot/richmenu"), self._create_rich_menu),
             ("GET", re.compile(r"/v2/bot/richmenu/list"), self._list_rich_menus),
             ("POST", re.compile(r"/v2/bot/richmenu/(?P<id>[^/]+)/content"), self._upload_image),
@@ -1235,6 +1245,23 @@ class FakeLineServer:
             )
         else:
             _walk_actions(areas, "areas", errors)
+            if isinstance(size, dict):
+                for i, area in enumerate(areas):
+                    b = area.get("bounds") if isinstance(area, dict) else None
+                    inside = isinstance(b, dict) and all(
+                        isinstance(b.get(k), int) and b[k] >= 0
+                        for k in ("x", "y", "width", "height")
+                    )
+                    if not inside or (
+                        b["x"] + b["width"] > size.get("width", 0)
+                        or b["y"] + b["height"] > size.get("height", 0)
+                    ):
+                        errors.append(
+                            {
+                                "message": "must be inside the rich menu",
+                                "property": f"areas[{i}].bounds",
+                            }
+                        )
         if errors:
             raise _bad_request(errors)
         rich_menu_id = f"richmenu-{secrets.token_hex(16)}"
@@ -1260,6 +1287,8 @@ class FakeLineServer:
     ) -> Response:
         with self._lock:
             self._menu(args["id"])
+            if args["id"] in self.rich_menu_aliases.values():
+                raise _Reject(400, "the richmenu is referred to by a richmenu alias")
             del self._rich_menus[args["id"]]
             self._deleted_rich_menus.append(args["id"])
             if self.default_rich_menu_id == args["id"]:
@@ -1313,6 +1342,61 @@ class FakeLineServer:
     async def _clear_default(self, request: Request, record: RecordedRequest, _: dict) -> Response:
         with self._lock:
             self.default_rich_menu_id = None
+        return self._json({})
+
+    def _menu_with_image(self, rich_menu_id: object) -> RichMenu:
+        if not isinstance(rich_menu_id, str):
+            raise _Reject(400, "The request body has 1 error(s)")
+        menu = self._menu(rich_menu_id)
+        if menu.image is None:
+            raise _Reject(400, "must upload richmenu image before applying it to user")
+        return menu
+
+    async def _create_alias(self, request: Request, record: RecordedRequest, _: dict) -> Response:
+        body = self._body(record)
+        alias = body.get("richMenuAliasId")
+        if not isinstance(alias, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", alias):
+            raise _Reject(400, "richMenuAliasId must be 1 to 32 of A-Z a-z 0-9 _ -")
+        with self._lock:
+            menu = self._menu_with_image(body.get("richMenuId"))
+            if alias in self.rich_menu_aliases:
+                raise _Reject(400, "conflict richmenu alias id")
+            self.rich_menu_aliases[alias] = menu.rich_menu_id
+        return self._json({})
+
+    async def _update_alias(
+        self, request: Request, record: RecordedRequest, args: dict
+    ) -> Response:
+        body = self._body(record)
+        with self._lock:
+            if args["alias"] not in self.rich_menu_aliases:
+                raise _Reject(404, "richmenu alias not found")
+            self.rich_menu_aliases[args["alias"]] = self._menu_with_image(
+                body.get("richMenuId")
+            ).rich_menu_id
+        return self._json({})
+
+    async def _get_alias(self, request: Request, record: RecordedRequest, args: dict) -> Response:
+        with self._lock:
+            menu_id = self.rich_menu_aliases.get(args["alias"])
+        if menu_id is None:
+            raise _Reject(404, "richmenu alias not found")
+        return self._json({"richMenuAliasId": args["alias"], "richMenuId": menu_id})
+
+    async def _list_aliases(self, request: Request, record: RecordedRequest, _: dict) -> Response:
+        with self._lock:
+            aliases = [
+                {"richMenuAliasId": alias, "richMenuId": menu_id}
+                for alias, menu_id in self.rich_menu_aliases.items()
+            ]
+        return self._json({"aliases": aliases})
+
+    async def _delete_alias(
+        self, request: Request, record: RecordedRequest, args: dict
+    ) -> Response:
+        with self._lock:
+            if self.rich_menu_aliases.pop(args["alias"], None) is None:
+                raise _Reject(404, "richmenu alias not found")
         return self._json({})
 
     async def _link_user_menu(

@@ -321,6 +321,7 @@ class FakeTelegramServer:
         self._callbacks: dict[str, bool] = {}  # query id -> answered already
         self._answered: list[JSON] = []
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        self._menu_buttons: dict[str, JSON] = {}  # chat id ("" for the default) -> button
         self._faults: list[_Fault] = []
         self._blocked: set[int] = set()
         self._webhook: JSON = {}
@@ -439,6 +440,17 @@ class FakeTelegramServer:
         """Default-scope command lists by language_code ("" for all languages)."""
         items = self._copy(self._commands).items()
         return {lang: cmds for (scope, lang), cmds in items if scope == "default"}
+
+    def chat_commands(self, chat_id: int) -> list[JSON]:
+        """The command list set for one chat (scope "chat", any language), or []."""
+        scope = json.dumps({"chat_id": chat_id, "type": "chat"}, sort_keys=True)
+        with self._lock:
+            return copy.deepcopy(self._commands.get((scope, ""), []))
+
+    def menu_button(self, chat_id: int) -> JSON:
+        """The menu button set for one chat (Telegram's default when none was)."""
+        with self._lock:
+            return copy.deepcopy(self._menu_buttons.get(str(chat_id), {"type": "default"}))
 
     @property
     def uploads(self) -> list[UploadedFile]:
@@ -1034,3 +1046,24 @@ class FakeTelegramServer:
 
     def _api_getMyCommands(self, params: JSON) -> list[JSON]:
         return copy.deepcopy(self._commands.get(self._commands_key(params), []))
+
+    def _api_deleteMyCommands(self, params: JSON) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    def _api_setChatMenuButton(self, params: JSON) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type")
+        if kind not in ("commands", "web_app", "default"):
+            raise bad_request("can't parse menu button")
+        if kind == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://") or not button.get("text"):
+                raise bad_request("WEB_APP_URL_INVALID" if button.get("text") else "text is empty")
+        key = str(params["chat_id"]) if params.get("chat_id") is not None else ""
+        self._menu_buttons[key] = button
+        return True
+
+    def _api_getChatMenuButton(self, params: JSON) -> JSON:
+        key = str(params["chat_id"]) if params.get("chat_id") is not None else ""
+        return copy.deepcopy(self._menu_buttons.get(key, {"type": "default"}))

@@ -66,6 +66,7 @@ from bot.channels.line.api import (
     short,
     verify_signature,
 )
+from bot.channels.line.menus import MenuLinks
 from bot.channels.line.quota import QuotaMeter
 from bot.channels.line.render import batches, render
 from bot.channels.line.webhook import (
@@ -103,6 +104,7 @@ class LineChannel(Channel):
         self._client: AsyncApiClient | None = None
         self.api: AsyncMessagingApi | None = None
         self.profiles = ProfileCache()
+        self.menus = MenuLinks()
         self.rejections = Rejections("LINE")
         self.quota: QuotaMeter | None = None
         self._http: httpx.AsyncClient | None = None  # LINE Login's verify endpoint
@@ -306,6 +308,7 @@ class LineChannel(Channel):
         if self.api is None or self.hub is None or self.quota is None:
             raise RetryLater("the LINE channel is not started")
         await self._loading_sent(message.chat_id)
+        await self.menus.follow(self.api, message)
         done = message.sent_parts
         token_fresh = done == 0 and self._reply_token_fresh(message)
         if not token_fresh and not any(r.essential for r in message.replies):

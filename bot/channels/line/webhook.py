@@ -59,10 +59,13 @@ def _mode(event: Event) -> str:
     return str(getattr(mode, "value", mode) or "active")
 
 
-def _postback_incoming(data: str, base: dict[str, Any]) -> Incoming:
+def _postback_incoming(data: str, base: dict[str, Any]) -> Incoming | None:
     """Quick replies carry `q=<seq>&c=<id>`; rich-menu buttons carry `c=go:<command>`
-    without a question, which is the same as typing the command."""
+    without a question, which is the same as typing the command; a rich menu's tabs
+    carry `c=tab:<alias>`, which asks nothing of the bot."""
     postback = decode_postback(data)
+    if postback.question_seq is None and (postback.choice or "").startswith("tab:"):
+        return None  # a rich menu tab: LINE switched the menu on the phone already
     if postback.choice is None:
         # Not ours (an old menu, another tool): the core answers with the current question.
         return Incoming(kind="choice", choice=data[:64] or "?", **base)

@@ -27,7 +27,16 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import BotCommand, CallbackQuery, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    MenuButtonCommands,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -71,7 +80,7 @@ from bot.channels.telegram.webhook import ALLOWED_UPDATES, register_webhook
 from bot.channels.web.assess import assessment_page, hand_over, posted_levels
 from bot.config import Settings
 from handlers.messages import ASSESS_PAGE as ASSESS_PAGE_CHOICE
-from handlers.messages import Incoming
+from handlers.messages import Incoming, Menu
 
 if TYPE_CHECKING:
     from telegram import Bot, Message, User
@@ -90,6 +99,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MENU_LANGUAGES = ("th", "en")
 COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 MENU_PREFIX = "telegram.command."
+# The working group's commands, listed in its members' own chats only (and the
+# head's commands to heads only): `telegram.admin_command.<name>`, `telegram.head_command.<name>`.
+ADMIN_MENU_PREFIX = "telegram.admin_command."
+HEAD_MENU_PREFIX = "telegram.head_command."
 # The messages the core hears: anything in a private chat (text, or an
 # attachment with its caption) and commands in groups; other group talk is not ours.
 WANTED_MESSAGES = filters.UpdateType.MESSAGE & (
@@ -216,18 +229,27 @@ def retry_after_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def menu_commands(content: Content, lang: str) -> list[BotCommand]:
+def menu_commands(content: Content, lang: str, prefix: str = MENU_PREFIX) -> list[BotCommand]:
     """The command menu in `lang`: every command described in content/ under
-    `telegram.command.<name>`, in the file's order (with a name Telegram accepts:
-    1-32 of a-z, 0-9 and _)."""
-    names = [
-        key.removeprefix(MENU_PREFIX) for key in content.messages if key.startswith(MENU_PREFIX)
-    ]
+    `prefix` (`telegram.command.<name>`), in the file's order (with a name Telegram
+    accepts: 1-32 of a-z, 0-9 and _)."""
+    names = [key.removeprefix(prefix) for key in content.messages if key.startswith(prefix)]
     return [
-        BotCommand(name, content.t(MENU_PREFIX + name, lang))
+        BotCommand(name, content.t(prefix + name, lang))
         for name in names
         if COMMAND_NAME.fullmatch(name)
     ]
+
+
+def chat_commands(content: Content, menu: Menu) -> list[BotCommand]:
+    """The commands one person's chat lists: everyone's, then the working group's for
+    its members and the head's for heads, in the person's language."""
+    commands = menu_commands(content, menu.lang)
+    if menu.admin:
+        commands += menu_commands(content, menu.lang, ADMIN_MENU_PREFIX)
+    if menu.admin == "head":
+        commands += menu_commands(content, menu.lang, HEAD_MENU_PREFIX)
+    return commands
 
 
 def delivery_error(error: TelegramError, chat_id: int) -> Exception:
@@ -521,10 +543,52 @@ class TelegramChannel(Channel):
             parts = render(message.replies, self.pages())
         except ValueError as exc:
             raise PermanentFailure(f"cannot render outbox {message.outbox_id}: {exc}") from exc
+        if message.sent_parts == 0 and message.clears_menu:
+            await self._clear_menu(application.bot, chat_id)
+        elif message.sent_parts == 0:
+            await self._follow_menu(application.bot, chat_id, message.menu)
         for index in range(message.sent_parts, len(parts)):
             await self._send_part(application.bot, chat_id, parts[index])
             if index + 1 < len(parts):
                 await progress(index + 1)
+
+    async def _follow_menu(self, bot: Bot, chat_id: int, menu: Menu | None) -> None:
+        """The person's own command list (with the working group's commands for its
+        members) and menu button (the one-screen assessment while one is the question
+        at hand, when it can be opened), before the row's messages. Telegram busy or
+        unreachable: the row waits (nothing of it went yet); a refusal is logged and
+        the messages go all the same."""
+        if menu is None or self._hub is None:
+            return
+        page = self.pages().get(ASSESS_PAGE_CHOICE)
+        if menu.assessing and page:
+            label = self._hub.content.t("telegram.menu_button.assess", menu.lang)
+            button: MenuButtonWebApp | MenuButtonCommands = MenuButtonWebApp(
+                label, WebAppInfo(page)
+            )
+        else:
+            button = MenuButtonCommands()
+        try:
+            await bot.set_my_commands(
+                chat_commands(self._hub.content, menu), scope=BotCommandScopeChat(chat_id)
+            )
+            await bot.set_chat_menu_button(chat_id=chat_id, menu_button=button)
+        except TelegramError as exc:
+            error = delivery_error(exc, chat_id)
+            if isinstance(error, RetryLater):
+                raise error from exc
+            log.warning("telegram: the menu of a chat was refused: %s", exc)
+
+    async def _clear_menu(self, bot: Bot, chat_id: int) -> None:
+        """The person erased their data: their own command list and button go."""
+        try:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+            await bot.set_chat_menu_button(chat_id=chat_id, menu_button=MenuButtonDefault())
+        except TelegramError as exc:
+            error = delivery_error(exc, chat_id)
+            if isinstance(error, RetryLater):
+                raise error from exc
+            log.warning("telegram: the menu of a chat could not be cleared: %s", exc)
 
     async def _send_part(self, bot: Bot, chat_id: int, part: Part) -> None:
         """One Bot API call; failures become RetryLater / RecipientBlocked / PermanentFailure."""

@@ -822,41 +822,6 @@ async def test_dlcoach_serve_wiring_answers_a_follow(tmp_path, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-# ------------------------------------------------------------------ rich menu
-
-
-def test_richmenu_command_creates_and_sets_the_default_menu(tmp_path, monkeypatch):
-    from io import BytesIO
-
-    from PIL import Image
-    from typer.testing import CliRunner
-
-    from bot.cli import cli
-
-    monkeypatch.chdir(tmp_path)
-    with FakeLineServer(access_token=TOKEN) as line:
-        monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-        monkeypatch.setenv("LINE_API_BASE_URL", line.base_url)
-        runner = CliRunner()
-        for _ in range(2):  # running it again replaces the menu rather than adding one
-            result = runner.invoke(cli, ["line", "richmenu", "--image-out", "menu.png"])
-            assert result.exit_code == 0, result.output
-        [menu] = line.rich_menus.values()
-        assert line.default_rich_menu_id == menu.rich_menu_id
-        assert len(line.deleted_rich_menus) == 1
-        assert menu.image_content_type == "image/png"
-        with Image.open(BytesIO(menu.image)) as image:
-            assert image.size == (2500, 843)
-        assert (tmp_path / "menu.png").read_bytes() == menu.image
-        data = [a["action"]["data"] for a in menu.menu["areas"]]
-        assert data == ["c=go:continue", "c=go:progress", "c=go:remind", "c=go:help"]
-        labels = [a["action"]["label"] for a in menu.menu["areas"]]
-        assert all(label and len(label) <= 20 for label in labels)
-
-        monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN")
-        assert runner.invoke(cli, ["line", "richmenu"]).exit_code == 2
-
-
 async def test_unknown_postback_from_a_stranger_shows_the_notice(harness):
     h = harness
     user = new_user()

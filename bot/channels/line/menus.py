@@ -1,0 +1,97 @@
+"""Linking each person's rich menu as they move through the journey.
+
+A row whose replies carry a menu (`OutboundMessage.menu`) links that menu to the
+person before its messages go. The menu is found by its alias (see
+`richmenu.alias_for`), whose rich menu id is kept for a few minutes. When LINE
+is busy or failing the whole row waits and is tried again (nothing of it was
+sent yet); when the menus were never installed or LINE refuses the link, the
+messages go all the same and the refusal is logged: a person is never left
+without their answer for the sake of a menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from linebot.v3.messaging import ApiException, AsyncMessagingApi
+
+from bot.channels.base import OutboundMessage, PermanentFailure, RetryLater
+from bot.channels.line.api import NETWORK_ERRORS, QUICK_TIMEOUT, delivery_error, short
+from bot.channels.line.richmenu import alias_for
+
+log = logging.getLogger(__name__)
+
+KEEP_SECONDS = 300.0  # how long an alias's rich menu id is trusted without asking again
+
+
+class MenuLinks:
+    """Links the menus that rows carry, with the aliases' menu ids kept a while."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._ids: dict[str, tuple[str | None, float]] = {}
+
+    async def follow(self, api: AsyncMessagingApi, message: OutboundMessage) -> None:
+        """Link the menu `message` carries to its chat (when it carries one, on its first try
+        of its first part); raise `RetryLater` when LINE is busy or unreachable."""
+        if message.sent_parts:
+            return
+        if message.clears_menu:
+            await self._unlink(api, message)
+            return
+        menu = message.menu
+        if menu is None:
+            return
+        alias = alias_for(menu)
+        menu_id = await self._menu_id(api, alias)
+        if menu_id is None:
+            return
+        try:
+            await api.link_rich_menu_id_to_user(
+                message.chat_id, menu_id, _request_timeout=QUICK_TIMEOUT
+            )
+        except ApiException as exc:
+            error = delivery_error(exc, "rich menu link")
+            if isinstance(error, PermanentFailure):
+                self._ids.pop(alias, None)  # replaced since: ask for the alias again next time
+                log.warning(
+                    "outbox %s: LINE refused the menu %s: %s", message.outbox_id, alias, short(exc)
+                )
+                return
+            raise error from exc
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(f"rich menu link: {short(exc)}") from exc
+
+    async def _unlink(self, api: AsyncMessagingApi, message: OutboundMessage) -> None:
+        """Take the person's own menu away (best effort: LINE may have none for them)."""
+        try:
+            await api.unlink_rich_menu_id_from_user(message.chat_id, _request_timeout=QUICK_TIMEOUT)
+        except ApiException as exc:
+            error = delivery_error(exc, "rich menu unlink")
+            if not isinstance(error, PermanentFailure):
+                raise error from exc
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(f"rich menu unlink: {short(exc)}") from exc
+
+    async def _menu_id(self, api: AsyncMessagingApi, alias: str) -> str | None:
+        """The rich menu `alias` points at; None when there is no such alias."""
+        kept = self._ids.get(alias)
+        if kept is not None and self._clock() - kept[1] < KEEP_SECONDS:
+            return kept[0]
+        try:
+            found = await api.get_rich_menu_alias(alias, _request_timeout=QUICK_TIMEOUT)
+            menu_id: str | None = found.rich_menu_id
+        except ApiException as exc:
+            error = delivery_error(exc, "rich menu alias")
+            if not isinstance(error, PermanentFailure):
+                raise error from exc
+            log.warning(
+                "LINE has no rich menu %s (%s): run `dlcoach line richmenu`", alias, short(exc)
+            )
+            menu_id = None
+        except NETWORK_ERRORS as exc:
+            raise RetryLater(f"rich menu alias: {short(exc)}") from exc
+        self._ids[alias] = (menu_id, self._clock())
+        return menu_id
