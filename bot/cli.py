@@ -489,6 +489,10 @@ def line_richmenu(
         Path | None,
         typer.Option("--image-out", help="Also save the drawn images in this folder."),
     ] = None,
+    relink: Annotated[
+        bool,
+        typer.Option("--relink", help="Link every chat's menu again, even if none changed."),
+    ] = False,
 ) -> None:
     """Create or update the menus under the LINE chat (one per part of the journey,
     and the working group's); running it again changes only what differs."""
@@ -516,7 +520,7 @@ def line_richmenu(
         f"rich menus: {len(done.menus)} ({len(done.created)} created, {kept} unchanged, "
         f"{len(done.deleted)} older ones deleted); aliases set: {len(done.aliases_set)}"
     )
-    if not done.changed:
+    if not done.changed and not relink:
         typer.echo("nothing changed")
         return
 
@@ -524,7 +528,15 @@ def line_richmenu(
         async with transaction(app.sessions) as session:
             return await forget_menus(session, "line")
 
-    again = _with_app(work, _app(settings))
+    try:
+        again = _with_app(work, _app(settings))
+    except Exception as exc:  # noqa: BLE001 - the database: one clear line, not a traceback
+        typer.echo(
+            f"the menus are on LINE, but the database could not be told ({exc}); "
+            "run `dlcoach line richmenu --relink` when it answers",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
     typer.echo(f"{again} LINE chats get their menu again with their next message")
 
 

@@ -45,24 +45,26 @@ class MenuLinks:
         if menu is None:
             return
         alias = alias_for(menu)
-        menu_id = await self._menu_id(api, alias)
-        if menu_id is None:
-            return
-        try:
-            await api.link_rich_menu_id_to_user(
-                message.chat_id, menu_id, _request_timeout=QUICK_TIMEOUT
-            )
-        except ApiException as exc:
-            error = delivery_error(exc, "rich menu link")
-            if isinstance(error, PermanentFailure):
-                self._ids.pop(alias, None)  # replaced since: ask for the alias again next time
-                log.warning(
-                    "outbox %s: LINE refused the menu %s: %s", message.outbox_id, alias, short(exc)
+        for fresh in (False, True):
+            if fresh:  # the kept id may be of a menu replaced since: ask for the alias again
+                self._ids.pop(alias, None)
+            menu_id = await self._menu_id(api, alias)
+            if menu_id is None:
+                return
+            try:
+                await api.link_rich_menu_id_to_user(
+                    message.chat_id, menu_id, _request_timeout=QUICK_TIMEOUT
                 )
                 return
-            raise error from exc
-        except NETWORK_ERRORS as exc:
-            raise RetryLater(f"rich menu link: {short(exc)}") from exc
+            except ApiException as exc:
+                error = delivery_error(exc, "rich menu link")
+                if not isinstance(error, PermanentFailure):
+                    raise error from exc
+                refusal = short(exc)
+            except NETWORK_ERRORS as exc:
+                raise RetryLater(f"rich menu link: {short(exc)}") from exc
+        self._ids.pop(alias, None)
+        log.warning("outbox %s: LINE refused the menu %s: %s", message.outbox_id, alias, refusal)
 
     async def _unlink(self, api: AsyncMessagingApi, message: OutboundMessage) -> None:
         """Take the person's own menu away (best effort: LINE may have none for them)."""

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from bot.channels.line.richmenu import DEFAULT_ALIAS, OLD_NAMES, draw_all, install
 from bot.cli import cli
+from storage.accounts import forget_menus
 from storage.db import transaction
 from storage.models import AdminRole, ChannelAccount
 from tests.bot.channels.test_line import TOKEN, LineUser
@@ -95,6 +96,15 @@ def test_richmenu_installs_a_menu_per_stage_with_tabs_and_changes_nothing_when_r
         assert "0 created" in again.output and "nothing changed" in again.output
         assert (dict(line.rich_menus), dict(line.rich_menu_aliases)) == before
         assert line.deleted_rich_menus == [older]
+
+        # Asked to link every chat again: the database is told, or says why not.
+        relinked = richmenu(tmp_path, monkeypatch, line, "--relink")
+        assert relinked.exit_code == 0 and "0 LINE chats get their menu again" in relinked.output
+        monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+        down = CliRunner().invoke(cli, ["line", "richmenu", "--relink"])
+        assert down.exit_code == 1 and "--relink` when it answers" in down.output
+        assert "Traceback" not in down.output
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'menu.db'}")
 
         # Other labels (English): new menus, the aliases move to them, the old ones go.
         english = richmenu(tmp_path, monkeypatch, line, "--lang", "en")
@@ -203,3 +213,15 @@ async def test_erasing_ones_data_takes_ones_menu_away(harness):
     await person.tap("erase:yes")
     assert person.user_id not in h.line.user_rich_menus  # the default again, as for a stranger
     assert person.texts()[-1] == t(h.app, "privacy.erased")
+
+
+async def test_menus_replaced_while_the_bot_runs_are_found_again(harness):
+    h = harness
+    await installed(h)
+    person = LineUser(h)
+    await onboard(person)  # the channel now keeps the know menu's id
+    replaced = await install(h.app.settings, draw_all(h.app.content, "en"))
+    async with transaction(h.app.sessions) as session:
+        assert await forget_menus(session, "line") == 1  # as the command does after a change
+    await person.say("/progress")
+    assert h.line.user_rich_menus[person.user_id] == replaced.menus["dlcoach-know"]
