@@ -9,7 +9,7 @@
 #                             their data is gone from the backups after this many days
 #
 # Restore into an empty database:
-#   pg_restore --no-owner --dbname=postgresql://dlcoach@localhost/dlcoach FILE
+#   pg_restore --no-owner --dbname='postgresql://dlcoach@/dlcoach?host=/var/run/postgresql' FILE
 set -eu
 
 dir="${DLCOACH_BACKUP_DIR:-/var/backups/dlcoach}"
