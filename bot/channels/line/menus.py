@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from linebot.v3.messaging import ApiException, AsyncMessagingApi
 
@@ -23,6 +25,7 @@ from bot.channels.line.richmenu import alias_for
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 KEEP_SECONDS = 300.0  # how long an alias's rich menu id is trusted without asking again
 
 
@@ -51,49 +54,52 @@ class MenuLinks:
             menu_id = await self._menu_id(api, alias)
             if menu_id is None:
                 return
-            try:
-                await api.link_rich_menu_id_to_user(
-                    message.chat_id, menu_id, _request_timeout=QUICK_TIMEOUT
-                )
+            link = partial(
+                api.link_rich_menu_id_to_user,
+                message.chat_id,
+                menu_id,
+                _request_timeout=QUICK_TIMEOUT,
+            )
+            _, refusal = await _asked(link, "rich menu link")
+            if refusal is None:
                 return
-            except ApiException as exc:
-                error = delivery_error(exc, "rich menu link")
-                if not isinstance(error, PermanentFailure):
-                    raise error from exc
-                refusal = short(exc)
-            except NETWORK_ERRORS as exc:
-                raise RetryLater(f"rich menu link: {short(exc)}") from exc
         self._ids.pop(alias, None)
         log.warning("outbox %s: LINE refused the menu %s: %s", message.outbox_id, alias, refusal)
 
     async def _unlink(self, api: AsyncMessagingApi, message: OutboundMessage) -> None:
         """Take the person's own menu away (best effort: LINE may have none for them)."""
-        try:
-            await api.unlink_rich_menu_id_from_user(message.chat_id, _request_timeout=QUICK_TIMEOUT)
-        except ApiException as exc:
-            error = delivery_error(exc, "rich menu unlink")
-            if not isinstance(error, PermanentFailure):
-                raise error from exc
-        except NETWORK_ERRORS as exc:
-            raise RetryLater(f"rich menu unlink: {short(exc)}") from exc
+        unlink = api.unlink_rich_menu_id_from_user
+        await _asked(
+            lambda: unlink(message.chat_id, _request_timeout=QUICK_TIMEOUT), "rich menu unlink"
+        )
 
     async def _menu_id(self, api: AsyncMessagingApi, alias: str) -> str | None:
         """The rich menu `alias` points at; None when there is no such alias."""
         kept = self._ids.get(alias)
         if kept is not None and self._clock() - kept[1] < KEEP_SECONDS:
             return kept[0]
-        try:
-            found = await api.get_rich_menu_alias(alias, _request_timeout=QUICK_TIMEOUT)
-            menu_id: str | None = found.rich_menu_id
-        except ApiException as exc:
-            error = delivery_error(exc, "rich menu alias")
-            if not isinstance(error, PermanentFailure):
-                raise error from exc
+        found, refusal = await _asked(
+            lambda: api.get_rich_menu_alias(alias, _request_timeout=QUICK_TIMEOUT),
+            "rich menu alias",
+        )
+        if refusal is not None:
             log.warning(
-                "LINE has no rich menu %s (%s): run `dlcoach line richmenu`", alias, short(exc)
+                "LINE has no rich menu %s (%s): run `dlcoach line richmenu`", alias, refusal
             )
-            menu_id = None
-        except NETWORK_ERRORS as exc:
-            raise RetryLater(f"rich menu alias: {short(exc)}") from exc
+        menu_id = found.rich_menu_id if found is not None else None
         self._ids[alias] = (menu_id, self._clock())
         return menu_id
+
+
+async def _asked(call: Callable[[], Awaitable[T]], what: str) -> tuple[T | None, str | None]:
+    """(LINE's answer, None), or (None, why) when LINE refused for good (4xx); raises
+    `RetryLater` when LINE is busy, failing or unreachable (the row is tried again)."""
+    try:
+        return await call(), None
+    except ApiException as exc:
+        error = delivery_error(exc, what)
+        if not isinstance(error, PermanentFailure):
+            raise error from exc
+        return None, short(exc)
+    except NETWORK_ERRORS as exc:
+        raise RetryLater(f"{what}: {short(exc)}") from exc

@@ -543,52 +543,40 @@ class TelegramChannel(Channel):
             parts = render(message.replies, self.pages())
         except ValueError as exc:
             raise PermanentFailure(f"cannot render outbox {message.outbox_id}: {exc}") from exc
-        if message.sent_parts == 0 and message.clears_menu:
-            await self._clear_menu(application.bot, chat_id)
-        elif message.sent_parts == 0:
-            await self._follow_menu(application.bot, chat_id, message.menu)
+        if message.sent_parts == 0:
+            await self._follow_menu(application.bot, chat_id, message)
         for index in range(message.sent_parts, len(parts)):
             await self._send_part(application.bot, chat_id, parts[index])
             if index + 1 < len(parts):
                 await progress(index + 1)
 
-    async def _follow_menu(self, bot: Bot, chat_id: int, menu: Menu | None) -> None:
+    async def _follow_menu(self, bot: Bot, chat_id: int, message: OutboundMessage) -> None:
         """The person's own command list (with the working group's commands for its
         members) and menu button (the one-screen assessment while one is the question
-        at hand, when it can be opened), before the row's messages. Telegram busy or
-        unreachable: the row waits (nothing of it went yet); a refusal is logged and
-        the messages go all the same."""
-        if menu is None or self._hub is None:
+        at hand, when it can be opened), before the row's messages; after an erasure,
+        both go. Telegram busy or unreachable: the row waits (nothing of it went yet);
+        a refusal is logged and the messages go all the same."""
+        menu, hub, scope = message.menu, self._hub, BotCommandScopeChat(chat_id)
+        if hub is None or (menu is None and not message.clears_menu):
             return
+        button: MenuButtonWebApp | MenuButtonCommands | MenuButtonDefault
         page = self.pages().get(ASSESS_PAGE_CHOICE)
-        if menu.assessing and page:
-            label = self._hub.content.t("telegram.menu_button.assess", menu.lang)
-            button: MenuButtonWebApp | MenuButtonCommands = MenuButtonWebApp(
-                label, WebAppInfo(page)
-            )
-        else:
-            button = MenuButtonCommands()
         try:
-            await bot.set_my_commands(
-                chat_commands(self._hub.content, menu), scope=BotCommandScopeChat(chat_id)
-            )
+            if message.clears_menu or menu is None:
+                await bot.delete_my_commands(scope=scope)
+                button = MenuButtonDefault()
+            else:
+                await bot.set_my_commands(chat_commands(hub.content, menu), scope=scope)
+                button = MenuButtonCommands()
+                if menu.assessing and page:
+                    label = hub.content.t("telegram.menu_button.assess", menu.lang)
+                    button = MenuButtonWebApp(label, WebAppInfo(page))
             await bot.set_chat_menu_button(chat_id=chat_id, menu_button=button)
         except TelegramError as exc:
             error = delivery_error(exc, chat_id)
             if isinstance(error, RetryLater):
                 raise error from exc
             log.warning("telegram: the menu of a chat was refused: %s", exc)
-
-    async def _clear_menu(self, bot: Bot, chat_id: int) -> None:
-        """The person erased their data: their own command list and button go."""
-        try:
-            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
-            await bot.set_chat_menu_button(chat_id=chat_id, menu_button=MenuButtonDefault())
-        except TelegramError as exc:
-            error = delivery_error(exc, chat_id)
-            if isinstance(error, RetryLater):
-                raise error from exc
-            log.warning("telegram: the menu of a chat could not be cleared: %s", exc)
 
     async def _send_part(self, bot: Bot, chat_id: int, part: Part) -> None:
         """One Bot API call; failures become RetryLater / RecipientBlocked / PermanentFailure."""
