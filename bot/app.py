@@ -32,6 +32,7 @@ from handlers.flow import FLOW
 from handlers.messages import Incoming
 from handlers.policy import Policy
 from handlers.pushes import PushBudget
+from jobs.facts import FactsKeeper
 from jobs.nudges import NudgeJobs, NudgeTuning
 from jobs.retention import Retention
 from jobs.weekly import WeeklyPosts
@@ -71,6 +72,7 @@ class App:
     nudges: NudgeJobs
     weekly: WeeklyPosts
     retention: Retention
+    facts: FactsKeeper  # keeps the summaries' figures up to date as people answer
     # Set whenever outbox rows are committed: the server's delivery loop wakes on it.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -242,5 +244,6 @@ def build_app(
             events=timedelta(days=settings.dlcoach_keep_event_days),
             outbox=timedelta(days=settings.dlcoach_keep_outbox_days),
         ),
+        facts=FactsKeeper(sessions),
         delivery_wakeup=wakeup,
     )

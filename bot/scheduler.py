@@ -1,5 +1,5 @@
 """When the periodic work runs: delivery's safety-net tick, nudge planning and
-sending, the weekly post. APScheduler only decides when; what is due lives in
+sending, the weekly post, the summaries' figures. APScheduler only decides when; what is due lives in
 the database, so a restart or a second instance neither loses nor doubles
 anything (see `jobs/`)."""
 
@@ -15,6 +15,7 @@ from jobs.weekly import WEEKLY_TICK_MINUTES
 
 DELIVERY_TICK_SECONDS = 2
 RETENTION_TICK_MINUTES = 60
+FACTS_TICK_SECONDS = 60  # changed people are worked into the summaries' figures this often
 MEDIA_TICK_MINUTES = 10  # expired published files are deleted this often (see bot.media)
 
 
@@ -37,6 +38,7 @@ def scheduler_for(app: App) -> AsyncIOScheduler:
     _every(scheduler, app.weekly.tick, "weekly", minutes=WEEKLY_TICK_MINUTES)
     _every(scheduler, app.retention.tick, "retention", minutes=RETENTION_TICK_MINUTES)
     _every(scheduler, app.media.purge, "media", minutes=MEDIA_TICK_MINUTES)
+    _every(scheduler, app.facts.tick, "facts", seconds=FACTS_TICK_SECONDS)
     _every(
         scheduler,
         app.nudges.plan_tick,

@@ -29,7 +29,7 @@ from handlers.context import Answer, Ctx
 from handlers.conversation import BACK, END, REASK, Next
 from handlers.errors import Reprompt
 from handlers.messages import NO_MENU, Choice, Reply
-from storage import audit, erasure
+from storage import audit, erasure, facts
 from storage.models import Agency, Person
 
 EXPORT_NAME = "dlcoach-mydata.json"
@@ -172,6 +172,7 @@ async def erase(ctx: Ctx) -> None:
     # Messages to the person are dropped, except this last answer (written later).
     forgotten = await erasure.forget_messages(ctx.session, found)
     await erasure.forget_in_audit(ctx.session, found, keep_keys_after=ctx.now - audit.GUESS_WINDOW)
+    await facts.forget(ctx.session, person_id)  # out of the summaries' sums first
     pairs = list(_person_columns())
     for table, column in reversed(pairs):
         if column.nullable:

@@ -25,14 +25,14 @@ from handlers.reports.summary import agency_summary
 from handlers.reports.table import csv_header, csv_rows
 from handlers.reports.workbook import report_sheets
 from storage import audit
-from storage.db import read_sessions_of, transaction
+from storage.db import read_sessions_of, transaction, writing
 from storage.models import Agency
 from storage.reports import table_lines
 from storage.timeutil import to_local
 
 
 async def report_file(
-    reads: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     content: Content,
     now: datetime,
     fmt: str,
@@ -45,10 +45,13 @@ async def report_file(
 ) -> tuple[bytes, int]:
     """The CSV (every agency when `agency` is None) or XLSX report of fiscal year
     `year`, and the number of people in it; read on read sessions and drawn in a
-    worker thread, so neither the write lock nor the event loop waits for it."""
+    worker thread, so neither the write lock nor the event loop waits for it (only
+    the comparison of the arms brings the facts up to date, in a short transaction
+    of its own)."""
+    reads = read_sessions_of(sessions)
     if fmt == "xlsx":
         assert agency is not None
-        rows, figures = await agency_summary(reads, content, agency, year)
+        rows, figures = await agency_summary(reads, writing(sessions), content, agency, year)
         day = to_local(now, agency.timezone).date()
         sheets = report_sheets(content, lang, agency, rows, figures, day, names=names)
         return await asyncio.to_thread(workbook, sheets), len(rows)
@@ -91,7 +94,7 @@ async def export_report(
     tz = agency.timezone if agency else timezone
     year = year or current_fiscal_year(now, tz)
     data, people = await report_file(
-        reads, content, now, fmt, agency, lang, year=year, names=names, timezone=tz
+        sessions, content, now, fmt, agency, lang, year=year, names=names, timezone=tz
     )
     await asyncio.to_thread(out.write_bytes, data)
     async with transaction(sessions) as session:  # the file is written: say so

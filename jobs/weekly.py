@@ -26,7 +26,7 @@ from handlers.messages import Reply
 from handlers.policy import Policy
 from handlers.reports.period import current_fiscal_year
 from handlers.reports.summary import agency_figures, summary_replies
-from storage.db import read_sessions_of, transaction
+from storage.db import read_sessions_of, transaction, writing
 from storage.models import Agency, WeeklyPost, WorkingGroupChat
 from storage.outbox import NewMessage, enqueue
 from storage.reports import Period, WeekActivity, week_activity
@@ -140,10 +140,13 @@ class WeeklyPosts:
         """
         if await self._posted(agency, week):
             return False
-        # Counted before the writing transaction, on read sessions of their own: on
-        # SQLite a long count inside it would hold the one write lock meanwhile.
+        # Counted in a transaction of its own, before the one that posts: the people
+        # whose rows changed are worked out again there (storage.facts).
         figures = await agency_figures(
-            self.read_sessions, self.content, agency, current_fiscal_year(now, agency.timezone)
+            writing(self.sessions),
+            self.content,
+            agency,
+            current_fiscal_year(now, agency.timezone),
         )
         try:
             async with transaction(self.sessions) as session:

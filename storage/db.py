@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -164,3 +165,11 @@ async def transaction(
         return
     async with lock, sessions() as session, session.begin():
         yield session
+
+
+def writing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """A way to open `transaction(sessions)` later, for work that needs a short
+    writing transaction of its own (a summary bringing its facts up to date)."""
+    return partial(transaction, sessions)

@@ -203,7 +203,7 @@ async def person_rows(
     one query for the people, their two rounds and their log totals, one row per round
     for the ratings of `skills`, one each for goals and evidence entries, all read as
     plain columns."""
-    people = _reported_people(agency_code, period)
+    people = reported_people(agency_code, period)
     totals = _log_totals(agency_code, period)
     query = (
         select(*people.c, totals.c.learning, totals.c.minutes, totals.c.evidence)
@@ -305,7 +305,7 @@ async def table_lines(
     """The CSV table in one query: per person of the period (by agency and id) who
     they are, their completed and open rounds, the ratings of their reported round
     (`pre_<skill>`, `post_<skill>`) and their log totals, as plain columns."""
-    people = _reported_people(agency_code, period, cte=True)
+    people = reported_people(agency_code, period, cte=True)
     ratings = (
         select(people.c.person_id, *_levels(skills))
         .select_from(people)
@@ -608,15 +608,21 @@ def steps_since(until: datetime) -> Any:
     )
 
 
-def _reported_people(
-    agency_code: str | None, period: Period, *, cte: bool = False, step: bool = True
+def reported_people(
+    agency_code: str | None,
+    period: Period,
+    *,
+    cte: bool = False,
+    step: bool = True,
+    only: Any = None,
 ) -> Any:
     """One row per person of the period's report (see the module docstring): who they
     are, their current round (the latest begun before the end; `step`, the highest it
     had entered by then) and the latest round completed within the period, whether a
     round is open at the end, and the id of the round whose ratings stand for them.
     With `step=False` the step is the round's step now and the step log is not read,
-    for queries that do not use it (the database would join the log all the same)."""
+    for queries that do not use it (the database would join the log all the same).
+    `only`: a condition on `Person` that limits the rows to some people."""
     current, completed = aliased(Journey), aliased(Journey)
     entered = steps_since(period.end)
 
@@ -697,73 +703,6 @@ def _reported_people(
         query = query.join(entered, entered.c.journey_id == current.id, isouter=True)
     if agency_code:
         query = query.where(Agency.code == agency_code)
+    if only is not None:
+        query = query.where(only)
     return query.cte("people") if cte else query.subquery()
-
-
-async def tally_cells(session: AsyncSession, agency_code: str, period: Period) -> list[TallyCell]:
-    """The period's people counted per unit and personnel group, in the order the
-    first person of each cell joined (one grouped query, whatever the agency's size)."""
-    people = _reported_people(agency_code, period)
-    open_at = [
-        func.sum(case((and_(people.c.is_open == 1, people.c.step == step), 1), else_=0))
-        for step in STEPS
-    ]
-    query = (
-        select(
-            people.c.unit,
-            people.c.personnel_group,
-            func.count(),
-            func.sum(people.c.completed),
-            func.sum(people.c.is_open),
-            *open_at,
-        )
-        .group_by(people.c.unit, people.c.personnel_group)
-        .order_by(func.min(people.c.person_id))
-    )
-    return [
-        TallyCell(
-            unit,
-            group,
-            int(enrolled),
-            int(completed),
-            int(in_progress),
-            {step: int(n) for step, n in zip(STEPS, steps, strict=True)},
-        )
-        for unit, group, enrolled, completed, in_progress, *steps in await _all(session, query)
-    ]
-
-
-async def skill_cells(session: AsyncSession, agency_code: str, period: Period) -> list[SkillCell]:
-    """Per skill, the before ratings of the people's reported rounds and, where the
-    same round has an after rating of that skill, the pairs (one grouped query).
-    Both sets of ratings are reached from the round through the indexes (the
-    round's assessment of each kind, then its answers), so the database reads
-    only the answers of the people in the report, never the whole table."""
-    people = _reported_people(agency_code, period, step=False)
-    pre, post = aliased(Assessment), aliased(Assessment)
-    before, after = aliased(AssessmentAnswer), aliased(AssessmentAnswer)
-    paired_pre = case((after.level.is_not(None), before.level), else_=None)
-    query = (
-        select(
-            before.skill_id,
-            func.count(before.level),
-            func.sum(before.level),
-            func.count(after.level),
-            func.coalesce(func.sum(paired_pre), 0),
-            func.coalesce(func.sum(after.level), 0),
-        )
-        .select_from(people)
-        .join(pre, and_(pre.journey_id == people.c.reported, pre.kind == "pre"))
-        .join(before, before.assessment_id == pre.id)
-        .join(post, and_(post.journey_id == people.c.reported, post.kind != "pre"), isouter=True)
-        .join(
-            after,
-            and_(after.assessment_id == post.id, after.skill_id == before.skill_id),
-            isouter=True,
-        )
-        .group_by(before.skill_id)
-    )
-    return [
-        SkillCell(skill, int(rated), int(total), int(paired), int(paired_pre), int(paired_post))
-        for skill, rated, total, paired, paired_pre, paired_post in await _all(session, query)
-    ]

@@ -75,7 +75,7 @@ async def exports(request: Request, visit: Visit, form: dict[str, str]) -> Respo
     names = form.get("names") == "1"
     agency, now = visit.seat.agency, app.clock.now()
     data, people = await report_file(
-        app.read_sessions,
+        app.sessions,
         app.content,
         now,
         fmt,

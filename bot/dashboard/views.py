@@ -27,6 +27,7 @@ from handlers.reports.summary import (
 )
 from handlers.typed import whole_number
 from storage import agencies
+from storage.db import writing
 from storage.models.admin import TIP
 from storage.reports import PersonRow
 from storage.timeutil import to_local
@@ -162,7 +163,7 @@ async def overview(request: Request, visit: Visit, form: dict[str, str]) -> Resp
     """GET /admin/{code}/: the agency's figures of a fiscal year."""
     app = app_of(request)
     year, offered = chosen_year(request, visit)
-    figures = await agency_figures(app.read_sessions, app.content, visit.seat.agency, year)
+    figures = await agency_figures(writing(app.sessions), app.content, visit.seat.agency, year)
     view = frame(request, visit, "overview")
     body = year_form(app.content, visit.lang, f"/admin/{visit.code}/", year, offered)
     body += _overview_body(app.content, visit.lang, figures)
@@ -210,7 +211,9 @@ async def people(request: Request, visit: Visit, form: dict[str, str]) -> Respon
     app = app_of(request)
     content, lang = app.content, visit.lang
     year, _ = chosen_year(request, visit)
-    rows, _ = await agency_summary(app.read_sessions, content, visit.seat.agency, year)
+    rows, _ = await agency_summary(
+        app.read_sessions, writing(app.sessions), content, visit.seat.agency, year
+    )
     chosen = _filters(request)
     idle_days = whole_number(chosen["idle"], 3650) or 0
     async with app.read_sessions() as session:

@@ -10,7 +10,8 @@ wrap a command with the role check for private and group chats.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -35,6 +36,7 @@ from handlers.reminders.rules import ADMIN, may_nudge_now, withheld
 from handlers.reports.figures import exemplary, lagging
 from handlers.reports.period import current_fiscal_year, parse_fiscal_year
 from handlers.reports.summary import (
+    Writing,
     agency_figures,
     agency_summary,
     summary_replies,
@@ -135,7 +137,7 @@ def _year(ctx: Ctx, seat: Seat, argument: str) -> int:
 async def _rows(ctx: Ctx, seat: Seat, year: int | None = None):  # noqa: ANN202
     """The agency's people and figures in fiscal year `year` (the current one by default)."""
     year = year or current_fiscal_year(ctx.now, seat.agency.timezone)
-    return await agency_summary(_reads(ctx), ctx.content, seat.agency, year)
+    return await agency_summary(_reads(ctx), _in_turn(ctx), ctx.content, seat.agency, year)
 
 
 def _reads(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
@@ -145,11 +147,23 @@ def _reads(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
     return ctx.reads
 
 
+def _in_turn(ctx: Ctx) -> Writing:
+    """The turn's own transaction, where the people's facts are brought up to date
+    (on SQLite the turn holds the one write lock: another transaction would wait
+    for it)."""
+
+    @asynccontextmanager
+    async def turn() -> AsyncIterator[AsyncSession]:
+        yield ctx.session
+
+    return turn
+
+
 async def summary(ctx: Ctx, seat: Seat, argument: str) -> None:
     """/summary [fiscal year]: enrolment, steps, units, personnel groups, completion and
     growth, with charts."""
     year = _year(ctx, seat, argument)
-    figures = await agency_figures(_reads(ctx), ctx.content, seat.agency, year)
+    figures = await agency_figures(_in_turn(ctx), ctx.content, seat.agency, year)
     pushes = []  # this month's pushes on platforms with a quota, in the current year only
     if year == current_fiscal_year(ctx.now, seat.agency.timezone):
         month = month_of(ctx.now, ctx.policy.timezone).key

@@ -3,7 +3,7 @@
 For each of the six steps: the share of each arm whose first round finished it,
 the difference (nudged minus hold-out) with its 95 % confidence interval
 (Newcombe's hybrid score interval, from statsmodels), and the median days the
-step took in each arm. The counts come from the database (storage.arms); this
+step took in each arm. The counts come from the database (storage.facts); this
 module only does the arithmetic and the words.
 
 The rule for "too small to tell", stated in the text too: fewer than
@@ -15,15 +15,10 @@ difference, and one whose interval includes zero does not (yet).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from content.loader import Content
-from storage.arms import STEPS, ArmCounts, arm_counts
-from storage.models import Agency
+from storage.arms import STEPS, ArmCounts
 
 MIN_PEOPLE = 20  # fewer in either arm: too small to tell
 TOO_SMALL, HIGHER, LOWER, UNCLEAR = "too_small", "higher", "lower", "unclear"
@@ -139,14 +134,6 @@ def compare(nudged: ArmCounts, holdout: ArmCounts, percent: int) -> ArmCompariso
             )
         )
     return ArmComparison(percent, nudged.people, holdout.people, tuple(steps))
-
-
-async def agency_arms(
-    reads: async_sessionmaker[AsyncSession], agency: Agency, until: datetime
-) -> ArmComparison:
-    """The agency's comparison: everyone who joined by `until`, their first round by then."""
-    nudged, holdout = await arm_counts(reads, agency.id, until)  # type: ignore[arg-type]
-    return compare(nudged, holdout, agency.holdout_percent)
 
 
 # ---- words --------------------------------------------------------------------------------

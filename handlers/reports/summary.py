@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
@@ -19,20 +20,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from content.loader import Content
 from handlers.dates import date_text
 from handlers.messages import Card, CardRow, Render, Reply
-from handlers.reports.arms import ArmComparison, agency_arms, arms_text
+from handlers.reports.arms import ArmComparison, arms_text, compare
 from handlers.reports.figures import STEPS, AgencySummary, Tally, figures_of, summarise
 from handlers.reports.period import fiscal_period, fiscal_year_label
 from handlers.reports.pushes import pushes_rows, pushes_text
+from storage import facts
 from storage.models import Agency, PushMonth
 from storage.reports import (
+    Period,
     PersonRow,
-    StaffLineRow,
     headcounts,
     not_joined,
     person_rows,
-    skill_cells,
-    tally_cells,
 )
+
+# A writing transaction to bring the people's facts up to date in (storage.facts):
+# the turn's own session in a turn, a `transaction` of its own anywhere else.
+Writing = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 T = TypeVar("T")
 
@@ -47,18 +51,20 @@ def unit_label(content: Content, lang: str, unit: str) -> str:
 
 
 async def agency_figures(
-    reads: async_sessionmaker[AsyncSession], content: Content, agency: Agency, year: int
+    write: Writing, content: Content, agency: Agency, year: int
 ) -> AgencySummary:
-    """The agency's figures in fiscal year `year` (Buddhist Era), counted in the
-    database: a few grouped queries, whatever the number of people, run side by side
-    on read sessions of their own (each sees the database as it was when it began)."""
+    """The agency's figures in fiscal year `year` (Buddhist Era): the sums kept of
+    everyone's facts, moved by the people whose rows changed since the last summary
+    (storage.facts), so the cost follows the changes, not the agency's size."""
     period = fiscal_period(year, agency.timezone)
-    tally, skills, heads, (missing, compared) = await asyncio.gather(
-        _read(reads, tally_cells, agency.code, period),
-        _read(reads, skill_cells, agency.code, period),
-        _read(reads, headcounts, agency.id),
-        _dated(reads, agency, year),
-    )
+    agency_id: int = agency.id  # type: ignore[assignment]
+    async with write() as session:
+        totals = await facts.refresh(session, agency_id, agency.code, period)
+        units = await facts.unit_names(session, agency_id)
+        heads = await headcounts(session, agency_id)
+        missing = await not_joined(session, agency_id)
+    tally, skills = totals.tally_cells(units), totals.skill_cells()
+    compared = compare(*totals.arm_counts(), agency.holdout_percent)
     figures = figures_of(
         tally,
         skills,
@@ -71,17 +77,23 @@ async def agency_figures(
 
 
 async def agency_summary(
-    reads: async_sessionmaker[AsyncSession], content: Content, agency: Agency, year: int
+    reads: async_sessionmaker[AsyncSession],
+    write: Writing,
+    content: Content,
+    agency: Agency,
+    year: int,
 ) -> tuple[list[PersonRow], AgencySummary]:
     """The agency's people in fiscal year `year` (Buddhist Era) and their figures, which
     are summed from the rows already read (the same figures as `agency_figures`, which
-    a test holds them to) rather than counted again in the database."""
+    a test holds them to) rather than counted again; the rows are read on read
+    sessions, beside the comparison of the arms brought up to date in `write`."""
     skills = [s.id for s in content.skills]
     period = fiscal_period(year, agency.timezone)
-    rows, heads, (missing, compared) = await asyncio.gather(
+    rows, heads, missing, compared = await asyncio.gather(
         _read(reads, person_rows, agency.code, period, skills),
         _read(reads, headcounts, agency.id),
-        _dated(reads, agency, year),
+        _read(reads, not_joined, agency.id),
+        _compared(write, agency, period),
     )
     figures = summarise(rows, skills, [g.id for g in content.groups.personnel_groups], heads)
     figures.year, figures.not_joined, figures.arms = year, missing, compared
@@ -98,16 +110,11 @@ async def _read(
         return await query(session, *args)
 
 
-async def _dated(
-    reads: async_sessionmaker[AsyncSession], agency: Agency, year: int
-) -> tuple[list[StaffLineRow] | None, ArmComparison]:
-    """The staff-list lines nobody has claimed, and the nudged and hold-out groups
-    compared as they stood at the end of fiscal year `year`."""
-    missing, compared = await asyncio.gather(
-        _read(reads, not_joined, agency.id),
-        agency_arms(reads, agency, fiscal_period(year, agency.timezone).end),
-    )
-    return missing, compared
+async def _compared(write: Writing, agency: Agency, period: Period) -> ArmComparison:
+    """The nudged and hold-out groups compared as they stood at the period's end."""
+    async with write() as session:
+        totals = await facts.refresh(session, agency.id, agency.code, period)  # type: ignore[arg-type]
+    return compare(*totals.arm_counts(), agency.holdout_percent)
 
 
 def enrolled_text(content: Content, lang: str, tally: Tally) -> str:

@@ -33,6 +33,13 @@ from storage.models.core import (
     StepEntry,
     Unit,
 )
+from storage.models.facts import (
+    ReportFact,
+    ReportFactSkill,
+    ReportFactSpan,
+    ReportStale,
+    ReportTotals,
+)
 from storage.models.media import Media
 from storage.models.nudges import BestHourCount, BestHourDay, Nudge, NudgeCounter, PushMonth
 
@@ -64,6 +71,11 @@ __all__ = [
     "Person",
     "ProcessedEvent",
     "ReminderPreference",
+    "ReportFact",
+    "ReportFactSkill",
+    "ReportFactSpan",
+    "ReportStale",
+    "ReportTotals",
     "StaffMember",
     "StepEntry",
     "Unit",

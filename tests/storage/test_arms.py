@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from storage.arms import arm_counts, holdout_draw, holdout_tally, in_holdout
-from storage.db import make_engine, make_read_sessionmaker, make_sessionmaker, transaction
+from storage import facts
+from storage.arms import holdout_draw, holdout_tally, in_holdout
+from storage.db import make_engine, make_sessionmaker, transaction
 from storage.migrate import upgrade
 from storage.models import Agency, Journey, JourneyStep, Person
+from storage.reports import Period
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
@@ -125,8 +127,9 @@ async def test_both_arms_are_counted_from_first_rounds_as_they_stood(database_ur
         stranger = await _person(session, other.id, True)
         await _round(session, stranger, [0, 1])
         agency_id = agency.id
-    async with sessions() as session:
-        nudged, holdout = await arm_counts(make_read_sessionmaker(engine), agency_id, until)
+    period = Period(until - timedelta(days=365), until)
+    async with transaction(sessions) as session:
+        nudged, holdout = (await facts.refresh(session, agency_id, "A", period)).arm_counts()
         tally = await holdout_tally(session, agency_id)
     await engine.dispose()
     assert nudged.people == 3 and holdout.people == 1

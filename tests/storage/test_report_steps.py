@@ -11,7 +11,7 @@ from sqlmodel import delete, select
 
 from handlers.reports.period import fiscal_period
 from handlers.reports.summary import agency_figures
-from storage.db import transaction
+from storage.db import transaction, writing
 from storage.models import Agency, JourneyStep
 from storage.reports import person_rows
 from tests.drivers.bulk import SKILLS
@@ -59,10 +59,10 @@ async def test_a_past_period_shows_the_step_reached_by_its_end(database_url, clo
             unlogged = await add_person(session, _spec(agency_id, "unlogged", 5, AFTER))
             await session.exec(delete(JourneyStep).where(JourneyStep.person_id == unlogged))
         period = fiscal_period(LAST_YEAR, "Asia/Bangkok")
-        async with app.sessions() as session:
+        async with app.read_sessions() as session:
             rows = await person_rows(session, "PAST", period, SKILLS)
             agency = (await session.exec(select(Agency).where(Agency.code == "PAST"))).one()
-            figures = await agency_figures(app.read_sessions, app.content, agency, LAST_YEAR)
+        figures = await agency_figures(writing(app.sessions), app.content, agency, LAST_YEAR)
         assert {row.name: row.current_step for row in rows} == {
             "stays": 2,
             "moved": 3,

@@ -24,7 +24,7 @@ from handlers.reports.arms import (
 from handlers.reports.summary import agency_summary, summary_text
 from handlers.reports.workbook import report_sheets
 from storage.arms import ArmCounts
-from storage.db import transaction
+from storage.db import transaction, writing
 from storage.models import Agency
 from tests.drivers.chat import t
 from tests.drivers.seed import Seeded, add_person
@@ -108,7 +108,9 @@ async def _arms_agency(app) -> Agency:
 
 async def test_summary_and_workbook_show_both_arms(app):
     agency = await _arms_agency(app)
-    rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+    rows, figures = await agency_summary(
+        app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+    )
     assert figures.arms is not None
     assert (figures.arms.nudged_people, figures.arms.holdout_people) == (30, 20)
     step1 = figures.arms.steps[0]

@@ -19,6 +19,7 @@ from bot.cli import cli
 from documents.xlsx import FONT_NAME, workbook
 from handlers.reports.summary import agency_summary
 from handlers.reports.workbook import report_sheets
+from storage.db import writing
 from storage.models import Agency, InviteCode
 from tests.drivers.chat import Person, t
 from tests.drivers.journey import onboard, whole_journey
@@ -38,9 +39,11 @@ YESTERDAY = "22 พฤศจิกายน 2569"
 
 async def fixture_workbook(app, *, names: bool = True, lang: str = "th"):
     ids = await fixture_agency(app)
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+        rows, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+        )
     sheets = report_sheets(
         app.content, lang, agency, rows, figures, date(2026, 11, 23), names=names
     )
@@ -264,9 +267,11 @@ async def journey_workbook(app, channel, *, new_round: bool = False):
     await whole_journey(person)
     if new_round:
         await person.tap("new")
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
-        rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+        rows, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+        )
     sheets = report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23))
     return rows, figures, load_workbook(io.BytesIO(workbook(sheets)))
 
@@ -349,17 +354,25 @@ async def test_a_new_round_keeps_the_completed_one_in_the_report(app, channel):
 
 async def test_the_fiscal_year_decides_who_is_in_the_report(app, channel, clock):
     rows, _, _ = await journey_workbook(app, channel)  # completed in November 2026: FY 2570
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "DEMO"))).one()
-        last_year, _ = await agency_summary(app.read_sessions, app.content, agency, 2569)
-        next_year, _ = await agency_summary(app.read_sessions, app.content, agency, 2571)
+        last_year, _ = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, 2569
+        )
+        next_year, _ = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, 2571
+        )
     assert last_year == [] and next_year == []  # began in FY 2570, finished in FY 2570
     clock.set(datetime(2027, 10, 5, 3, 0, tzinfo=UTC))  # FY 2571 began on 1 October 2027
     person = Person(app, channel)
     await onboard(person, name="ปีหน้า")
-    async with app.sessions() as session:
-        this_year, figures = await agency_summary(app.read_sessions, app.content, agency, 2571)
-        before, _ = await agency_summary(app.read_sessions, app.content, agency, 2570)
+    async with app.read_sessions() as session:
+        this_year, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, 2571
+        )
+        before, _ = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, 2570
+        )
     assert [r.name for r in this_year] == ["ปีหน้า"] and figures.total.completed == 0
     assert [r.name for r in before] == ["สมชาย ใจดี"]
 
@@ -468,9 +481,11 @@ async def test_admin_invite_command_then_redeem_in_chat(app, channel, clock, sql
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 async def test_libreoffice_opens_the_report_with_thai_intact(app, tmp_path):
     ids = await fixture_agency(app)
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+        rows, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+        )
     path = tmp_path / "fix.xlsx"
     sheets = report_sheets(app.content, "th", agency, rows, figures, date(2026, 11, 23))
     path.write_bytes(workbook(sheets))
@@ -520,9 +535,11 @@ async def test_coverage_against_an_imported_staff_list(app, channel, sqlite_url,
     )
     assert result.exit_code == 0, result.output
     assert "imported 11 staff" in result.stdout
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        rows, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+        rows, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+        )
     assert (figures.total.enrolled, figures.total.headcount, figures.total.coverage) == (5, 11, 45)
     assert figures.by_unit["กองหนึ่ง"].headcount == 4 and figures.by_unit["กองใหม่"].enrolled == 0
     assert figures.by_group["g3"].headcount == 7
@@ -578,9 +595,11 @@ async def test_a_bad_staff_list_names_the_line_and_changes_nothing(app, sqlite_u
         env={"DATABASE_URL": sqlite_url},
     )
     assert result.exit_code == 0 and "total\t\t9" in result.stdout
-    async with app.sessions() as session:
+    async with app.read_sessions() as session:
         agency = (await session.exec(select(Agency).where(Agency.code == "FIX"))).one()
-        _, figures = await agency_summary(app.read_sessions, app.content, agency, FISCAL_YEAR)
+        _, figures = await agency_summary(
+            app.read_sessions, writing(app.sessions), app.content, agency, FISCAL_YEAR
+        )
     assert figures.total.headcount == 9 and figures.not_joined is None
 
 
