@@ -136,7 +136,7 @@ async def rerate(setup: Setup) -> None:
 async def rerate_kept(setup: Setup) -> None:
     """Before `summary_kept`'s clock starts: 1 % re-rate, and the minute's job runs."""
     await rerate(setup)
-    await FactsKeeper(setup.sessions).tick()
+    await FactsKeeper(setup.sessions, FakeClock(NOW)).tick()
 
 
 async def raw(setup: Setup) -> None:

@@ -244,6 +244,6 @@ def build_app(
             events=timedelta(days=settings.dlcoach_keep_event_days),
             outbox=timedelta(days=settings.dlcoach_keep_outbox_days),
         ),
-        facts=FactsKeeper(sessions),
+        facts=FactsKeeper(sessions, clock),
         delivery_wakeup=wakeup,
     )

@@ -1,17 +1,22 @@
 """Every minute: the people whose rows changed are worked out again into the kept
-figures (storage/facts.py), one batch per transaction, so that /summary, the
-weekly post and the dashboard find little left to do when they are asked, and on
-SQLite no turn waits for long behind the write lock."""
+figures (storage/facts.py), one batch per transaction, and each agency's current
+fiscal year is kept from its first minute, so that /summary, the weekly post and
+the dashboard find little left to do when they are asked (and on SQLite no turn
+waits long behind the write lock)."""
 
 from __future__ import annotations
 
 import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.clock import Clock
+from handlers.reports.period import current_fiscal_year, fiscal_period
 from storage import facts
 from storage.db import transaction
+from storage.models import Agency
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +24,12 @@ MAX_BATCHES = 40  # per tick (10,000 people): a larger backlog is worked off ove
 
 
 class FactsKeeper:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions, self.clock = sessions, clock
 
     async def tick(self) -> int:
-        """Work off the list of changed people; how many entries were taken."""
+        """Work off the list of changed people, then keep any agency's current year
+        that is not kept yet; returns how many entries of the list were taken."""
         total = 0
         for _ in range(MAX_BATCHES):
             async with transaction(self.sessions) as session:
@@ -33,4 +39,16 @@ class FactsKeeper:
                 break
         if total:
             log.info("figures: worked out %s changed people again", total)
+        await self._keep_current_years()
         return total
+
+    async def _keep_current_years(self) -> None:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            agencies = (await session.exec(select(Agency.id, Agency.code, Agency.timezone))).all()
+        for agency_id, code, timezone in agencies:
+            period = fiscal_period(current_fiscal_year(now, timezone), timezone)
+            async with transaction(self.sessions) as session:
+                if not await facts.is_kept(session, agency_id, period):
+                    await facts.refresh(session, agency_id, code, period)
+                    log.info("figures: agency %s's fiscal year is kept from now on", code)

@@ -69,7 +69,7 @@ from storage.timeutil import as_utc
 FACTS_LOCK = 0x646C6366  # "dlcf": the PostgreSQL advisory lock `refresh` takes
 KEPT = (ReportFactSkill, ReportFactSpan, ReportFact)  # children first
 ANALYSE_AFTER = 1_000  # people worked out at once, after which PostgreSQL is told
-PEOPLE_BATCH = 250  # people worked out again per statement (one binds their ids twice)
+PEOPLE_BATCH = 450  # people worked out again at once (one statement binds their ids twice)
 TALLY = 3 + len(STEPS)  # enrolled, completed, in progress, open at each step
 SKILL = 5  # rated before, their sum, paired, the pairs' before and after sums
 ARM = 1 + len(STEPS)  # people, first rounds that finished each step
@@ -233,6 +233,11 @@ async def refresh(
     return await _work_out_period(session, agency_id, agency_code, period)
 
 
+async def is_kept(session: AsyncSession, agency_id: int, period: Period) -> bool:
+    """Are the agency's sums for `period` kept (worked out whole once already)?"""
+    return await _kept(session, agency_id, period.end) is not None
+
+
 def _totals_row(agency_id: int, period_end: datetime) -> Any:
     return and_(ReportTotals.agency_id == agency_id, ReportTotals.period_end == period_end)
 
@@ -248,8 +253,7 @@ async def catch_up(session: AsyncSession) -> int:
     """Work out again the first PEOPLE_BATCH people the triggers listed (all of
     them go when no period is kept yet: there is nothing to move); how many
     entries of the list were taken."""
-    if session.bind.dialect.name == "postgresql":  # held to the end of the transaction
-        await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=FACTS_LOCK))
+    await _take_turns(session)
     if (await session.exec(select(ReportTotals.agency_id).limit(1))).first() is None:
         await session.exec(delete(ReportStale))
         return 0
@@ -281,7 +285,15 @@ async def _take_changed(session: AsyncSession, limit: int) -> list[int]:
 async def forget(session: AsyncSession, person_id: int) -> None:
     """Take a person who is about to be erased out of every sum kept, and their facts
     with them (their rows would go with the person, the sums would not)."""
+    await _take_turns(session)
     await _work_out_again(session, [person_id], again=False)
+
+
+async def _take_turns(session: AsyncSession) -> None:
+    """On PostgreSQL, wait for any other transaction moving the sums (the lock is
+    held to the end of this one); on SQLite the write lock already does this."""
+    if session.bind.dialect.name == "postgresql":
+        await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=FACTS_LOCK))
 
 
 async def _work_out_again(session: AsyncSession, people: list[int], *, again: bool = True) -> None:

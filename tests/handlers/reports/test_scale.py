@@ -70,7 +70,7 @@ async def test_statements_and_parameters_do_not_grow_with_the_agency(app, channe
     await onboard(staff)
     await seed_agency(app.sessions, "DEMO", SMALL, OCTOBER)
 
-    # The first summary after people changed works them out again, 500 at a time
+    # The first summary after people changed works them out again, 450 at a time
     # (storage.facts): its statements follow the changes; the next one's do not.
     first_summary, first_seen = await _summary(app, admin)
     small_summary, small_seen = await _summary(app, admin)
