@@ -70,9 +70,6 @@ FACTS_LOCK = 0x646C6366  # "dlcf": the PostgreSQL advisory lock `refresh` takes
 KEPT = (ReportFactSkill, ReportFactSpan, ReportFact)  # children first
 ANALYSE_AFTER = 1_000  # people worked out at once, after which PostgreSQL is told
 PEOPLE_BATCH = 450  # people worked out again at once (one statement binds their ids twice)
-TALLY = 3 + len(STEPS)  # enrolled, completed, in progress, open at each step
-SKILL = 5  # rated before, their sum, paired, the pairs' before and after sums
-ARM = 1 + len(STEPS)  # people, first rounds that finished each step
 
 
 # ---- the sums -------------------------------------------------------------------------------
@@ -83,9 +80,12 @@ class Totals:
     """The sums of one agency's facts for one period, as kept in `ReportTotals.figures`
     (JSON: string keys, lists of whole numbers)."""
 
-    tally: dict[str, list[int]] = field(default_factory=dict)  # "unit id|group"
-    skills: dict[str, list[int]] = field(default_factory=dict)  # skill id
-    arms: dict[str, list[int]] = field(default_factory=dict)  # "0" nudged, "1" hold-out
+    # "unit id|group": enrolled, completed, in progress, open at each step
+    tally: dict[str, list[int]] = field(default_factory=dict)
+    # skill id: rated before, their sum, paired, the pairs' before and after sums
+    skills: dict[str, list[int]] = field(default_factory=dict)
+    # "0" nudged, "1" hold-out: people, first rounds that finished each step
+    arms: dict[str, list[int]] = field(default_factory=dict)
     days: dict[str, int] = field(default_factory=dict)  # "holdout|step|tenths": rounds
 
     @classmethod
