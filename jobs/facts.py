@@ -29,7 +29,15 @@ class FactsKeeper:
 
     async def tick(self) -> int:
         """Work off the list of changed people, then keep any agency's current year
-        that is not kept yet; returns how many entries of the list were taken."""
+        that is not kept yet; returns how many entries of the list were taken. A
+        failure (the database away) leaves the list as it was for the next tick."""
+        try:
+            return await self._tick()
+        except Exception:
+            log.exception("keeping the figures up to date failed; the next tick tries again")
+            return 0
+
+    async def _tick(self) -> int:
         total = 0
         for _ in range(MAX_BATCHES):
             async with transaction(self.sessions) as session:

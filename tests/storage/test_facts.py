@@ -187,3 +187,23 @@ async def test_the_minute_job_works_changes_into_the_kept_figures(database_url, 
         s.skill_id: round(s.average_pre * s.rated_pre) for s in after.skills if s.rated_pre
     }
     await app.close()
+
+
+async def test_the_minute_job_leaves_the_list_as_it_was_when_the_database_fails(app, caplog):
+    await seed_agency(app.sessions, "DEMO", 20, OCTOBER)
+    await app.facts.tick()  # the year is kept
+    async with transaction(app.sessions) as session:
+        await _rerate(session, 5, 2)
+    real = app.facts.sessions
+
+    def broken():  # noqa: ANN202
+        raise ConnectionRefusedError("the database is away")
+
+    app.facts.sessions = broken
+    assert await app.facts.tick() == 0
+    assert "the next tick tries again" in caplog.text
+    app.facts.sessions = real
+    async with app.read_sessions() as session:
+        assert await _count(session, ReportStale) == 5
+    assert await app.facts.tick() == 5
+    await figures_agree(app)
