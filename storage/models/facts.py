@@ -1,17 +1,17 @@
-"""Each person's part of their agency's figures, kept so that a summary adds up
-rows instead of working out every person's rounds again (storage.facts).
+"""Each person's part of their agency's figures, kept so that a summary reads
+sums instead of working out every person's rounds again (storage.facts).
 
 A person's facts are worked out for one report period (`period_end`, the
-moment it ends; its start is a fiscal year before), from the same queries the
-reports read, the first time a summary of that period needs them. The
-database itself marks a person's facts out of date: triggers on the tables the
-figures come from (the person, their rounds, steps, assessments and answers;
-migration 0017) add the person to `reportstale` whenever one of those rows is
-written or deleted, so no code path can change a figure and forget to say so.
-The next summary drops the facts of everyone listed and works them out again.
+moment it ends; `ReportTotals.period_start` its start), from the same queries
+the reports read, when the period is first kept. The database itself marks a
+person's facts out of date: triggers on the tables the figures come from (the
+person, their rounds, steps, assessments and answers; migration 0017) add the
+person to `reportstale` whenever one of those rows is written or deleted, or
+the person is added, so no code path can change a figure and forget to say so.
+The minute's job, or the next summary, works everyone listed out again.
 
 Their sums per agency and period are kept too (`ReportTotals`), and moved by
-the difference each refresh makes, so a summary reads one row, however many
+the difference each of those makes, so a summary reads one row, however many
 people the agency has.
 """
 
