@@ -141,6 +141,15 @@ def draw_all(payload: list[dict]) -> tuple[Reply, ...]:
     return tuple(draw(Reply.from_json(item)) for item in payload)
 
 
+async def drawn(payload: list[dict]) -> tuple[Reply, ...]:
+    """`draw_all` in a worker thread when a reply has something to draw (a chart
+    takes tens of milliseconds, which the event loop must not wait for); at once
+    when none has, as most rows are text only and the thread is not free."""
+    if any(item.get("render") for item in payload):
+        return await asyncio.to_thread(draw_all, payload)
+    return draw_all(payload)
+
+
 def sender_gone(name: str) -> bool:
     """Whether the sender `name` (host:pid:run[:...], see `PROCESS`) has stopped:
     it ran on this machine and its process is not running, or it had our pid
@@ -348,7 +357,7 @@ class Delivery:
                 raise RetryLater(f"channel {row.channel} is not running here")
             if recipient is not None and not recipient.active:
                 raise RecipientBlocked("the person blocked or unfollowed the bot")
-            replies = await asyncio.to_thread(draw_all, row.payload)
+            replies = await drawn(row.payload)
             lang = (recipient.lang if recipient else None) or self.default_lang
             await channel.send(to_outbound(row, replies, lang), self._progress(row))
         except RetryLater as exc:

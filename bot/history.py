@@ -8,14 +8,13 @@ the same conversation, and an erased person's history goes with their rows.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels.base import DeliveryError, OutboundMessage
-from bot.delivery import draw_all, to_outbound
+from bot.delivery import drawn, to_outbound
 from handlers.messages import Reply
 from storage.outbox import sent_to_chat
 
@@ -35,7 +34,7 @@ class ChatHistory:
         messages = []
         for row in rows:
             try:
-                replies = await asyncio.to_thread(draw_all, row.payload)
+                replies = await drawn(row.payload)
             except DeliveryError:  # a document that cannot be drawn: its text stands
                 replies = tuple(Reply.from_json(item) for item in row.payload)
                 replies = tuple(

@@ -12,11 +12,16 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.text import Text
+from PIL import Image
 
 from documents.fonts import MATPLOTLIB_LOCK, mpl_font
 
@@ -82,6 +87,113 @@ def _fit_inside(fig: Figure, ax: Axes, names: list[Text], *, min_size: float) ->
         )
 
 
+@dataclass(frozen=True)
+class _RadarFrame:
+    """Everything of a radar chart but the person's polygons, laid out and drawn once:
+    the circle, its rings and levels, the skill names, the title and the legend."""
+
+    fig: Figure
+    ax: Axes
+    background: Any  # the drawn frame, as the Agg canvas copies it
+    angles: tuple[float, ...]
+    styles: tuple[tuple[str, str], ...]  # (colour, line style) per series
+    scale: float
+
+
+@lru_cache(maxsize=8)  # a few languages and titles; about 3 MB each
+def _radar_frame(
+    labels: tuple[str, ...],
+    title: str,
+    legend_names: tuple[str, ...],
+    max_level: int,
+    size_px: int,
+) -> _RadarFrame:
+    """Lay out and draw the frame for these labels (call under MATPLOTLIB_LOCK).
+
+    Fitting the names and drawing the frame is two thirds of a chart's time and
+    the same for everyone who answers in one language, so it is done once."""
+    count = len(labels)
+    scale = size_px / 800
+    angles = tuple(2 * math.pi * i / count for i in range(count))
+    fig = _new_figure(size_px, size_px)
+    ax = fig.add_axes((0.2, 0.17, 0.6, 0.6), projection="polar")
+    ax.set_theta_offset(math.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.set_ylim(0, max_level)
+    ax.set_facecolor("#f7f9fb")
+    ax.spines["polar"].set_color(GRID_COLOUR)
+    ax.grid(color=GRID_COLOUR, linewidth=max(0.8 * scale, 0.5))
+
+    ax.set_xticks(angles)
+    ax.set_xticklabels([""] * count)
+    ax.set_yticks(range(1, max_level + 1))
+    ax.set_yticklabels(
+        [str(level) for level in range(1, max_level + 1)],
+        fontproperties=mpl_font(size=13 * scale),
+        color="#6b7b8c",
+    )
+    ax.set_rlabel_position(180 / count)
+
+    # Skill names outside the circle, anchored away from it so long names never cross it.
+    names = []
+    for angle, label in zip(angles, labels, strict=True):
+        screen = math.pi / 2 - angle  # where the spoke points on screen
+        dx, dy = math.cos(screen), math.sin(screen)
+        ha = "center" if abs(dx) < 0.2 else ("left" if dx > 0 else "right")
+        va = "center" if abs(dy) < 0.2 else ("bottom" if dy > 0 else "top")
+        names.append(
+            ax.text(
+                angle,
+                max_level * 1.1,
+                label,
+                ha=ha,
+                va=va,
+                fontproperties=mpl_font(size=17 * scale),
+                color=TEXT_COLOUR,
+                parse_math=False,
+            )
+        )
+    _fit_inside(fig, ax, names, min_size=11 * scale)
+
+    fig.text(
+        0.5,
+        0.955,
+        title,
+        ha="center",
+        va="top",
+        fontproperties=mpl_font(bold=True, size=26 * scale),
+        color=TEXT_COLOUR,
+        parse_math=False,
+    )
+    styles = ((PRE_COLOUR, "--"), (POST_COLOUR, "-"))[: len(legend_names)]
+    keys = [Line2D([], [], **_line_style(colour, style, scale)) for colour, style in styles]
+    legend = fig.legend(
+        keys,
+        list(legend_names),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.015),
+        ncol=len(keys),
+        frameon=False,
+        prop=mpl_font(size=17 * scale),
+    )
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    fig.canvas.draw()
+    background = fig.canvas.copy_from_bbox(fig.bbox)
+    return _RadarFrame(fig, ax, background, angles, styles, scale)
+
+
+def _line_style(colour: str, style: str, scale: float) -> dict[str, Any]:
+    """How one series' line looks, in the chart and in the legend alike."""
+    return {
+        "color": colour,
+        "linewidth": 2.6 * scale,
+        "linestyle": style,
+        "marker": "o",
+        "markersize": 6 * scale,
+    }
+
+
 def radar_chart(
     labels: list[str],
     pre: list[float | None],
@@ -98,6 +210,10 @@ def radar_chart(
     `pre` is drawn as one polygon and `post`, when given, as a second one, with
     a legend naming them `pre_label` and `post_label`. None counts as 0; values
     are clipped to 0..`max_level`.
+
+    The frame comes from `_radar_frame`; the polygons are drawn onto a copy of
+    it: the fills, the rings and spokes again over them (as a whole drawing
+    puts the grid above the fills), then the lines.
     """
     if not labels:
         raise ValueError("a radar chart needs at least one label")
@@ -106,88 +222,34 @@ def radar_chart(
     count = len(labels)
     pre_values = _values("pre", pre, count, max_level)
     post_values = _values("post", post, count, max_level)
-    scale = size_px / 800
-    angles = [2 * math.pi * i / count for i in range(count)]
+    series = [pre_values, post_values] if post_values else [pre_values]
+    names = (pre_label, post_label)[: len(series)]
 
     with MATPLOTLIB_LOCK:
-        fig = _new_figure(size_px, size_px)
-        ax = fig.add_axes((0.2, 0.17, 0.6, 0.6), projection="polar")
-        ax.set_theta_offset(math.pi / 2)
-        ax.set_theta_direction(-1)
-        ax.set_ylim(0, max_level)
-        ax.set_facecolor("#f7f9fb")
-        ax.spines["polar"].set_color(GRID_COLOUR)
-        ax.grid(color=GRID_COLOUR, linewidth=max(0.8 * scale, 0.5))
-
-        ax.set_xticks(angles)
-        ax.set_xticklabels([""] * count)
-        ax.set_yticks(range(1, max_level + 1))
-        ax.set_yticklabels(
-            [str(level) for level in range(1, max_level + 1)],
-            fontproperties=mpl_font(size=13 * scale),
-            color="#6b7b8c",
-        )
-        ax.set_rlabel_position(180 / count)
-
-        # Skill names outside the circle, anchored away from it so long names never cross it.
-        names = []
-        for angle, label in zip(angles, labels, strict=True):
-            screen = math.pi / 2 - angle  # where the spoke points on screen
-            dx, dy = math.cos(screen), math.sin(screen)
-            ha = "center" if abs(dx) < 0.2 else ("left" if dx > 0 else "right")
-            va = "center" if abs(dy) < 0.2 else ("bottom" if dy > 0 else "top")
-            names.append(
-                ax.text(
-                    angle,
-                    max_level * 1.1,
-                    label,
-                    ha=ha,
-                    va=va,
-                    fontproperties=mpl_font(size=17 * scale),
-                    color=TEXT_COLOUR,
-                    parse_math=False,
-                )
-            )
-        _fit_inside(fig, ax, names, min_size=11 * scale)
-
-        closed = [*angles, angles[0]]
-        series = [(pre_values, pre_label, PRE_COLOUR, "--")]
-        if post_values:
-            series.append((post_values, post_label, POST_COLOUR, "-"))
-        for values, name, colour, style in series:
-            ring = [*values, values[0]]
-            ax.fill(closed, ring, color=colour, alpha=0.22)
-            ax.plot(
-                closed,
-                ring,
-                color=colour,
-                linewidth=2.6 * scale,
-                linestyle=style,
-                marker="o",
-                markersize=6 * scale,
-                label=name,
-            )
-
-        fig.text(
-            0.5,
-            0.955,
-            title,
-            ha="center",
-            va="top",
-            fontproperties=mpl_font(bold=True, size=26 * scale),
-            color=TEXT_COLOUR,
-            parse_math=False,
-        )
-        legend = fig.legend(
-            loc="lower center",
-            bbox_to_anchor=(0.5, 0.015),
-            ncol=len(series),
-            frameon=False,
-            prop=mpl_font(size=17 * scale),
-        )
-        for text in legend.get_texts():
-            text.set_parse_math(False)
-        return _png(fig)
+        frame = _radar_frame(tuple(labels), title, names, max_level, size_px)
+        ax, canvas = frame.ax, frame.fig.canvas
+        canvas.restore_region(frame.background)
+        closed = [*frame.angles, frame.angles[0]]
+        rings = [[*values, values[0]] for values in series]
+        drawn = []
+        for ring, (colour, _) in zip(rings, frame.styles, strict=False):
+            drawn += ax.fill(closed, ring, color=colour, alpha=0.22)
+        for artist in drawn:
+            ax.draw_artist(artist)
+        for artist in (ax.xaxis, ax.yaxis, ax.spines["polar"]):
+            ax.draw_artist(artist)
+        lines = []
+        for ring, (colour, style) in zip(rings, frame.styles, strict=False):
+            lines += ax.plot(closed, ring, **_line_style(colour, style, frame.scale))
+        for artist in lines:
+            ax.draw_artist(artist)
+        picture = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+        picture = picture.convert("RGB")  # a copy: the canvas is the next chart's
+        for artist in drawn + lines:
+            artist.remove()
+    buf = io.BytesIO()
+    picture.save(buf, format="png")
+    return buf.getvalue()
 
 
 def bar_chart(

@@ -166,6 +166,23 @@ def test_radar_chart_exact_size_without_post(size, mpl_messages, messages):
     assert not missing_glyphs(mpl_messages.messages)
 
 
+def test_radar_chart_shows_only_its_own_ratings():
+    """Charts share a frame drawn once per set of labels: one person's polygons must
+    never appear in the next person's chart, with or without a second series."""
+
+    def chart(pre: list[float | None], post: list[float | None] | None) -> bytes:
+        return radar_chart(
+            SKILLS_TH, pre, post, title="ผลการประเมินตนเอง", pre_label="ก่อน", post_label="หลัง"
+        )
+
+    low, high = [1] * 9, [5] * 9
+    first = chart(low, None)
+    other = chart(high, [4] * 9)
+    assert image_of(first).tobytes() != image_of(other).tobytes()
+    assert chart(low, None) == first  # nothing of `other` is left on the frame
+    assert chart(high, [4] * 9) == other
+
+
 def test_radar_chart_rejects_mismatched_values():
     with pytest.raises(ValueError):
         radar_chart(["a", "b", "c"], [1, 2], None, title="x", pre_label="p", post_label="q")
