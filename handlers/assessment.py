@@ -49,6 +49,8 @@ async def ratings(session: AsyncSession, assessment: Assessment | None) -> dict[
 async def last_round_ratings(session: AsyncSession, journey: Journey) -> dict[str, int]:
     """The person's ratings at the end of their latest earlier round (its completed
     `post` assessment), so a new round's step 2 can start from them; empty in round 1."""
+    if journey.round_no <= 1:  # no earlier round to look for (each rating asks)
+        return {}
     result = await session.exec(
         select(Assessment)
         .join(Journey, Journey.id == Assessment.journey_id)  # type: ignore[arg-type]

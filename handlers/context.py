@@ -83,6 +83,10 @@ class Ctx:
     # People with nudges due now (e.g. from /nudge), for the nudge sender to
     # settle as soon as this turn has committed.
     due_nudges: list[int] = field(default_factory=list)
+    # The person's latest round once `journey()` has read it: a turn asks for it
+    # several times (a rating asks for it three times) and only this turn can add
+    # a round (see `begin_round`).
+    _journey: Journey | None = field(default=None, repr=False)
 
     # ---- saying things -------------------------------------------------
 
@@ -222,8 +226,10 @@ class Ctx:
     # ---- the journey ------------------------------------------------------
 
     async def journey(self) -> Journey:
-        """The person's current (latest) journey round."""
+        """The person's current (latest) journey round, read once per turn."""
         assert self.person is not None
+        if self._journey is not None and self._journey.person_id == self.person.id:
+            return self._journey
         result = await self.session.exec(
             select(Journey)
             .where(Journey.person_id == self.person.id)
@@ -241,4 +247,9 @@ class Ctx:
             )
             self.session.add(journey)
             await self.session.flush()
+        self._journey = journey
         return journey
+
+    def begin_round(self, journey: Journey) -> None:
+        """`journey` (just added and flushed) is the person's latest round from now on."""
+        self._journey = journey

@@ -133,5 +133,6 @@ async def start_new_round(ctx: Ctx) -> str:
     )
     ctx.session.add(journey)
     await ctx.session.flush()
+    ctx.begin_round(journey)
     ctx.say(ctx.t("journey.new_round", round=journey.round_no))
     return await enter_step(ctx, 1)
