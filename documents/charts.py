@@ -100,7 +100,7 @@ class _RadarFrame:
     scale: float
 
 
-@lru_cache(maxsize=8)  # a few languages and titles; about 3 MB each
+@lru_cache(maxsize=4)  # Thai and English, with and without "after": about 6 MB each
 def _radar_frame(
     labels: tuple[str, ...],
     title: str,
