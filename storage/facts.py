@@ -54,7 +54,6 @@ from storage.models import (
     Assessment,
     AssessmentAnswer,
     Journey,
-    JourneyStep,
     Person,
     ReportFact,
     ReportFactSkill,
@@ -63,7 +62,7 @@ from storage.models import (
     ReportTotals,
     Unit,
 )
-from storage.reports import Period, SkillCell, TallyCell, reported_people
+from storage.reports import Period, SkillCell, TallyCell, reported_people, step_then
 from storage.timeutil import as_utc
 
 FACTS_LOCK = 0x646C6366  # "dlcf": the PostgreSQL advisory lock `refresh` takes
@@ -450,21 +449,12 @@ async def _add_facts(
     people = reported_people(agency_code, period, only=who)
     until = period.end
     first = aliased(Journey)
-    # A round that has entered a step since the end was then at the highest step its
-    # log shows before it (steps only move forward); asked per round, through the
-    # log's index, and only of those rounds.
-    step_then = (
-        select(func.max(JourneyStep.step))
-        .where(JourneyStep.journey_id == first.id, JourneyStep.entered_at < until)
-        .scalar_subquery()
-    )
     # The first step not yet finished: 7 for a completed round; a round begun after
     # the end has finished none.
     beyond = case(
         (first.completed_at < until, 7),  # type: ignore[operator]
         (first.started_at >= until, 0),  # type: ignore[operator]
-        (first.step_started_at >= until, func.coalesce(step_then, first.current_step)),  # type: ignore[operator]
-        else_=first.current_step,
+        else_=step_then(first, until),
     )
     rows = (
         select(

@@ -608,6 +608,22 @@ def steps_since(until: datetime) -> Any:
     )
 
 
+def step_then(round_: Any, until: datetime) -> Any:
+    """The step `round_` was at by `until`: the step it is at now, unless it has
+    entered a step since (steps only move forward); then the highest step its log
+    shows before `until`, asked of that round alone, through the log's index. For a
+    few people's rounds; `steps_since` reads the log once for a whole agency's."""
+    before = (
+        select(func.max(JourneyStep.step))
+        .where(JourneyStep.journey_id == round_.id, JourneyStep.entered_at < until)
+        .scalar_subquery()
+    )
+    return case(
+        (round_.step_started_at >= until, func.coalesce(before, round_.current_step)),
+        else_=round_.current_step,
+    )
+
+
 def reported_people(
     agency_code: str | None,
     period: Period,
@@ -622,7 +638,9 @@ def reported_people(
     round is open at the end, and the id of the round whose ratings stand for them.
     With `step=False` the step is the round's step now and the step log is not read,
     for queries that do not use it (the database would join the log all the same).
-    `only`: a condition on `Person` that limits the rows to some people."""
+    `only`: a condition on `Person` that limits the rows to some people; their steps
+    are then looked up round by round (`step_then`) instead of from a pass over the
+    whole log, which would cost as much for a few people as for the agency."""
     current, completed = aliased(Journey), aliased(Journey)
     entered = steps_since(period.end)
 
@@ -665,11 +683,9 @@ def reported_people(
             current.round_no.label("current_round"),
             current.started_at.label("current_started"),
             current.completed_at.label("current_completed"),
-            (
-                func.coalesce(entered.c.step, current.current_step)
-                if step
-                else current.current_step
-            ).label("step"),
+            _step_column(current, entered, period.end, step=step, few=only is not None).label(
+                "step"
+            ),
             completed.id.label("completed_id"),  # type: ignore[union-attr]
             completed.round_no.label("completed_round"),
             completed.started_at.label("completed_started"),
@@ -699,10 +715,20 @@ def reported_people(
             or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
         )
     )
-    if step:
+    if step and only is None:
         query = query.join(entered, entered.c.journey_id == current.id, isouter=True)
     if agency_code:
         query = query.where(Agency.code == agency_code)
     if only is not None:
         query = query.where(only)
     return query.cte("people") if cte else query.subquery()
+
+
+def _step_column(current: Any, entered: Any, until: datetime, *, step: bool, few: bool) -> Any:
+    """`reported_people`'s step: now (`step` False), round by round for a `few`
+    people, or from `entered` (`steps_since`, joined) for everyone."""
+    if not step:
+        return current.current_step
+    if few:
+        return step_then(current, until)
+    return func.coalesce(entered.c.step, current.current_step)

@@ -120,6 +120,51 @@ async def test_the_figures_follow_rows_written_behind_the_bots_back(database_url
     await app.close()
 
 
+async def test_a_past_year_keeps_the_steps_its_rounds_had_reached(database_url, clock):
+    """Rounds that moved on after a kept year ended are worked out again round by
+    round (storage.reports.step_then): the year's figures stay those of its end,
+    as counting every row says."""
+    app = await make_app(database_url, clock)
+    # Rounds begun in the last days of fiscal 2568 and the first weeks of 2569.
+    await seed_agency(app.sessions, "DEMO", PEOPLE, datetime(2025, 9, 20, 1, 0, tzinfo=UTC))
+    before = await figures_agree(app, year=2568)
+    end = datetime(2025, 9, 30, 17, 0, tzinfo=UTC)  # 1 October 2025 in Bangkok
+    # Open rounds whose step at the end is the one they are at now (entered before it).
+    open_then = (
+        select(Journey.id, Journey.person_id, Journey.current_step)
+        .where(Journey.step_started_at < end, Journey.completed_at.is_(None))
+        .where(Journey.current_step < 6)
+        .order_by(Journey.id)
+    )
+    async with transaction(app.sessions) as session:
+        moved_since = select(func.count()).where(
+            Journey.started_at < end, Journey.step_started_at >= end
+        )
+        assert (await session.exec(moved_since)).scalar_one() > 0  # the branch is taken
+        moving = (await session.exec(open_then.limit(15))).all()
+        assert len(moving) >= 5
+        for journey_id, person_id, step in moving:
+            await session.exec(
+                update(Journey)
+                .where(Journey.id == journey_id)
+                .values(current_step=step + 1, step_started_at=clock.now())
+            )
+            await session.exec(
+                insert(JourneyStep).values(
+                    journey_id=journey_id,
+                    person_id=person_id,
+                    step=step + 1,
+                    entered_at=clock.now(),
+                )
+            )
+        assert await _count(session, ReportStale) == len(moving)
+    after = await figures_agree(app, year=2568)
+    assert after.total == before.total  # the steps as they were when the year ended
+    async with app.read_sessions() as session:
+        assert await _count(session, ReportStale) == 0
+    await app.close()
+
+
 @pytest.mark.postgres
 async def test_a_change_not_committed_during_a_summary_counts_in_the_next(postgres_url, clock):
     """On PostgreSQL a turn may be writing while a summary works facts out: what it
