@@ -232,14 +232,14 @@ def radar_chart(
         closed = [*frame.angles, frame.angles[0]]
         rings = [[*values, values[0]] for values in series]
         drawn = []
-        for ring, (colour, _) in zip(rings, frame.styles, strict=False):
+        for ring, (colour, _) in zip(rings, frame.styles, strict=True):
             drawn += ax.fill(closed, ring, color=colour, alpha=0.22)
         for artist in drawn:
             ax.draw_artist(artist)
         for artist in (ax.xaxis, ax.yaxis, ax.spines["polar"]):
             ax.draw_artist(artist)
         lines = []
-        for ring, (colour, style) in zip(rings, frame.styles, strict=False):
+        for ring, (colour, style) in zip(rings, frame.styles, strict=True):
             lines += ax.plot(closed, ring, **_line_style(colour, style, frame.scale))
         for artist in lines:
             ax.draw_artist(artist)

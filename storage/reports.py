@@ -642,7 +642,7 @@ def reported_people(
     are then looked up round by round (`step_then`) instead of from a pass over the
     whole log, which would cost as much for a few people as for the agency."""
     current, completed = aliased(Journey), aliased(Journey)
-    entered = steps_since(period.end)
+    entered = steps_since(period.end) if step and only is None else None
 
     def begun(round_: Any) -> Any:
         return round_.started_at < period.end
@@ -683,9 +683,7 @@ def reported_people(
             current.round_no.label("current_round"),
             current.started_at.label("current_started"),
             current.completed_at.label("current_completed"),
-            _step_column(current, entered, period.end, step=step, few=only is not None).label(
-                "step"
-            ),
+            _step_column(current, entered, period.end, step=step).label("step"),
             completed.id.label("completed_id"),  # type: ignore[union-attr]
             completed.round_no.label("completed_round"),
             completed.started_at.label("completed_started"),
@@ -715,7 +713,7 @@ def reported_people(
             or_(is_open, completed.id.is_not(None)),  # type: ignore[union-attr]
         )
     )
-    if step and only is None:
+    if entered is not None:
         query = query.join(entered, entered.c.journey_id == current.id, isouter=True)
     if agency_code:
         query = query.where(Agency.code == agency_code)
@@ -724,11 +722,11 @@ def reported_people(
     return query.cte("people") if cte else query.subquery()
 
 
-def _step_column(current: Any, entered: Any, until: datetime, *, step: bool, few: bool) -> Any:
-    """`reported_people`'s step: now (`step` False), round by round for a `few`
-    people, or from `entered` (`steps_since`, joined) for everyone."""
+def _step_column(current: Any, entered: Any, until: datetime, *, step: bool) -> Any:
+    """`reported_people`'s step: now (`step` False), from `entered` (`steps_since`,
+    joined) for everyone, or round by round when there is none (a few people)."""
     if not step:
         return current.current_step
-    if few:
+    if entered is None:
         return step_then(current, until)
     return func.coalesce(entered.c.step, current.current_step)
