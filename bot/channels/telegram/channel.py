@@ -75,6 +75,7 @@ from bot.channels.http import (
     unavailable,
 )
 from bot.channels.telegram.render import Part, button_label, parse_callback_data, render
+from bot.channels.telegram.request import AiohttpRequest
 from bot.channels.telegram.webapp import verified_user
 from bot.channels.telegram.webhook import ALLOWED_UPDATES, register_webhook
 from bot.channels.web.assess import assessment_page, hand_over, posted_levels
@@ -304,6 +305,8 @@ class TelegramChannel(Channel):
             .base_url(base_url)
             .base_file_url(file_base_url(base_url))
             .job_queue(None)
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
         )
         if self.webhook_mode:
             builder = builder.updater(None)

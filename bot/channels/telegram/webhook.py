@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from telegram import Bot, Update, WebhookInfo
 
+from bot.channels.telegram.request import AiohttpRequest
 from bot.config import Settings
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -25,7 +26,11 @@ async def register_webhook(bot: Bot, settings: Settings) -> None:
 
 @asynccontextmanager
 async def standalone_bot(settings: Settings) -> AsyncIterator[Bot]:
-    bot = Bot(settings.telegram_bot_token or "", base_url=settings.telegram_api_base_url)
+    bot = Bot(
+        settings.telegram_bot_token or "",
+        base_url=settings.telegram_api_base_url,
+        request=AiohttpRequest(),
+    )
     async with bot:
         yield bot
 
