@@ -222,7 +222,7 @@ class Delivery:
         if not names:
             return 0
         now = self.clock.now()
-        async with transaction(self.sessions) as session:
+        async with transaction(self.sessions, quick=True) as session:
             rows = await queries.claim(
                 session,
                 channels=names,
@@ -418,7 +418,7 @@ class Delivery:
                 writes, self._writes = self._writes, []
                 sent = [row_id for row_id, progress, _ in writes if progress is None]
                 try:
-                    async with transaction(self.sessions) as session:
+                    async with transaction(self.sessions, quick=True) as session:
                         if sent:
                             now = self.clock.now()
                             await queries.mark_sent(session, sent, self.worker, now)

@@ -177,7 +177,7 @@ class Turn:
 
     async def _once(self, incoming: Incoming) -> tuple[Ctx | None, list[int], Hot]:
         now = self.clock.now()
-        async with transaction(self.sessions) as session:
+        async with transaction(self.sessions, quick=True) as session:
             if incoming.event_id and not await self._first_time(session, incoming, now):
                 log.info("skipping redelivered event %s/%s", incoming.channel, incoming.event_id)
                 return None, [], []

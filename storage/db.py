@@ -7,11 +7,13 @@ async driver (aiosqlite, asyncpg) is chosen here so nobody has to know it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -94,11 +96,58 @@ def make_engine(
             kwargs.setdefault("pool_size", pool_size)
         if max_overflow is not None:
             kwargs.setdefault("max_overflow", max_overflow)
+    if make_url(url).get_backend_name() == "sqlite":
+        kwargs.setdefault("async_creator", _quick_capable(url))
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_ms))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+class QuickConnection(aiosqlite.Connection):
+    """aiosqlite's connection, able to run its calls on the caller's thread.
+
+    aiosqlite hands every call to a thread of its own and back: creating the
+    cursor, executing, fetching and closing are four hand-offs a statement, and
+    between them the event loop runs whatever else is ready. Inside a writing
+    transaction that holds SQLite's one write lock, that stretched a turn's
+    hold on the lock to twice its own work, and every other writer waited for
+    it. While `quick` is set (see `transaction(quick=True)`, between BEGIN
+    IMMEDIATE and COMMIT, so no statement ever waits for a lock), calls run at
+    once; BEGIN, COMMIT (which may sync the file) and everything outside such
+    a transaction still go through aiosqlite's thread.
+    """
+
+    quick = False
+
+    async def _execute(self, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if self.quick and self._connection is not None:
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+
+def _quick_capable(url: str) -> Callable[[], object] | None:
+    """An `async_creator` that opens `QuickConnection`s with the arguments the
+    dialect would give `aiosqlite.connect`; None for a database that lives in one
+    thread only (in-memory SQLite), which keeps aiosqlite's own connection."""
+    engine_url = make_url(url)
+    args, kwargs = engine_url.get_dialect()().create_connect_args(engine_url)
+    if kwargs.get("check_same_thread", True):
+        return None
+
+    async def connect() -> QuickConnection:
+        return await QuickConnection(partial(sqlite3.connect, *args, **kwargs), 64)
+
+    return connect
+
+
+async def _quick_driver(session: AsyncSession) -> QuickConnection | None:
+    """The session's connection, begun, when it can run statements at once."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    return driver if isinstance(driver, QuickConnection) else None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -154,17 +203,31 @@ def _write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | No
 
 @asynccontextmanager
 async def transaction(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], *, quick: bool = False
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit on success, roll back on any error. On SQLite,
-    writing transactions of this process take turns (see `_write_lock`)."""
+    writing transactions of this process take turns (see `_write_lock`).
+
+    `quick`: the work is a few short statements (a turn, delivery's bookkeeping),
+    so on SQLite they run without thread hand-offs (`QuickConnection`) and the
+    write lock is held for the work alone. A long statement in a quick
+    transaction would hold up the whole event loop; reports never are quick."""
     lock = _write_lock(sessions)
     if lock is None:
         async with sessions() as session, session.begin():
             yield session
         return
     async with lock, sessions() as session, session.begin():
-        yield session
+        driver = await _quick_driver(session) if quick else None
+        if driver is None:
+            yield session
+            return
+        driver.quick = True
+        try:
+            yield session
+            await session.flush()  # the unit of work's writes, before COMMIT goes back
+        finally:
+            driver.quick = False
 
 
 def writing(

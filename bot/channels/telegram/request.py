@@ -13,6 +13,9 @@ failures into PTB's `TimedOut` and `NetworkError`.
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -38,6 +41,7 @@ class AiohttpRequest(BaseRequest):
         self._connect, self._pool = connect_timeout, pool_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}  # by origin
 
     @property
     def read_timeout(self) -> float | None:
@@ -46,7 +50,8 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            # trust_env off: no proxy or .netrc lookups from the environment on every call
+            # The environment's proxy is looked up once per origin (`_proxy`), not
+            # on every call as aiohttp's trust_env does (with a .netrc read each time).
             connector = aiohttp.TCPConnector(limit=self._pool_size)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
 
@@ -83,12 +88,27 @@ class AiohttpRequest(BaseRequest):
                 data=body,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=timeout,
+                proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    def _proxy(self, url: str) -> str | None:
+        """HTTPS_PROXY / HTTP_PROXY (and NO_PROXY) from the environment, as
+        PTB's httpx transport honours them: agencies often reach the internet
+        only through one."""
+        parts = urllib.parse.urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._proxies:
+            proxies = urllib.request.getproxies_environment()
+            bypass = parts.hostname is None or urllib.request.proxy_bypass_environment(
+                parts.hostname, proxies
+            )
+            self._proxies[origin] = None if bypass else proxies.get(parts.scheme)
+        return self._proxies[origin]
 
     def _written(self, given: float | None | _DEFAULT, has_files: bool) -> float | None:
         if not isinstance(given, _DEFAULT):
