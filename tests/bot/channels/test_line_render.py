@@ -290,3 +290,30 @@ def test_a_card_that_asks_keeps_its_card_and_gets_buttons():
     assert [m["type"] for m in messages] == ["flex", "flex"]
     assert "header" in messages[0]["contents"]
     assert [b["action"]["data"] for b in flex_buttons(messages[1])] == ["q=3&c=go"]
+
+
+def test_sdk_models_are_shared_between_sends_of_the_same_message() -> None:
+    """A message sent to many people is validated into the SDK's model once; the
+    shared model reads the same as a fresh one and sending does not change it."""
+    from linebot.v3.messaging import ReplyMessageRequest
+
+    from bot.channels.line.api import sdk_messages
+
+    step = {
+        "type": "text",
+        "text": "ขั้นที่ 1 🌱",
+        "quickReply": {
+            "items": [
+                {"type": "action", "action": {"type": "postback", "label": "ต่อไป", "data": "next"}}
+            ]
+        },
+    }
+    other = {**step, "text": "ขั้นที่ 2"}
+    first, second, different = sdk_messages([step, dict(step), other])
+    assert first is second
+    assert different is not first
+    assert first.to_dict() == SdkMessage.from_dict(step).to_dict()
+    request = ReplyMessageRequest(reply_token="t", messages=[first])
+    assert request.to_dict()["messages"] == [SdkMessage.from_dict(step).to_dict()]
+    assert first.to_dict() == SdkMessage.from_dict(step).to_dict()
+    assert different.to_dict()["text"] == "ขั้นที่ 2"
