@@ -211,7 +211,8 @@ async def transaction(
     `quick`: the work is a few short statements (a turn, delivery's bookkeeping),
     so on SQLite they run without thread hand-offs (`QuickConnection`) and the
     write lock is held for the work alone. A long statement in a quick
-    transaction would hold up the whole event loop; reports never are quick."""
+    transaction would hold up the whole event loop: work that may take long
+    calls `off_the_loop` first."""
     lock = _write_lock(sessions)
     if lock is None:
         async with sessions() as session, session.begin():
@@ -228,6 +229,16 @@ async def transaction(
             await session.flush()  # the unit of work's writes, before COMMIT goes back
         finally:
             driver.quick = False
+
+
+async def off_the_loop(session: AsyncSession) -> None:
+    """The rest of the session's quick transaction goes through aiosqlite's
+    thread again: for work that may take long (an admin's summary over 100,000
+    people, a broadcast's rows for a whole agency), so the event loop keeps
+    answering webhooks and health checks meanwhile. Elsewhere it does nothing."""
+    driver = await _quick_driver(session)
+    if driver is not None:
+        driver.quick = False
 
 
 def writing(

@@ -48,6 +48,7 @@ from storage import agencies, arms, web_access
 from storage import nudges as nudge_queries
 from storage.accounts import Account, reachable
 from storage.batches import id_batches
+from storage.db import off_the_loop
 from storage.models import Feedback, Nudge, Person, WorkingGroupChat
 from storage.models.admin import ROLE_HEAD, ROLE_MEMBER, TIP
 from storage.models.nudges import PLANNED
@@ -543,6 +544,7 @@ async def answer_nudge(ctx: Ctx, answer: Answer) -> Next:
     seat = await access.require(ctx, "nudge")
     if seat is None:
         return HOLD
+    await off_the_loop(ctx.session)  # the agency's lagging people, and a nudge for each
     plan = await _nudge_plan(ctx, seat, int(ctx.data.get("nudge_days") or ctx.policy.inactive_days))
     await nudge_queries.ensure_counters(ctx.session, [row.person_id for row, _ in plan.going])
     planned = await nudge_queries.insert_planned(
@@ -647,6 +649,7 @@ async def answer_broadcast(ctx: Ctx, answer: Answer) -> Next:
     seat = await access.require(ctx, "broadcast", ROLE_HEAD)
     if seat is None:
         return HOLD
+    await off_the_loop(ctx.session)  # a row for everyone in the agency
     text = str(ctx.data.get("broadcast_text") or "")
     recipients = await _recipients(ctx, seat)
     sender = ctx.person.display_name if ctx.person else ""
@@ -822,6 +825,7 @@ async def _checked(ctx: Ctx, name: str, argument: str) -> Next | None:
     seat = await access.require(ctx, name, command.role)
     if seat is None:
         return REASK
+    await off_the_loop(ctx.session)  # reports and chases may read a whole agency
     try:
         return await command.handler(ctx, seat, argument)
     except Reprompt as problem:

@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import select
 
-from storage.db import QuickConnection, make_engine, make_sessionmaker, transaction
+from storage.db import (
+    QuickConnection,
+    make_engine,
+    make_sessionmaker,
+    off_the_loop,
+    transaction,
+)
 from storage.migrate import upgrade
 from storage.models import Agency
 
@@ -46,6 +52,21 @@ async def test_a_quick_transaction_runs_its_statements_on_the_loops_thread(engin
         assert await thread_of(session) != here  # an ordinary one hands off
         names = (await session.exec(select(Agency.name).where(Agency.code == "Q1"))).all()
     assert names == ["Quick"]
+
+
+async def test_long_work_in_a_quick_transaction_goes_back_to_aiosqlites_thread(engine) -> None:
+    """An admin's summary over a whole agency runs inside a turn: from
+    `off_the_loop` on, the turn's statements leave the event loop free."""
+    sessions = make_sessionmaker(engine)
+    here = threading.get_ident()
+    async with transaction(sessions, quick=True) as session:
+        assert await thread_of(session) == here
+        await off_the_loop(session)
+        assert await thread_of(session) != here
+        session.add(Agency(code="Q4", name="Long"))
+    async with transaction(sessions, quick=True) as session:  # the next one is quick again
+        assert await thread_of(session) == here
+        assert (await session.exec(select(Agency.name).where(Agency.code == "Q4"))).one() == "Long"
 
 
 async def test_a_failed_quick_transaction_rolls_back_and_leaves_no_quick_connection(
