@@ -75,10 +75,10 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest is not initialized")
         has_files = request_data is not None and request_data.contains_files
         timeout = self._timeout(
-            self._read if isinstance(read_timeout, _DEFAULT) else read_timeout,
-            self._written(write_timeout, has_files),
-            self._connect if isinstance(connect_timeout, _DEFAULT) else connect_timeout,
-            self._pool if isinstance(pool_timeout, _DEFAULT) else pool_timeout,
+            _given(read_timeout, self._read),
+            _given(write_timeout, self._media_write if has_files else self._write),
+            _given(connect_timeout, self._connect),
+            _given(pool_timeout, self._pool),
         )
         body = _body(request_data)
         try:
@@ -110,11 +110,6 @@ class AiohttpRequest(BaseRequest):
             self._proxies[origin] = None if bypass else proxies.get(parts.scheme)
         return self._proxies[origin]
 
-    def _written(self, given: float | None | _DEFAULT, has_files: bool) -> float | None:
-        if not isinstance(given, _DEFAULT):
-            return given
-        return self._media_write if has_files else self._write
-
     @staticmethod
     def _timeout(
         read: float | None, write: float | None, connect: float | None, pool: float | None
@@ -124,11 +119,16 @@ class AiohttpRequest(BaseRequest):
         read limit included); waiting for a free pooled connection counts towards
         `connect`, as it does in aiohttp."""
         parts = [read, write, connect, pool]
-        total = None if None in parts else sum(p for p in parts if p is not None)
+        total = None if None in parts else sum(parts)
         waiting = None if connect is None or pool is None else connect + pool
         return aiohttp.ClientTimeout(
             total=total, connect=waiting, sock_connect=connect, sock_read=read
         )
+
+
+def _given(value: float | None | _DEFAULT, default: float | None) -> float | None:
+    """A limit PTB passed for this call, or this request's own when it passed none."""
+    return default if isinstance(value, _DEFAULT) else value
 
 
 def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
