@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 from linebot.v3.messaging import Message as SdkMessage
+from linebot.v3.messaging import ReplyMessageRequest
 
+from bot.channels.line.api import sdk_messages
 from bot.channels.line.render import (
     MAX_BUBBLE_TEXT,
     MAX_BUTTON_LABEL,
@@ -295,10 +297,6 @@ def test_a_card_that_asks_keeps_its_card_and_gets_buttons():
 def test_sdk_models_are_shared_between_sends_of_the_same_message() -> None:
     """A message sent to many people is validated into the SDK's model once; the
     shared model reads the same as a fresh one and sending does not change it."""
-    from linebot.v3.messaging import ReplyMessageRequest
-
-    from bot.channels.line.api import sdk_messages
-
     step = {
         "type": "text",
         "text": "ขั้นที่ 1 🌱",
