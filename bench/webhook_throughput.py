@@ -20,7 +20,9 @@ Printed per platform, database and number of users: updates/s of ours and of
 the bare bot and their ratio; end-to-end p50/p95 (webhook posted -> answer at
 the fake platform) of both, and the ratio of the p50s; `lost`: acknowledged
 updates that are not stored in the database (processed events) plus answers
-that never arrived. Targets: Telegram ours/bare updates/s >= 0.5 at 50 and 500
+that never arrived; and the CPU time each bot's process spent per answered
+update (read from Linux's /proc), which a busy machine disturbs far less than
+the rates and latencies. Targets: Telegram ours/bare updates/s >= 0.5 at 50 and 500
 users; LINE p50 ours within 3x of bare.
 
 Usage (from the repository root):
@@ -405,6 +407,17 @@ class Process:
                     raise RuntimeError(f"{self.argv} not healthy in {within}s:\n{self.tail()}")
                 await asyncio.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the bot's process has used so far (user and system; Linux's
+        /proc, 0 elsewhere): less disturbed by a busy neighbour than wall time."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -625,6 +638,7 @@ class Measured:
     p95: float
     lost: int
     refused: int
+    cpu_per_update: float  # seconds of the bot's CPU per answered update
 
     @property
     def rate(self) -> float:
@@ -669,7 +683,9 @@ async def measure(
         path = "/telegram" if platform == "telegram" else "/callback"
     try:
         driver = Driver(platform, bot.base + path, inbox, fake, ours=is_ours)
+        cpu_before = bot.cpu_seconds()
         await driver.run(users, seconds)
+        cpu = bot.cpu_seconds() - cpu_before
     finally:
         bot.stop()
         await asyncio.to_thread(fake.stop)
@@ -685,6 +701,7 @@ async def measure(
         p95=percentile(tally.latencies, 0.95),
         lost=lost,
         refused=tally.refused,
+        cpu_per_update=cpu / len(tally.latencies) if tally.latencies else float("nan"),
     )
 
 
@@ -704,6 +721,8 @@ class Row:
     updates: int
     lost: int
     refused: int
+    ours_cpu_ms: float
+    bare_cpu_ms: float
 
     def line(self) -> str:
         return (
@@ -712,6 +731,7 @@ class Row:
             f"ratio {self.ratio:5.2f}  |  p50 ours {self.ours_p50 * 1000:6.0f} ms "
             f"bare {self.bare_p50 * 1000:5.0f} ms (x{self.p50_ratio:.1f})  "
             f"p95 ours {self.ours_p95 * 1000:6.0f} ms bare {self.bare_p95 * 1000:5.0f} ms  "
+            f"|  CPU/update ours {self.ours_cpu_ms:.1f} ms bare {self.bare_cpu_ms:.1f} ms  "
             f"|  {self.updates} updates, lost {self.lost}"
             + (f", {self.refused} posts refused" if self.refused else "")
         )
@@ -754,6 +774,8 @@ async def bench(args: argparse.Namespace) -> list[Row]:
                             updates=mine.updates,
                             lost=mine.lost + base.lost,
                             refused=mine.refused,
+                            ours_cpu_ms=mine.cpu_per_update * 1000,
+                            bare_cpu_ms=base.cpu_per_update * 1000,
                         )
                         rows.append(row)
                         print(row.line(), flush=True)

@@ -13,16 +13,19 @@ import uuid
 from typing import Any
 
 import aiohttp
-from linebot.v3.messaging import ApiException, Configuration
+from linebot.v3.messaging import ApiException, AsyncApiClient, Configuration
 from linebot.v3.messaging import Message as SdkMessage
 
 from bot.channels.base import OutboundMessage, PermanentFailure, RetryLater
+from bot.channels.proxies import environment_proxy
 from bot.config import Settings
 
 PUBLIC_API = "https://api.line.me"
 PUBLIC_DATA_API = "https://api-data.line.me"
 REQUEST_TIMEOUT = 15.0  # seconds for a send
 QUICK_TIMEOUT = 3.0  # seconds for best-effort calls made while LINE waits for our 200
+REPLY_PATH = "/v2/bot/message/reply"
+PUSH_PATH = "/v2/bot/message/push"
 RETRY_KEY_NAMESPACE = uuid.UUID("5b3f0c1e-8d0a-4f5e-9c61-2f1d6a7b9e40")
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -59,18 +62,65 @@ def retry_key(message: OutboundMessage, part: int = 0) -> str:
     return str(uuid.uuid5(RETRY_KEY_NAMESPACE, name))
 
 
-def sdk_messages(batch: list[dict[str, Any]]) -> list[SdkMessage]:
-    """The SDK's models of rendered messages. Building one validates the whole
-    tree (a step's bubble and its quick replies: about a millisecond of CPU),
-    and most messages are the same for everyone on the same step, so models are
-    kept by their JSON and shared: the SDK only reads them (it validates a copy
-    into each request, and serialising does not change them)."""
-    return [_sdk_message(json.dumps(item, ensure_ascii=False, sort_keys=True)) for item in batch]
+def message_bodies(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rendered messages as LINE reads them, each checked once against the SDK's
+    model (which validates the whole tree: a step's bubble and its quick replies
+    cost about a millisecond of CPU) and written out again by it. Most messages
+    are the same for everyone on the same step, so the checked bodies are kept
+    by their JSON and shared: senders only read them. A message the SDK refuses
+    raises here, before anything is sent."""
+    return [_checked_body(json.dumps(item, ensure_ascii=False, sort_keys=True)) for item in batch]
 
 
 @functools.lru_cache(maxsize=512)
-def _sdk_message(serialised: str) -> SdkMessage:
-    return SdkMessage.from_json(serialised)
+def _checked_body(serialised: str) -> dict[str, Any]:
+    return SdkMessage.from_json(serialised).to_dict()
+
+
+async def open_client(settings: Settings) -> AsyncApiClient:
+    """The SDK's client for the channel's sends, on an aiohttp session that does not
+    read the environment on every call: the SDK opens its own with `trust_env=True`,
+    which looks up proxy settings and reads `~/.netrc` for each request. The
+    environment's proxy is looked up once here instead (`bot.channels.proxies`)."""
+    configuration = api_configuration(settings)
+    configuration.proxy = environment_proxy(configuration.host)
+    client = AsyncApiClient(configuration)
+    rest = client.rest_client
+    its_own = rest.pool_manager
+    connector = aiohttp.TCPConnector(limit=configuration.connection_pool_maxsize or 100)
+    rest.pool_manager = aiohttp.ClientSession(connector=connector, trust_env=False)
+    await its_own.close()
+    return client
+
+
+async def post_messages(
+    client: AsyncApiClient,
+    path: str,
+    body: dict[str, Any],
+    *,
+    request_timeout: float,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """POST a reply or push body whose messages come from `message_bodies`.
+
+    The SDK's `reply_message` and `push_message` take models, validate them again
+    and write each one out on every call (the largest single cost of a send);
+    this goes through the same client below that layer: the same address, token,
+    session and errors (`ApiException` for a refusal), with the body as it is."""
+    await client.call_api(
+        path,
+        "POST",
+        header_params={
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            **(headers or {}),
+        },
+        body=body,
+        response_types_map={},
+        auth_settings=["Bearer"],
+        _return_http_data_only=True,
+        _request_timeout=request_timeout,
+    )
 
 
 def error_message(exc: ApiException) -> str:

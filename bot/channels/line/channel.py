@@ -3,7 +3,7 @@
 In: `POST /webhooks/line` checks `X-Line-Signature` over the exact body bytes,
 turns the events the coach acts on into `Incoming` (see `webhook.py`) and
 hands them to the core, which dedupes by `webhookEventId`. While a person's
-answer is prepared, LINE shows its loading dots.
+answer is prepared, LINE shows its loading dots (when it is slow to come).
 
 Out: `send` answers with the row's reply token while it is fresh and pushes
 otherwise, with an `X-Line-Retry-Key` derived from the outbox row so that a
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +28,6 @@ from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
     AsyncMessagingApi,
-    PushMessageRequest,
-    ReplyMessageRequest,
     ShowLoadingAnimationRequest,
 )
 from starlette.requests import Request
@@ -56,13 +54,16 @@ from bot.channels.http import (
 from bot.channels.line import liff, media
 from bot.channels.line.api import (
     NETWORK_ERRORS,
+    PUSH_PATH,
     QUICK_TIMEOUT,
+    REPLY_PATH,
     REQUEST_TIMEOUT,
-    api_configuration,
     delivery_error,
     error_message,
+    message_bodies,
+    open_client,
+    post_messages,
     retry_key,
-    sdk_messages,
     short,
     verify_signature,
 )
@@ -87,6 +88,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOADING_SECONDS = 10
+# LINE's dots go up only when the answer is slow to come: an answer that arrives
+# sooner needs none, and a dots request per message cost a call for nothing.
+LOADING_AFTER = 0.8  # seconds
+
+
+@dataclass
+class _Dots:
+    """A loading animation waiting to be asked for, or asked for, in one chat."""
+
+    task: asyncio.Task[None] | None = None
+    asked: bool = False  # the request to LINE went out (it is not taken back)
 
 
 class _MonthlyLimit(Exception):
@@ -108,9 +120,11 @@ class LineChannel(Channel):
         self.rejections = Rejections("LINE")
         self.quota: QuotaMeter | None = None
         self._http: httpx.AsyncClient | None = None  # LINE Login's verify endpoint
-        # Loading animations started in the background, by chat: a send to that
-        # chat waits for its request first, so the dots never come after the answer.
-        self._loading: dict[str, asyncio.Task[None]] = {}
+        # Loading animations in the background, by chat: a send to that chat calls
+        # off one still waiting (`loading_after`) and waits for one asked for, so
+        # the dots never come after the answer.
+        self._loading: dict[str, _Dots] = {}
+        self.loading_after = LOADING_AFTER
 
     # ---- lifecycle ------------------------------------------------------------
 
@@ -119,14 +133,18 @@ class LineChannel(Channel):
         self.hub = hub
         self.quota = QuotaMeter(hub.clock, self.settings.dlcoach_line_quota_share)
         if self._client is None:
-            self._client = AsyncApiClient(api_configuration(self.settings))
+            self._client = await open_client(self.settings)
             self.api = AsyncMessagingApi(self._client)
         if self._http is None and self.settings.line_liff_id:
             self._http = httpx.AsyncClient()
 
     async def stop(self) -> None:
-        if self._loading:
-            await asyncio.gather(*self._loading.values(), return_exceptions=True)
+        tasks = [dots.task for dots in self._loading.values() if dots.task is not None]
+        for dots in self._loading.values():
+            if not dots.asked and dots.task is not None:
+                dots.task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
         if self._http is not None:
@@ -260,24 +278,33 @@ class LineChannel(Channel):
         return profile
 
     def _start_loading(self, chat_id: str) -> None:
-        task = asyncio.create_task(self._show_loading(chat_id))
-        self._loading[chat_id] = task
+        dots = _Dots()
+        dots.task = asyncio.create_task(self._show_loading(chat_id, dots))
+        self._loading[chat_id] = dots
 
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._loading.get(chat_id) is done:
+        def forget(_: asyncio.Task[None]) -> None:
+            if self._loading.get(chat_id) is dots:
                 del self._loading[chat_id]
 
-        task.add_done_callback(forget)
+        dots.task.add_done_callback(forget)
 
     async def _loading_sent(self, chat_id: str) -> None:
-        """Wait for the loading animation request of `chat_id`, if one is on its way."""
-        task = self._loading.get(chat_id)
-        if task is not None:
-            await asyncio.wait([task], timeout=QUICK_TIMEOUT)
+        """Before a send to `chat_id`: dots not yet asked for are not needed any
+        more; dots asked for are waited for (briefly), so they come first."""
+        dots = self._loading.get(chat_id)
+        if dots is None or dots.task is None:
+            return
+        if not dots.asked:
+            dots.task.cancel()
+            return
+        await asyncio.wait([dots.task], timeout=QUICK_TIMEOUT)
 
-    async def _show_loading(self, chat_id: str) -> None:
-        """LINE's typing dots until our answer arrives (best effort: never blocks the answer)."""
+    async def _show_loading(self, chat_id: str, dots: _Dots) -> None:
+        """LINE's typing dots until our answer arrives, when it has not come within
+        `loading_after` (best effort: never blocks the answer)."""
+        await asyncio.sleep(self.loading_after)
         assert self.api is not None
+        dots.asked = True
         request = ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=LOADING_SECONDS)
         try:
             await self.api.show_loading_animation(request, _request_timeout=QUICK_TIMEOUT)
@@ -354,9 +381,14 @@ class LineChannel(Channel):
     async def _reply(self, token: str, batch: list[dict[str, Any]]) -> bool:
         """Send by reply token; False when LINE says the token is unusable (expired, used)."""
         assert self.api is not None
-        request = ReplyMessageRequest(reply_token=token, messages=sdk_messages(batch))
+        assert self._client is not None
+        body = {
+            "replyToken": token,
+            "messages": message_bodies(batch),
+            "notificationDisabled": False,
+        }
         try:
-            await self.api.reply_message(request, _request_timeout=REQUEST_TIMEOUT)
+            await post_messages(self._client, REPLY_PATH, body, request_timeout=REQUEST_TIMEOUT)
         except ApiException as exc:
             if exc.status == 400 and "reply token" in error_message(exc).lower():
                 return False
@@ -377,12 +409,19 @@ class LineChannel(Channel):
     async def _push(self, message: OutboundMessage, batch: list[dict[str, Any]], part: int) -> None:
         """Push with a retry key: a 409 means LINE already has this batch, which is success."""
         assert self.api is not None and self.quota is not None
-        request = PushMessageRequest(to=message.chat_id, messages=sdk_messages(batch))
+        assert self._client is not None
+        body = {
+            "to": message.chat_id,
+            "messages": message_bodies(batch),
+            "notificationDisabled": False,
+        }
         try:
-            await self.api.push_message(
-                request,
-                x_line_retry_key=retry_key(message, part),
-                _request_timeout=REQUEST_TIMEOUT,
+            await post_messages(
+                self._client,
+                PUSH_PATH,
+                body,
+                headers={"X-Line-Retry-Key": retry_key(message, part)},
+                request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as exc:
             if exc.status == 409:

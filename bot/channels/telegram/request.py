@@ -14,11 +14,12 @@ failures into PTB's `TimedOut` and `NetworkError`.
 from __future__ import annotations
 
 import urllib.parse
-import urllib.request
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.channels.proxies import environment_proxy
 
 DEFAULT_POOL = 256  # connections, as PTB's own default
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # what PTB passes for "the request's default"
@@ -97,17 +98,12 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
     def _proxy(self, url: str) -> str | None:
-        """HTTPS_PROXY / HTTP_PROXY (and NO_PROXY) from the environment, as
-        PTB's httpx transport honours them: agencies often reach the internet
-        only through one."""
+        """The environment's proxy for `url` (PTB's httpx transport honours it
+        too), looked up once per origin."""
         parts = urllib.parse.urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._proxies:
-            proxies = urllib.request.getproxies_environment()
-            bypass = parts.hostname is None or urllib.request.proxy_bypass_environment(
-                parts.hostname, proxies
-            )
-            self._proxies[origin] = None if bypass else proxies.get(parts.scheme)
+            self._proxies[origin] = environment_proxy(url)
         return self._proxies[origin]
 
     @staticmethod

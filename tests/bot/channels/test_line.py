@@ -242,6 +242,7 @@ async def harness(tmp_path, caplog) -> AsyncIterator[Harness]:
 
 async def test_a_line_user_completes_all_six_steps_by_reply(harness):
     h = harness
+    h.channel.loading_after = 0  # the dots for every answer, however quick
     person = LineUser(h)
     await whole_journey(person)
 
@@ -257,7 +258,7 @@ async def test_a_line_user_completes_all_six_steps_by_reply(harness):
         assert validate_messages(reply.messages) == []
         assert 1 <= len(reply.messages) <= 5
 
-    # The loading dots showed for every text and tap (never for the follow).
+    # The loading dots were asked for every text and tap (never for the follow).
     answers = [e for e in h.events if e["type"] in ("message", "postback")]
     assert len(h.line.loading_started) == len(answers)
     assert {s.chat_id for s in h.line.loading_started} == {person.user_id}
@@ -437,6 +438,30 @@ async def test_a_redelivered_event_is_handled_once(harness):
     await h.post(again)
     assert len(h.line.replies) == 1
     assert len(h.line.delivered(user)) == len(h.line.replies[0].messages)
+
+
+async def test_the_loading_dots_go_up_only_when_the_answer_is_slow(harness):
+    h = harness
+    user = new_user()
+    h.channel.loading_after = 30.0  # far longer than any answer here takes
+    await h.post(follow_event(user, server=h.line))
+    await h.post(text_message_event(user, "สวัสดี", server=h.line))
+    assert h.line.loading_started == []
+    assert len(h.line.replies) == 2
+
+    # An answer that is slow to come (delivery held back here): the dots go up,
+    # and their request reaches LINE before the answer does.
+    h.channel.loading_after = 0.05
+    await h.post(text_message_event(user, "ขอความช่วยเหลือ", server=h.line), deliver=False)
+    for _ in range(200):
+        if h.line.loading_started:
+            break
+        await asyncio.sleep(0.01)
+    assert [s.chat_id for s in h.line.loading_started] == [user]
+    await h.deliver()
+    assert len(h.line.replies) == 3
+    paths = [r.path for r in h.line.requests if "loading" in r.path or "reply" in r.path]
+    assert paths[-2:] == ["/v2/bot/chat/loading/start", "/v2/bot/message/reply"]
 
 
 async def test_events_we_do_not_use_are_acknowledged_and_ignored(harness):

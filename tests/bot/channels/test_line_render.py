@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 from linebot.v3.messaging import Message as SdkMessage
-from linebot.v3.messaging import ReplyMessageRequest
+from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 
-from bot.channels.line.api import sdk_messages
+from bot.channels.line.api import message_bodies
 from bot.channels.line.render import (
     MAX_BUBBLE_TEXT,
     MAX_BUTTON_LABEL,
@@ -294,9 +294,9 @@ def test_a_card_that_asks_keeps_its_card_and_gets_buttons():
     assert [b["action"]["data"] for b in flex_buttons(messages[1])] == ["q=3&c=go"]
 
 
-def test_sdk_models_are_shared_between_sends_of_the_same_message() -> None:
-    """A message sent to many people is validated into the SDK's model once; the
-    shared model reads the same as a fresh one and sending does not change it."""
+def test_message_bodies_are_checked_once_and_read_as_the_sdk_writes_them() -> None:
+    """A message sent to many people is checked against the SDK's model once and
+    shared; what is sent is what the SDK's own request would have carried."""
     step = {
         "type": "text",
         "text": "ขั้นที่ 1 🌱",
@@ -307,11 +307,18 @@ def test_sdk_models_are_shared_between_sends_of_the_same_message() -> None:
         },
     }
     other = {**step, "text": "ขั้นที่ 2"}
-    first, second, different = sdk_messages([step, dict(step), other])
+    first, second, different = message_bodies([step, dict(step), other])
     assert first is second
     assert different is not first
-    assert first.to_dict() == SdkMessage.from_dict(step).to_dict()
-    request = ReplyMessageRequest(reply_token="t", messages=[first])
-    assert request.to_dict()["messages"] == [SdkMessage.from_dict(step).to_dict()]
-    assert first.to_dict() == SdkMessage.from_dict(step).to_dict()
-    assert different.to_dict()["text"] == "ขั้นที่ 2"
+    assert first == SdkMessage.from_dict(step).to_dict()
+    assert different["text"] == "ขั้นที่ 2"
+    reply = {"replyToken": "t", "messages": [first], "notificationDisabled": False}
+    sdk = ReplyMessageRequest(reply_token="t", messages=[SdkMessage.from_dict(step)])
+    assert reply == sdk.to_dict()
+    push = {"to": "U1", "messages": [first], "notificationDisabled": False}
+    assert push == PushMessageRequest(to="U1", messages=[SdkMessage.from_dict(step)]).to_dict()
+
+
+def test_a_message_the_sdk_refuses_is_never_sent() -> None:
+    with pytest.raises(ValueError):
+        message_bodies([{"type": "text"}])  # no text

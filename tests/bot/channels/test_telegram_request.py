@@ -17,6 +17,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.channels.telegram.request import AiohttpRequest
+from tests.drivers.proxy import recording_proxy
 from tests.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123:ABC"
@@ -103,42 +104,17 @@ async def test_a_call_before_initialize_is_refused_plainly() -> None:
 async def test_calls_go_through_the_environments_proxy(monkeypatch) -> None:
     """Agencies often reach the internet only through a proxy (HTTP_PROXY, as
     PTB's own transport honours it); NO_PROXY hosts are reached directly."""
-    request_lines: list[bytes] = []
-
-    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_lines.append(head.split(b"\r\n", 1)[0])
-        length = int(
-            next(
-                (
-                    line.split(b":", 1)[1]
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                b"0",
-            )
-        )
-        await reader.readexactly(length)
-        body = b'{"ok": true, "result": true}'
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    listener = await asyncio.start_server(proxy, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("NO_PROXY", "direct.invalid")
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
-        bot = Bot(TOKEN, base_url="http://api.telegram.invalid/bot", request=request)
-        assert await bot.delete_webhook() is True
-        assert request._proxy("http://direct.invalid/bot1/getMe") is None
-    finally:
-        await request.shutdown()
-        listener.close()
-        await listener.wait_closed()
-    assert request_lines == [b"POST http://api.telegram.invalid/bot123:ABC/deleteWebhook HTTP/1.1"]
+    async with recording_proxy(b'{"ok": true, "result": true}') as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "direct.invalid")
+        request = AiohttpRequest()
+        await request.initialize()
+        try:
+            bot = Bot(TOKEN, base_url="http://api.telegram.invalid/bot", request=request)
+            assert await bot.delete_webhook() is True
+            assert request._proxy("http://direct.invalid/bot1/getMe") is None
+        finally:
+            await request.shutdown()
+    assert proxy.request_lines == [
+        b"POST http://api.telegram.invalid/bot123:ABC/deleteWebhook HTTP/1.1"
+    ]
