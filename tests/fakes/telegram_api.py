@@ -107,6 +107,7 @@ class Call:
     time: float
     status: int = 200
     response: Any = None  # the ``result`` on success, the description on failure
+    via: str = "api"  # or "webhook answer": named in the bot's answer to a webhook call
 
 
 @dataclass
@@ -710,7 +711,9 @@ class FakeTelegramServer:
         secret = self.webhook.get("secret_token") if secret_token is None else secret_token
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with httpx.AsyncClient(timeout=10) as client:
-            return await client.post(url, json=update, headers=headers)
+            response = await client.post(url, json=update, headers=headers)
+        self.webhook_answered(response.status_code, response.content)
+        return response
 
     def _user(self, user_id: int, **profile: str | None) -> JSON:
         """The user's profile; what a helper names is remembered for the user's next updates."""
@@ -782,17 +785,48 @@ class FakeTelegramServer:
             return JSONResponse(ApiError(401, "Unauthorized").body(), status_code=401)
         if method is None:
             return JSONResponse(ApiError(404, "Not Found").body(), status_code=404)
-        started, params = self._clock(), {}
         try:
             params = await _read_params(request)
+        except ApiError as error:
+            params, unreadable = {}, error
+        else:
+            unreadable = None
+        status, body = await self._call(method, params, unreadable)
+        return JSONResponse(body, status_code=status)
+
+    async def _call(
+        self, method: str, params: JSON, unreadable: ApiError | None = None, via: str = "api"
+    ) -> tuple[int, JSON]:
+        """Performs and records one call, whatever its outcome (`unreadable`: its
+        parameters could not be read, and this is the answer)."""
+        started = self._clock()
+        try:
+            if unreadable is not None:
+                raise unreadable
             result = await self._dispatch(method, params)
             status, body = 200, {"ok": True, "result": result}
         except ApiError as error:
             status, body, result = error.status, error.body(), error.description
         with self._lock:
-            self._calls.append(Call(method, params, started, status, copy.deepcopy(result)))
+            self._calls.append(Call(method, params, started, status, copy.deepcopy(result), via))
         self._notify()
-        return JSONResponse(body, status_code=status)
+        return status, body
+
+    def webhook_answered(self, status: int, body: bytes) -> None:
+        """What Telegram does with the bot's answer to a webhook call: a 200 whose
+        JSON names a Bot API ``method`` has that method performed, after the
+        answer and without telling the bot how it went (core.telegram.org/bots/api,
+        "Making requests when getting updates"). Safe from any thread."""
+        try:
+            params = json.loads(body) if status == 200 and body else None
+        except ValueError:
+            return
+        if not isinstance(params, dict) or not isinstance(params.get("method"), str):
+            return
+        method = self._methods.get(params.pop("method").lower())
+        if method is not None and self._loop is not None:
+            call = self._call(method, params, via="webhook answer")
+            asyncio.run_coroutine_threadsafe(call, self._loop)
 
     async def _dispatch(self, method: str, params: JSON) -> Any:
         if fault := self._take_fault(method, params):

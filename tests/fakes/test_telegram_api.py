@@ -377,3 +377,44 @@ async def test_post_to_webhook_sends_update_and_secret(
     finally:
         receiver.shutdown()
         receiver.server_close()
+
+
+async def test_a_method_named_in_the_answer_to_a_webhook_call_is_performed(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    """As Telegram does: a 200 whose JSON names `method` has that call made, after
+    the answer; anything else in an answer is ignored."""
+    update = server.user_presses(9, 1, "ok", queue=False)
+    query_id = update["callback_query"]["id"]
+    answer = {"method": "answerCallbackQuery", "callback_query_id": query_id, "text": "seen"}
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/webhooks/telegram"
+        await server.post_to_webhook(update, url=url)
+        await server.wait_for(lambda: server.answered_callbacks != [])
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert server.answered_callbacks == [{"callback_query_id": query_id, "text": "seen"}]
+    [call] = server.calls("answerCallbackQuery")
+    assert call.via == "webhook answer"
+    server.webhook_answered(500, json.dumps(answer).encode())  # not a 200: nothing is done
+    server.webhook_answered(200, b"not json")
+    server.webhook_answered(200, b'{"method": "noSuchMethod"}')
+    await asyncio.sleep(0.1)
+    assert len(server.calls("answerCallbackQuery")) == 1

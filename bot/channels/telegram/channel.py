@@ -373,28 +373,33 @@ class TelegramChannel(Channel):
         if incoming is not None and self._hub is not None:
             await self._hub.handle(incoming)
 
-    async def _dispatch(self, update: Update, bot: Bot) -> None:
+    async def _dispatch(self, update: Update, bot: Bot, *, answer: bool = True) -> bool:
         """One update in either mode: into the core, then Telegram's own chores.
 
         Private messages (text, or an attachment with its caption), commands in
         groups, button presses and blocks reach the core; group talk does not.
         A button's spinner is stopped (answerCallbackQuery) while the core works
         and its keyboard is taken off afterwards, both in the background: the
-        answer to Telegram waits only for the core to store the update.
+        answer to Telegram waits only for the core to store the update. With
+        `answer` False the spinner is left to the caller (the webhook names that
+        call in its answer to Telegram). True when the update was a button press.
         Raises `CoreUnavailable` when the core could not store the update.
         """
         if not complete(update):
             log.info("telegram: update %s has no chat or sender; ignored", update.update_id)
-            return
+            return False
         query = update.callback_query
         if query is not None:
-            self._in_background(self._answer(query))
+            if answer:
+                self._in_background(self._answer(query))
             await self._handle(callback_incoming(update))
             self._in_background(self._close_keyboard(bot, query))
-        elif update.my_chat_member is not None:
+            return True
+        if update.my_chat_member is not None:
             await self._handle(membership_incoming(update))
         elif update.message is not None and WANTED_MESSAGES.check_update(update):
             await self._handle(message_incoming(update))
+        return False
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -508,7 +513,8 @@ class TelegramChannel(Channel):
 
     async def _webhook(self, request: Request) -> Response:
         """POST /webhooks/telegram: 403 without the right secret, 400 for junk, else
-        process the update (the core only writes to the database) and answer 200."""
+        process the update (the core only writes to the database) and answer 200,
+        with answerCallbackQuery in the body for a button press."""
         if not self._secret_ok(request.headers.get(SECRET_HEADER)):
             self.rejections.count("bad secret")
             return Response(status_code=403)
@@ -528,10 +534,16 @@ class TelegramChannel(Channel):
             self.rejections.count("malformed")
             return Response(status_code=400)
         try:
-            await self._dispatch(update, application.bot)
+            pressed = await self._dispatch(update, application.bot, answer=False)
         except CoreUnavailable:
             log.error("telegram: database unavailable; asking Telegram to redeliver")
             return unavailable()
+        if pressed and update.callback_query is not None:
+            # Telegram performs a Bot API method named in the answer to its webhook
+            # call: the button's spinner stops without a call of our own.
+            return JSONResponse(
+                {"method": "answerCallbackQuery", "callback_query_id": update.callback_query.id}
+            )
         return Response(status_code=200)
 
     # ---- outgoing ----------------------------------------------------------------------

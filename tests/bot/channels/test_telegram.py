@@ -358,6 +358,7 @@ async def test_a_user_completes_all_six_steps_by_polling(polling):
     await walk_and_check(polling)
     assert polling.server.webhook == {}
     assert polling.server.calls("getUpdates")
+    assert {c.via for c in polling.server.calls("answerCallbackQuery")} == {"api"}
 
 
 async def test_a_user_completes_all_six_steps_by_webhook(webhook):
@@ -365,6 +366,10 @@ async def test_a_user_completes_all_six_steps_by_webhook(webhook):
     assert webhook.server.webhook["url"] == webhook.webhook_url
     assert webhook.server.webhook["secret_token"] == SECRET
     assert not webhook.server.calls("getUpdates")
+    # Each press's spinner was stopped by naming answerCallbackQuery in the answer to
+    # Telegram's webhook call, not by a call of the bot's own.
+    answers = webhook.server.calls("answerCallbackQuery")
+    assert answers and {c.via for c in answers} == {"webhook answer"}
 
 
 # ---- buttons ----------------------------------------------------------------------------
@@ -544,8 +549,9 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_processed(webhook)
 
 
 async def test_a_button_press_is_acknowledged_before_answer_callback_query_returns(webhook):
-    """The webhook answers 200 once the press is stored; a slow answerCallbackQuery
-    (the spinner) runs in the background and does not hold the answer to Telegram."""
+    """The webhook answers 200 once the press is stored, naming answerCallbackQuery in
+    that answer: stopping the spinner is then Telegram's work, and however slowly
+    that goes, it does not hold the answer."""
     server, user = webhook.server, TelegramUser(webhook)
     await user.follow()
     message, data = user.button("consent:y:th")
@@ -556,6 +562,10 @@ async def test_a_button_press_is_acknowledged_before_answer_callback_query_retur
     response = await server.post_to_webhook(update)
     took = time.monotonic() - began
     assert response.status_code == 200
+    assert response.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": update["callback_query"]["id"],
+    }
     assert took < slow / 2, f"the webhook waited {took:.2f}s for answerCallbackQuery"
     assert server.answered_callbacks == []  # still being answered
     async with webhook.app.sessions() as session:  # the press was stored before the 200
