@@ -278,6 +278,9 @@ class LineChannel(Channel):
         return profile
 
     def _start_loading(self, chat_id: str) -> None:
+        earlier = self._loading.get(chat_id)
+        if earlier is not None and not earlier.asked and earlier.task is not None:
+            earlier.task.cancel()  # one wait per chat: the newest message's
         dots = _Dots()
         dots.task = asyncio.create_task(self._show_loading(chat_id, dots))
         self._loading[chat_id] = dots
