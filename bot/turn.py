@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -81,6 +83,50 @@ class ClaimedSender(Protocol):
 
 
 Hot = list[tuple[OutboxMessage, Recipient | None]]
+
+
+@functools.cache
+def _context_query(postgres: bool) -> Any:
+    """The turn's one read of the person (see `Turn._context`), built once per
+    dialect and bound per turn: building a statement and working out its cache
+    key cost more CPU than running it, on every turn."""
+    newest = (
+        select(OutboxMessage.status)
+        .where(
+            OutboxMessage.chat_id == bindparam("chat_id"),
+            OutboxMessage.channel == bindparam("channel"),
+        )
+        .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+        .scalar_subquery()
+    )
+    entities: list[Any] = [ChannelAccount, Person, NudgeCounter, AdminRole.role]
+    if not postgres:
+        entities.append(ConversationState)
+    query = (
+        select(*entities, newest)
+        .outerjoin(Person, Person.id == ChannelAccount.person_id)
+        .outerjoin(NudgeCounter, NudgeCounter.person_id == ChannelAccount.person_id)
+        .outerjoin(AdminRole, AdminRole.person_id == ChannelAccount.person_id)
+    )
+    if not postgres:
+        query = query.outerjoin(
+            ConversationState, ConversationState.person_id == ChannelAccount.person_id
+        )
+    return query.where(
+        ChannelAccount.channel == bindparam("channel"),
+        ChannelAccount.external_id == bindparam("user_id"),
+    )
+
+
+@functools.cache
+def _state_for_update() -> Any:
+    """PostgreSQL: the person's conversation state, locked for the turn."""
+    return (
+        select(ConversationState)
+        .where(ConversationState.person_id == bindparam("person_id"))
+        .with_for_update()
+    )
 
 
 class Turn:
@@ -205,46 +251,21 @@ class Turn:
         serialises two turns of one person (a lock cannot sit on an outer join).
         """
         postgres = session.bind.dialect.name == "postgresql"
-        newest = (
-            select(OutboxMessage.status)
-            .where(
-                OutboxMessage.chat_id == incoming.chat_id,
-                OutboxMessage.channel == incoming.channel,
-            )
-            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
-            .limit(1)
-            .scalar_subquery()
-        )
-        entities: list[Any] = [ChannelAccount, Person, NudgeCounter, AdminRole.role]
-        if not postgres:
-            entities.append(ConversationState)
-        query = (
-            select(*entities, newest)
-            .outerjoin(Person, Person.id == ChannelAccount.person_id)
-            .outerjoin(NudgeCounter, NudgeCounter.person_id == ChannelAccount.person_id)
-            .outerjoin(AdminRole, AdminRole.person_id == ChannelAccount.person_id)
-        )
-        if not postgres:
-            query = query.outerjoin(
-                ConversationState, ConversationState.person_id == ChannelAccount.person_id
-            )
-        query = query.where(
-            ChannelAccount.channel == incoming.channel,
-            ChannelAccount.external_id == incoming.user_id,
-        )
-        found = (await session.exec(query)).first()
+        query = _context_query(postgres)
+        who = {
+            "channel": incoming.channel,
+            "user_id": incoming.user_id,
+            "chat_id": incoming.chat_id,
+        }
+        found = (await session.exec(query, params=who)).first()
         person = conv = None
         lang = self._guess_lang(incoming)
         if found is None:  # a stranger: what their chat holds is not known
             return self._ctx(session, incoming, now, lang), PENDING
         account, person, counter = found[0], found[1], found[2]
         if postgres:
-            conv_query = (
-                select(ConversationState)
-                .where(ConversationState.person_id == account.person_id)
-                .with_for_update()
-            )
-            conv = (await session.exec(conv_query)).first()
+            conv_query = _state_for_update()
+            conv = (await session.exec(conv_query, params={"person_id": account.person_id})).first()
         else:
             conv = found[4]
         if conv is None:

@@ -3,7 +3,9 @@ answered with nothing done."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,13 +20,17 @@ async def record_first(session: AsyncSession, channel: str, event_id: str, now: 
     One statement (INSERT ... ON CONFLICT DO NOTHING) instead of a look-up and a
     savepoint: this runs at the start of every turn, while SQLite's write lock is held.
     """
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedEvent)
-        .values(channel=channel, event_id=event_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-    )
+    statement = _record_statement(session.bind.dialect.name == "postgresql")
     connection = await session.connection()  # plain SQL: nothing loaded needs it
-    result = await connection.execute(statement)
+    result = await connection.execute(
+        statement, {"channel": channel, "event_id": event_id, "processed_at": now}
+    )
     return result.rowcount == 1
+
+
+@functools.cache
+def _record_statement(postgres: bool) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, built once per dialect (building and
+    keying a statement costs more CPU than running it)."""
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(ProcessedEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])
