@@ -30,7 +30,7 @@ async def record_first(session: AsyncSession, channel: str, event_id: str, now: 
 
 @functools.cache
 def _record_statement(postgres: bool) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, built once per dialect (building and
-    keying a statement costs more CPU than running it)."""
+    """INSERT ... ON CONFLICT DO NOTHING, built once per dialect: it runs at the
+    start of every turn, and building and keying a statement is CPU each time."""
     insert = postgresql.insert if postgres else sqlite.insert
     return insert(ProcessedEvent).on_conflict_do_nothing(index_elements=["channel", "event_id"])

@@ -269,8 +269,8 @@ async def mark_sent(
     await connection.execute(_MARK_SENT, {"ids": list(row_ids), "worker": worker, "now": now})
 
 
-# Built once (building and keying a statement costs more CPU than running it);
-# it runs after every send.
+# Built once: it runs after every send, and building and keying a statement is
+# CPU each time.
 _MARK_SENT = (
     update(OutboxMessage)
     .where(
