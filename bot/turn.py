@@ -119,14 +119,12 @@ def _context_query(postgres: bool) -> Any:
     )
 
 
-@functools.cache
-def _state_for_update() -> Any:
-    """PostgreSQL: the person's conversation state, locked for the turn."""
-    return (
-        select(ConversationState)
-        .where(ConversationState.person_id == bindparam("person_id"))
-        .with_for_update()
-    )
+# PostgreSQL: the person's conversation state, locked for the turn.
+_STATE_FOR_UPDATE = (
+    select(ConversationState)
+    .where(ConversationState.person_id == bindparam("person_id"))
+    .with_for_update()
+)
 
 
 class Turn:
@@ -264,8 +262,8 @@ class Turn:
             return self._ctx(session, incoming, now, lang), PENDING
         account, person, counter = found[0], found[1], found[2]
         if postgres:
-            conv_query = _state_for_update()
-            conv = (await session.exec(conv_query, params={"person_id": account.person_id})).first()
+            person_id = {"person_id": account.person_id}
+            conv = (await session.exec(_STATE_FOR_UPDATE, params=person_id)).first()
         else:
             conv = found[4]
         if conv is None:

@@ -7,12 +7,13 @@ every Telegram channel test built on it proves nothing; these tests pin that dow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import http.server
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -348,9 +349,10 @@ def test_json_bodies_and_sync_use() -> None:
         assert server.texts(5) == ["json"]
 
 
-async def test_post_to_webhook_sends_update_and_secret(
-    server: FakeTelegramServer, bot: Bot
-) -> None:
+@contextlib.contextmanager
+def webhook_receiver(answer: bytes = b"") -> Iterator[tuple[str, list[tuple[str | None, dict]]]]:
+    """A bot's webhook endpoint in a thread: its URL, and the (secret header, update)
+    of each POST it got; it answers 200, with `answer` as a JSON body when given."""
     received: list[tuple[str | None, dict]] = []
 
     class Receiver(http.server.BaseHTTPRequestHandler):
@@ -358,7 +360,11 @@ async def test_post_to_webhook_sends_update_and_secret(
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((self.headers["X-Telegram-Bot-Api-Secret-Token"], json.loads(body)))
             self.send_response(200)
+            if answer:
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -366,7 +372,16 @@ async def test_post_to_webhook_sends_update_and_secret(
     receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{receiver.server_address[1]}/webhooks/telegram"
+        yield f"http://127.0.0.1:{receiver.server_address[1]}/webhooks/telegram", received
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+
+async def test_post_to_webhook_sends_update_and_secret(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    with webhook_receiver() as (url, received):
         await bot.set_webhook(url, secret_token="abc_123")
         update = server.user_sends_text(8, "via webhook", queue=False)
         response = await server.post_to_webhook(update)
@@ -374,9 +389,6 @@ async def test_post_to_webhook_sends_update_and_secret(
         assert received == [("abc_123", update)]
         await server.post_to_webhook(update, secret_token="")
         assert received[-1] == (None, update)  # no header: a forged request, for tests
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
 
 
 async def test_a_method_named_in_the_answer_to_a_webhook_call_is_performed(
@@ -388,28 +400,9 @@ async def test_a_method_named_in_the_answer_to_a_webhook_call_is_performed(
     query_id = update["callback_query"]["id"]
     answer = {"method": "answerCallbackQuery", "callback_query_id": query_id, "text": "seen"}
 
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{receiver.server_address[1]}/webhooks/telegram"
+    with webhook_receiver(json.dumps(answer).encode()) as (url, _):
         await server.post_to_webhook(update, url=url)
         await server.wait_for(lambda: server.answered_callbacks != [])
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
     assert server.answered_callbacks == [{"callback_query_id": query_id, "text": "seen"}]
     [call] = server.calls("answerCallbackQuery")
     assert call.via == "webhook answer"
