@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, union
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -253,7 +253,7 @@ async def person_rows(
                 timezone=line.timezone,
             )
         )
-    await _fill_rounds(session, people, rounds, skills)
+    await _fill_rounds(session, agency_code, period, rounds, skills)
     await _fill_evidence(session, agency_code, period, {r.person_id: r for r in rows})
     return rows
 
@@ -330,32 +330,44 @@ async def table_lines(
     return await _all(session, query)
 
 
-def _rounds_in(people: Any) -> Any:
-    """The ids of the rounds the `people` subquery reports (current and completed), each
-    once: joined by equality, so PostgreSQL can hash it instead of testing every pair."""
-    current = select(people.c.current_id.label("journey_id"))
-    completed = select(people.c.completed_id).where(people.c.completed_id.is_not(None))
-    return union(current, completed).subquery()
+def _rounds_under_way(agency_code: str | None, period: Period) -> Any:
+    """The ids of the agency's rounds that were under way during the period: begun
+    before its end and not finished before its start. Every round a report shows is
+    among them (the current one while it is open at the end, the one completed within
+    the period); a few others may be too, and are skipped. Read from the rounds
+    themselves, not from `reported_people` again: as a subquery of the ratings' and
+    the goals' queries, that worked out everyone's rounds twice more for each."""
+    query = select(Journey.id.label("journey_id")).where(
+        Journey.started_at < period.end,
+        or_(Journey.completed_at.is_(None), Journey.completed_at >= period.start),  # type: ignore[union-attr,operator]
+    )
+    return _in_agency(query, agency_code, Journey.person_id).subquery()
 
 
 async def _fill_rounds(
-    session: AsyncSession, people: Any, rounds: dict[int, RoundRow], skills: Sequence[str]
+    session: AsyncSession,
+    agency_code: str | None,
+    period: Period,
+    rounds: dict[int, RoundRow],
+    skills: Sequence[str],
 ) -> None:
-    """The ratings and goals of the rounds the rows report (the people's current and
-    completed rounds, joined to the `people` subquery): the ratings as one row per
-    round, a before and an after column per skill."""
+    """The ratings and goals of the rounds the rows report (`rounds`, by id), read for
+    every round under way during the period: the ratings as one row per round, a
+    before and an after column per skill."""
     if not rounds:
         return
-    reported = _rounds_in(people)
+    under_way = _rounds_under_way(agency_code, period)
     answers = (
         select(Assessment.journey_id, *_levels(skills))
-        .select_from(reported)
-        .join(Assessment, Assessment.journey_id == reported.c.journey_id)
+        .select_from(under_way)
+        .join(Assessment, Assessment.journey_id == under_way.c.journey_id)
         .join(AssessmentAnswer, AssessmentAnswer.assessment_id == Assessment.id)
         .group_by(Assessment.journey_id)
     )
     for journey_id, *found in await _all(session, answers):
-        item = rounds[journey_id]
+        item = rounds.get(journey_id)
+        if item is None:  # under way, but not the round the report shows
+            continue
         for skill, pre, post in zip(
             skills, found[: len(skills)], found[len(skills) :], strict=True
         ):
@@ -372,12 +384,14 @@ async def _fill_rounds(
             Goal.target_date,
             Goal.approach,
         )
-        .select_from(reported)
-        .join(Goal, Goal.journey_id == reported.c.journey_id)
+        .select_from(under_way)
+        .join(Goal, Goal.journey_id == under_way.c.journey_id)
         .order_by(Goal.id)
     )
     for journey_id, *goal in await _all(session, goals):
-        rounds[journey_id].goals.append(GoalRow(*goal))
+        item = rounds.get(journey_id)
+        if item is not None:
+            item.goals.append(GoalRow(*goal))
 
 
 @dataclass(frozen=True)
