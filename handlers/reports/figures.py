@@ -112,22 +112,38 @@ def _row_cell(row: PersonRow) -> TallyCell:
 
 
 def _row_skills(rows: list[PersonRow], skill_ids: list[str]) -> list[SkillCell]:
-    """The ratings of `rows` summed per skill, as the database sums them."""
-    cells = []
-    for skill in skill_ids:
-        pre = [r.pre[skill] for r in rows if skill in r.pre]
-        pairs = [(r.pre[skill], r.post[skill]) for r in rows if skill in r.pre and skill in r.post]
-        cells.append(
-            SkillCell(
-                skill,
-                len(pre),
-                sum(pre),
-                len(pairs),
-                sum(a for a, _ in pairs),
-                sum(b for _, b in pairs),
-            )
+    """The ratings of `rows` summed per skill, as the database sums them: in one pass
+    over the rows (a pass per skill read every row's ratings nine times over, most of
+    the time of summing 100,000 people)."""
+    rated = dict.fromkeys(skill_ids, 0)
+    sum_pre = dict.fromkeys(skill_ids, 0)
+    paired = dict.fromkeys(skill_ids, 0)
+    paired_pre = dict.fromkeys(skill_ids, 0)
+    paired_post = dict.fromkeys(skill_ids, 0)
+    for row in rows:
+        reported = row.reported
+        post = reported.post
+        for skill, before in reported.pre.items():
+            if skill not in rated:
+                continue
+            rated[skill] += 1
+            sum_pre[skill] += before
+            after = post.get(skill)
+            if after is not None:
+                paired[skill] += 1
+                paired_pre[skill] += before
+                paired_post[skill] += after
+    return [
+        SkillCell(
+            skill,
+            rated[skill],
+            sum_pre[skill],
+            paired[skill],
+            paired_pre[skill],
+            paired_post[skill],
         )
-    return cells
+        for skill in skill_ids
+    ]
 
 
 def summarise(
