@@ -220,7 +220,9 @@ class Growth:
 
 def person_growth(row: PersonRow) -> Growth:
     """Growth in the person's reported round (the completed one, if any)."""
-    diffs = [row.post[s] - row.pre[s] for s in row.post if s in row.pre]
+    reported = row.reported
+    pre = reported.pre
+    diffs = [after - pre[s] for s, after in reported.post.items() if s in pre]
     return Growth(total=sum(diffs), grown=sum(1 for d in diffs if d > 0), rated=len(diffs))
 
 

@@ -143,6 +143,7 @@ class _Report:
         lines = []
         for row in rows:
             growth = person_growth(row)
+            pre, post = row.pre, row.post
             lines.append(
                 [
                     row.number,
@@ -159,8 +160,8 @@ class _Report:
                     row.learning_minutes,
                     row.evidence_entries,
                     growth.total if growth.rated else None,
-                    *[row.pre.get(s.id) for s in skills],
-                    *[row.post.get(s.id) for s in skills],
+                    *[pre.get(s.id) for s in skills],
+                    *[post.get(s.id) for s in skills],
                 ]
             )
         return {
@@ -200,21 +201,23 @@ class _Report:
 
     def goals(self, rows: list[PersonRow], *, names: bool) -> Sheet:
         lines = []
+        # Looked up once for the sheet, not goal by goal (over 100,000 rows at scale).
+        approaches = {a.id: a.label.get(self.lang) for a in self.content.groups.approaches}
+        skill_names = {s.id: s.name.get(self.lang) for s in self.content.skills}
         for row in rows:
             rounds = [r for r in (row.completed, row.current if row.is_open else None) if r]
             for item in {r.journey_id: r for r in rounds}.values():
                 for goal in item.goals:
-                    approach = self.content.approach(goal.approach or "")
                     lines.append(
                         [
                             row.number,
                             row.name if names else "",
                             item.round_no,
-                            self.content.skill(goal.skill_id).name.get(self.lang),
+                            skill_names[goal.skill_id],
                             goal.start_level,
                             goal.target_level,
                             self.day_text(goal.target_date) if goal.target_date else "",
-                            approach.label.get(self.lang) if approach else "",
+                            approaches.get(goal.approach or "", ""),
                             self._reached(item, goal),
                         ]
                     )
