@@ -151,11 +151,12 @@ async def rerate_warm(setup: Setup) -> None:
 async def rerate_kept(setup: Setup) -> None:
     """Before `summary_kept`'s clock starts: 1 % re-rate, and the minute's job runs."""
     await rerate(setup)
-    await FactsKeeper(setup.sessions, FakeClock(NOW)).tick()
+    await keep_facts(setup)
 
 
 async def keep_facts(setup: Setup) -> None:
-    """Before `xlsx`'s clock starts: the minute's job brings the facts up to date."""
+    """Before `xlsx`'s clock starts (and after `summary_kept`'s re-rating): the minute's
+    job brings the facts up to date."""
     await FactsKeeper(setup.sessions, FakeClock(NOW)).tick()
 
 

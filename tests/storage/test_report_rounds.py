@@ -21,7 +21,7 @@ def at(year: int, month: int) -> datetime:
     return datetime(year, month, 15, 3, 0, tzinfo=UTC)
 
 
-async def _round(  # noqa: PLR0913 - a round is all of these
+async def _round(
     session,  # noqa: ANN001
     person_id: int,
     round_no: int,
