@@ -98,6 +98,7 @@ class _RadarFrame:
     angles: tuple[float, ...]
     styles: tuple[tuple[str, str], ...]  # (colour, line style) per series
     scale: float
+    ticks: tuple[Any, ...]  # the rings' and spokes' ticks, placed when the frame was drawn
 
 
 @lru_cache(maxsize=4)  # Thai and English, with and without "after": about 6 MB each
@@ -180,7 +181,8 @@ def _radar_frame(
         text.set_parse_math(False)
     fig.canvas.draw()
     background = fig.canvas.copy_from_bbox(fig.bbox)
-    return _RadarFrame(fig, ax, background, angles, styles, scale)
+    ticks = (*ax.xaxis.get_major_ticks(), *ax.yaxis.get_major_ticks())
+    return _RadarFrame(fig, ax, background, angles, styles, scale, ticks)
 
 
 def _line_style(colour: str, style: str, scale: float) -> dict[str, Any]:
@@ -236,7 +238,9 @@ def radar_chart(
             drawn += ax.fill(closed, ring, color=colour, alpha=0.22)
         for artist in drawn:
             ax.draw_artist(artist)
-        for artist in (ax.xaxis, ax.yaxis, ax.spines["polar"]):
+        # The ticks as the frame placed them: drawing the whole axes again would
+        # place them and measure their labels again, for the same picture.
+        for artist in (*frame.ticks, ax.spines["polar"]):
             ax.draw_artist(artist)
         lines = []
         for ring, (colour, style) in zip(rings, frame.styles, strict=True):
