@@ -13,6 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Assessment, AssessmentAnswer, Journey
+from storage.ratings import store_rating
 
 
 async def get_assessment(session: AsyncSession, journey: Journey, kind: str) -> Assessment | None:
@@ -40,10 +41,14 @@ async def ratings(session: AsyncSession, assessment: Assessment | None) -> dict[
     """skill id -> level for one assessment."""
     if assessment is None:
         return {}
+    # Plain columns, not loaded objects: a rating is stored by an upsert that
+    # a loaded answer of the same skill would not see.
     result = await session.exec(
-        select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment.id)
+        select(AssessmentAnswer.skill_id, AssessmentAnswer.level).where(
+            AssessmentAnswer.assessment_id == assessment.id
+        )
     )
-    return {a.skill_id: a.level for a in result.all()}
+    return {skill_id: level for skill_id, level in result.all()}
 
 
 async def last_round_ratings(session: AsyncSession, journey: Journey) -> dict[str, int]:
@@ -70,24 +75,8 @@ async def save_rating(
     session: AsyncSession, assessment: Assessment, skill_id: str, level: int, now: datetime
 ) -> None:
     """Store one rating at once; rating the same skill again replaces the old value."""
-    result = await session.exec(
-        select(AssessmentAnswer).where(
-            AssessmentAnswer.assessment_id == assessment.id,
-            AssessmentAnswer.skill_id == skill_id,
-        )
-    )
-    existing = result.first()
-    if existing is None:
-        session.add(
-            AssessmentAnswer(
-                assessment_id=assessment.id, skill_id=skill_id, level=level, answered_at=now
-            )
-        )
-    else:
-        existing.level = level
-        existing.answered_at = now
-        session.add(existing)
-    await session.flush()
+    assert assessment.id is not None
+    await store_rating(session, assessment.id, skill_id, level, now)
 
 
 @dataclass(frozen=True)

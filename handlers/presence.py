@@ -14,6 +14,7 @@ from handlers.context import Ctx
 from storage.accounts import deactivate
 from storage.best_hour import note_answer as note_hour_answer
 from storage.nudges import note_answer, nudge_awaits_answer
+from storage.presence import note_arrival
 
 
 async def arrive(ctx: Ctx) -> None:
@@ -22,14 +23,7 @@ async def arrive(ctx: Ctx) -> None:
     assert ctx.person is not None and ctx.account is not None
     await _welcome_after_gap(ctx)
     ctx.active_before = ctx.person.last_active_at
-    ctx.person.last_active_at = ctx.now
-    ctx.account.last_incoming_at = ctx.now
-    ctx.account.chat_id = ctx.incoming.chat_id
-    if not ctx.account.active:
-        ctx.account.active = True
-        ctx.account.inactive_reason = None
-    ctx.session.add(ctx.person)
-    ctx.session.add(ctx.account)
+    await note_arrival(ctx.session, ctx.person, ctx.account, ctx.incoming.chat_id, ctx.now)
     if not ctx.nudge_counter_known or nudge_awaits_answer(ctx.nudge_counter):
         await note_answer(ctx.session, ctx.person.id, ctx.now)
         await note_hour_answer(ctx.session, ctx.person.id, ctx.now)
