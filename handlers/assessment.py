@@ -9,17 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Assessment, AssessmentAnswer, Journey
 from storage.ratings import store_rating
 
+# Built once: a rating turn reads an assessment and its ratings, and building a
+# statement and working out its cache key is CPU on every call.
+_ASSESSMENT = select(Assessment).where(
+    Assessment.journey_id == bindparam("journey_id"), Assessment.kind == bindparam("kind")
+)
+# Plain columns, not loaded objects: a rating is stored by an upsert, which an
+# answer of the same skill loaded earlier in the session would not see.
+_RATINGS = select(AssessmentAnswer.skill_id, AssessmentAnswer.level).where(
+    AssessmentAnswer.assessment_id == bindparam("assessment_id")
+)
+
 
 async def get_assessment(session: AsyncSession, journey: Journey, kind: str) -> Assessment | None:
-    result = await session.exec(
-        select(Assessment).where(Assessment.journey_id == journey.id, Assessment.kind == kind)
-    )
+    result = await session.exec(_ASSESSMENT, params={"journey_id": journey.id, "kind": kind})
     return result.first()
 
 
@@ -41,13 +51,7 @@ async def ratings(session: AsyncSession, assessment: Assessment | None) -> dict[
     """skill id -> level for one assessment."""
     if assessment is None:
         return {}
-    # Plain columns, not loaded objects: a rating is stored by an upsert that
-    # a loaded answer of the same skill would not see.
-    result = await session.exec(
-        select(AssessmentAnswer.skill_id, AssessmentAnswer.level).where(
-            AssessmentAnswer.assessment_id == assessment.id
-        )
-    )
+    result = await session.exec(_RATINGS, params={"assessment_id": assessment.id})
     return {skill_id: level for skill_id, level in result.all()}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,15 @@ from storage import audit
 from storage.accounts import Account, account_hash
 from storage.models import ChannelAccount, ConversationState, Journey, NudgeCounter, Person
 from storage.timeutil import to_local
+
+# The person's latest round, built once: most turns read it, and building a
+# statement and working out its cache key is CPU on every call.
+_LATEST_JOURNEY = (
+    select(Journey)
+    .where(Journey.person_id == bindparam("person_id"))
+    .order_by(Journey.round_no.desc())  # type: ignore[attr-defined]
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -230,12 +240,7 @@ class Ctx:
         assert self.person is not None
         if self._journey is not None and self._journey.person_id == self.person.id:
             return self._journey
-        result = await self.session.exec(
-            select(Journey)
-            .where(Journey.person_id == self.person.id)
-            .order_by(Journey.round_no.desc())  # type: ignore[attr-defined]
-            .limit(1)
-        )
+        result = await self.session.exec(_LATEST_JOURNEY, params={"person_id": self.person.id})
         journey = result.first()
         if journey is None:
             journey = Journey(
