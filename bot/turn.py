@@ -41,6 +41,7 @@ from handlers.context import Ctx
 from handlers.engine import Flow
 from handlers.messages import Incoming, Reply
 from handlers.policy import Policy
+from storage import states
 from storage.db import transaction
 from storage.events import record_first
 from storage.models import (
@@ -228,7 +229,7 @@ class Turn:
             ctx, newest = await self._context(session, incoming, now)
             await engine.run(ctx, self.flow)
             if ctx.conv is not None:  # None once the person erased their data
-                session.add(ctx.conv)
+                await states.save(session, ctx.conv, now)
             written, claimed = await self._write(session, ctx, now, newest)
             return ctx, written, claimed
 
@@ -268,6 +269,8 @@ class Turn:
             conv = found[4]
         if conv is None:
             conv = ConversationState(person_id=account.person_id, state="onboard.name")
+        else:
+            states.detach(session, conv)  # written once, at the end of the turn
         if person is not None:
             lang = person.lang
         ctx = self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
