@@ -25,10 +25,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, func
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,7 @@ from storage.models import (
     AdminRole,
     ChannelAccount,
     ConversationState,
+    Journey,
     NudgeCounter,
     OutboxMessage,
     Person,
@@ -101,7 +103,13 @@ def _context_query(postgres: bool) -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    entities: list[Any] = [ChannelAccount, Person, NudgeCounter, AdminRole.role]
+    earlier = aliased(Journey)
+    latest_round = (
+        select(func.max(earlier.round_no))
+        .where(earlier.person_id == ChannelAccount.person_id)
+        .scalar_subquery()
+    )
+    entities: list[Any] = [ChannelAccount, Person, NudgeCounter, AdminRole.role, Journey]
     if not postgres:
         entities.append(ConversationState)
     query = (
@@ -109,6 +117,10 @@ def _context_query(postgres: bool) -> Any:
         .outerjoin(Person, Person.id == ChannelAccount.person_id)
         .outerjoin(NudgeCounter, NudgeCounter.person_id == ChannelAccount.person_id)
         .outerjoin(AdminRole, AdminRole.person_id == ChannelAccount.person_id)
+        .outerjoin(
+            Journey,
+            and_(Journey.person_id == ChannelAccount.person_id, Journey.round_no == latest_round),
+        )
     )
     if not postgres:
         query = query.outerjoin(
@@ -245,8 +257,9 @@ class Turn:
         nudge counter, and the status of their chat's newest outbox row (None: it
         has none; PENDING for a stranger, whose chat is not looked at).
 
-        One statement on SQLite (the account, the person, the state and the
-        counter joined); on PostgreSQL the state is read apart, FOR UPDATE, which
+        One statement on SQLite (the account, the person, their latest journey
+        round, the state and the counter joined; most turns ask for the round);
+        on PostgreSQL the state is read apart, FOR UPDATE, which
         serialises two turns of one person (a lock cannot sit on an outer join).
         """
         postgres = session.bind.dialect.name == "postgresql"
@@ -266,7 +279,7 @@ class Turn:
             person_id = {"person_id": account.person_id}
             conv = (await session.exec(_STATE_FOR_UPDATE, params=person_id)).first()
         else:
-            conv = found[4]
+            conv = found[5]
         if conv is None:
             conv = ConversationState(person_id=account.person_id, state="onboard.name")
         else:
@@ -276,6 +289,8 @@ class Turn:
         ctx = self._ctx(session, incoming, now, lang, person=person, account=account, conv=conv)
         ctx.nudge_counter, ctx.nudge_counter_known = counter, True
         ctx.admin_role = found[3] or ""
+        if found[4] is not None:
+            ctx.begin_round(found[4])
         return ctx, found[-1]
 
     def _ctx(

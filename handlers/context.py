@@ -256,5 +256,6 @@ class Ctx:
         return journey
 
     def begin_round(self, journey: Journey) -> None:
-        """`journey` (just added and flushed) is the person's latest round from now on."""
+        """`journey` is the person's latest round from now on: just added and
+        flushed, or as the turn's first read found it."""
         self._journey = journey

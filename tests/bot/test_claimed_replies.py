@@ -18,9 +18,10 @@ from tests.drivers.journey import onboard
 from tests.drivers.statements import counting
 
 # One ordinary turn and its delivery: BEGIN, the event id, the person (account,
-# person, state, nudge counter and the chat's newest row in one SELECT on
-# SQLite; the state apart, FOR UPDATE, on PostgreSQL), the person's and the
-# account's presence, the state, the reply row; then BEGIN and "sent".
+# person, latest journey round, state, nudge counter and the chat's newest row
+# in one SELECT on SQLite; the state apart, FOR UPDATE, on PostgreSQL), the
+# person's and the account's presence, the state, the reply row; then BEGIN
+# and "sent".
 # Before replies were claimed in their turn this was 18.
 MOST_STATEMENTS = 9
 
