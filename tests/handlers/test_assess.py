@@ -61,6 +61,20 @@ async def test_a_rating_question_fits_a_screen_and_the_levels_are_one_tap_away(a
     assert [c.id for c in second.choices] == [*LEVEL_IDS, "levels", "back"]
 
 
+async def test_a_skill_rated_again_after_back_keeps_only_the_new_level(app, channel):
+    """ "Back" and a new level replace the first one: one answer per skill."""
+    person = await at_step2(app, channel)
+    await person.tap("lv:2")
+    await person.tap("back")
+    await person.tap("lv:5")
+    async with app.sessions() as session:
+        stored = (
+            await session.exec(select(AssessmentAnswer.skill_id, AssessmentAnswer.level))
+        ).all()
+    assert stored == [(app.content.skills[0].id, 5)]
+    assert await answers(app) == {app.content.skills[0].id: 5}
+
+
 async def test_the_step6_question_is_as_short_and_shows_step2(app, channel):
     person = Person(app, channel)
     await onboard(person)

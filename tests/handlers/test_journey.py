@@ -286,6 +286,21 @@ async def test_stale_button_gets_the_current_question(app, channel):
     assert conv.state == "s1.what"
 
 
+async def test_the_state_is_written_at_the_end_of_each_turn_with_its_time(app, channel, clock):
+    """The state is kept out of the session during a turn and written once at its
+    end: each turn's question and data are there afterwards, stamped with the
+    turn's time."""
+    person = Person(app, channel)
+    await onboard(person)
+    [first] = await rows(app, ConversationState)
+    clock.advance(seconds=90)
+    await person.tap("next")
+    [second] = await rows(app, ConversationState)
+    assert second.question_seq == first.question_seq + 1
+    assert second.question_seq == person.question.question_seq
+    assert second.updated_at == clock.now() != first.updated_at
+
+
 async def test_commands_progress_help_lang_menu_and_unknown(app, channel):
     person = Person(app, channel)
     await onboard(person)
