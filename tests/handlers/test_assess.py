@@ -62,7 +62,7 @@ async def test_a_rating_question_fits_a_screen_and_the_levels_are_one_tap_away(a
 
 
 async def test_a_skill_rated_again_after_back_keeps_only_the_new_level(app, channel):
-    """ "Back" and a new level replace the first one: one answer per skill."""
+    """A new level after tapping "back" replaces the first one: one answer per skill."""
     person = await at_step2(app, channel)
     await person.tap("lv:2")
     await person.tap("back")
